@@ -1,0 +1,21 @@
+# Shared compile settings, linked PRIVATE by first-party targets only.
+add_library(acmon_warnings INTERFACE)
+target_compile_options(acmon_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
+  -Wcast-align -Wformat=2 -Wimplicit-fallthrough -Wmissing-declarations)
+if(ACMON_WERROR)
+  target_compile_options(acmon_warnings INTERFACE -Werror)
+endif()
+
+add_library(acmon_settings INTERFACE)
+target_compile_definitions(acmon_settings INTERFACE ACMON_VERSION="${PROJECT_VERSION}")
+if(ACMON_SANITIZE)
+  target_compile_options(acmon_settings INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(acmon_settings INTERFACE -fsanitize=address,undefined)
+endif()
+
+# acmon_first_party(target): the settings every target of this project uses.
+function(acmon_first_party target)
+  target_link_libraries(${target} PRIVATE acmon_warnings acmon_settings)
+endfunction()

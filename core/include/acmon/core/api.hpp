@@ -1,0 +1,94 @@
+// One Alibaba Cloud RPC call: sign, send, classify the answer, retry what can be retried.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
+#include "acmon/core/config.hpp"
+#include "acmon/core/credentials.hpp"
+#include "acmon/core/http.hpp"
+#include "acmon/core/result.hpp"
+#include "acmon/core/signing.hpp"
+#include "acmon/core/time.hpp"
+
+namespace acmon::api {
+
+struct Call {
+  std::string product;   // "smc", "ecs", "polardb": a metrics label
+  std::string endpoint;  // "https://smc.aliyuncs.com" (scheme and host[:port], no path)
+  std::string action;
+  std::string version;
+  signing::Params params;
+  config::SignatureVersion signature = config::SignatureVersion::v3;
+  std::chrono::milliseconds timeout{10000};
+};
+
+// Capped exponential backoff with jitter: attempt n (from 1) waits a random time in
+// [d/2, d] where d = min(cap, base * 2^(n-1)).
+struct RetryPolicy {
+  int max_attempts = 4;
+  std::chrono::milliseconds base{250};
+  std::chrono::milliseconds cap{8000};
+};
+
+// Waits between attempts; tests record the delays instead of sleeping.
+class Sleeper {
+ public:
+  virtual ~Sleeper() = default;
+  virtual void sleep(std::chrono::milliseconds d) = 0;
+};
+
+class RealSleeper final : public Sleeper {
+ public:
+  void sleep(std::chrono::milliseconds d) override;
+};
+
+// Told about every attempt, for the acmon_api_* metrics. Must be thread-safe and must not throw.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  // code: the HTTP status ("200") on success, the API error Code, or "network"/"timeout".
+  virtual void on_attempt(const std::string& product, const std::string& action, const std::string& code,
+                          double seconds) = 0;
+  virtual void on_retry(const std::string& product, const std::string& action) = 0;
+};
+
+// True for throttling, 5xx and transport failures; false for every other error.
+bool is_retryable(const Error& e);
+
+// Turns an HTTP response into the JSON document or a typed error carrying Code, Message, RequestId.
+Result<nlohmann::json> interpret(const http::Response& response);
+
+// Removes what an API error message must not carry into logs (a server's string-to-sign
+// echoes the request, security token included).
+std::string redact(std::string message);
+
+class Client {
+ public:
+  Client(http::Transport& transport, const Clock& clock, Sleeper& sleeper, RetryPolicy policy = {},
+         Observer* observer = nullptr);
+
+  // Performs the call with credentials from provider; every attempt is signed anew
+  // (fresh nonce and time). Thread-safe.
+  [[nodiscard]] Result<nlohmann::json> call(const Call& call, CredentialProvider& provider);
+
+  // Builds the signed HTTP request of one attempt (exposed for tests).
+  [[nodiscard]] http::Request build(const Call& call, const Credentials& creds, UnixTime now,
+                                    const std::string& nonce) const;
+
+ private:
+  std::chrono::milliseconds backoff(int attempt);
+
+  http::Transport& m_transport;
+  const Clock& m_clock;
+  Sleeper& m_sleeper;
+  RetryPolicy m_policy;
+  Observer* m_observer;
+  std::mutex m_rng_mutex;
+  std::mt19937_64 m_rng;
+};
+
+}  // namespace acmon::api

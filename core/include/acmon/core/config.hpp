@@ -1,0 +1,117 @@
+// The configuration file (TOML), exactly as SPEC.md describes it, validated as a whole.
+// Loading throws ConfigError: configuration is read at the edge (start-up, reload) only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace acmon::config {
+
+enum class Product { smc, ecs, polardb };
+const char* to_string(Product p);
+std::optional<Product> parse_product(std::string_view s);
+
+enum class SignatureVersion { v1, v3 };
+
+// Alert thresholds; durations in seconds, usage as a fraction of the limit.
+struct Thresholds {
+  std::int64_t expiry_warning = 7 * 86400;
+  std::int64_t expiry_critical = 86400;
+  double usage_warning = 0.80;
+  double usage_critical = 0.95;
+};
+
+struct ThresholdOverrides {
+  std::optional<std::int64_t> expiry_warning;
+  std::optional<std::int64_t> expiry_critical;
+  std::optional<double> usage_warning;
+  std::optional<double> usage_critical;
+  [[nodiscard]] Thresholds apply(const Thresholds& base) const;
+};
+
+enum class CredentialSource {
+  static_key,  // access_key_id with access_key_secret_file or access_key_secret_env
+  env,         // ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN
+  profile,     // a profile of the credentials file or of the aliyun CLI configuration
+  ram_role,    // the ECS instance RAM role, from the metadata service
+};
+
+struct Account {
+  std::string name;
+  CredentialSource source = CredentialSource::static_key;
+  std::string access_key_id;
+  std::string secret_file;         // static_key: a file holding the secret
+  std::string secret_env;          // static_key: an environment variable holding the secret
+  std::string security_token_env;  // static_key: optional STS token variable
+  std::string source_arg;          // profile name or role name
+  int line = 0;
+};
+
+struct Collector {
+  std::string name;
+  std::string account;
+  Product product = Product::smc;
+  std::vector<std::string> regions;    // ecs only; {"*"} means discover
+  std::vector<std::string> order_ids;  // polardb only
+  std::int64_t interval = 300;         // seconds
+  std::int64_t timeout = 10;           // seconds, per HTTP request
+  std::string endpoint;                // empty: the product's default
+  SignatureVersion signature = SignatureVersion::v3;
+  ThresholdOverrides thresholds;
+  int utc_offset = 0;  // polardb: seconds east of UTC of its zone-less times
+  int line = 0;
+};
+
+struct Notify {
+  enum class Type { alertmanager, webhook };
+  Type type = Type::alertmanager;
+  std::string url;
+  int line = 0;
+};
+
+struct Daemon {
+  std::string database = "/var/lib/acmon/acmon.db";
+  std::string listen = "127.0.0.1:9796";
+  std::string log_level = "info";
+  std::int64_t retention = 400 * 86400;  // seconds
+};
+
+struct Config {
+  std::string path;
+  Daemon daemon;
+  std::vector<Account> accounts;
+  std::vector<Collector> collectors;
+  Thresholds alerts;
+  std::vector<Notify> notify;
+
+  [[nodiscard]] const Account* find_account(std::string_view name) const;
+  [[nodiscard]] const Collector* find_collector(std::string_view name) const;
+};
+
+// "FILE:LINE: KEY: what is wrong". line is 0 where the problem has no single place.
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string file, int line, std::string key, const std::string& what);
+  [[nodiscard]] const std::string& file() const { return m_file; }
+  [[nodiscard]] int line() const { return m_line; }
+  [[nodiscard]] const std::string& key() const { return m_key; }
+
+ private:
+  std::string m_file;
+  int m_line;
+  std::string m_key;
+};
+
+// Reads and validates a configuration file. Throws ConfigError.
+Config load_file(const std::string& path);
+// Parses and validates configuration text; source_name stands for the file in messages.
+Config parse(std::string_view text, const std::string& source_name);
+
+// "host:port" split; nullopt when malformed or the port is out of 0..65535.
+std::optional<std::pair<std::string, int>> split_host_port(std::string_view listen);
+
+}  // namespace acmon::config

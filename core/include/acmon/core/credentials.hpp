@@ -1,0 +1,53 @@
+// Where an account's AccessKey comes from. Secrets live only in memory; nothing here logs them.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "acmon/core/config.hpp"
+#include "acmon/core/result.hpp"
+#include "acmon/core/time.hpp"
+
+namespace acmon {
+
+struct Credentials {
+  std::string access_key_id;
+  std::string access_key_secret;
+  std::string security_token;  // STS; empty when none
+  UnixTime expires_at = 0;     // 0: does not expire
+};
+
+// Looks up environment variables; replaceable in tests.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup process_env();
+
+// Reads a secret from a file: refused when the file is readable by its group or others;
+// surrounding whitespace (a trailing newline) is dropped. Errors name the file, never its content.
+Result<std::string> read_secret_file(const std::string& path);
+
+// Supplies credentials for one account. Thread-safe.
+class CredentialProvider {
+ public:
+  virtual ~CredentialProvider() = default;
+  [[nodiscard]] virtual Result<Credentials> get() = 0;
+};
+
+struct CredentialOptions {
+  EnvLookup env = process_env();
+  std::string home;  // for ~/.alibabacloud and ~/.aliyun; empty: $HOME
+  // ram-role: the metadata service; empty: $ACMON_METADATA_URL, else http://100.100.100.200.
+  std::string metadata_url;
+  const Clock* clock = nullptr;  // ram-role: when to refresh; null: the system clock
+};
+
+// The provider for a configured account. Errors name the account and what is missing.
+std::unique_ptr<CredentialProvider> make_credential_provider(const config::Account& account,
+                                                            const CredentialOptions& options = {});
+
+// check-config: the credentials of an account are present and readable (no API calls; a
+// ram-role account can only be checked when a request is made).
+Result<void> check_credentials_present(const config::Account& account, const CredentialOptions& options = {});
+
+}  // namespace acmon

@@ -1,0 +1,59 @@
+// HTTP transport: an interface collectors depend on, and its libcurl implementation.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "acmon/core/result.hpp"
+
+namespace acmon::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+  std::string method = "GET";  // GET, POST, PUT
+  std::string url;
+  Headers headers;
+  std::string body;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds timeout{10000};  // total, per attempt
+};
+
+struct Response {
+  int status = 0;
+  std::string body;
+  Headers headers;  // names lower-cased
+  [[nodiscard]] std::string header(std::string_view name) const;
+};
+
+// Sends one request. Transport failures are Errors of kind network or timeout;
+// any HTTP status, 4xx and 5xx included, is a Response. Implementations are thread-safe.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  [[nodiscard]] virtual Result<Response> send(const Request& request) = 0;
+};
+
+// libcurl: TLS verification always on, proxies from the environment (curl's own
+// http_proxy/https_proxy/no_proxy handling), keep-alive with handle reuse per thread,
+// User-Agent "acmon/<version>".
+class CurlTransport final : public Transport {
+ public:
+  CurlTransport();
+  ~CurlTransport() override;
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  [[nodiscard]] Result<Response> send(const Request& request) override;
+
+ private:
+  struct Pool;
+  std::unique_ptr<Pool> m_pool;
+};
+
+std::string user_agent();
+
+}  // namespace acmon::http

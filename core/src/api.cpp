@@ -1,0 +1,178 @@
+#include "acmon/core/api.hpp"
+
+#include <thread>
+
+#include "acmon/core/crypto.hpp"
+
+namespace acmon::api {
+
+void RealSleeper::sleep(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
+
+bool is_retryable(const Error& e) {
+  switch (e.kind) {
+    case ErrorKind::network:
+    case ErrorKind::timeout: return true;
+    case ErrorKind::api:
+    case ErrorKind::http:
+      return e.http_status >= 500 || e.code.rfind("Throttling", 0) == 0 || e.code == "ServiceUnavailable";
+    default: return false;
+  }
+}
+
+std::string redact(std::string message) {
+  for (const char* marker : {"string to sign is:", "StringToSign"}) {
+    const auto pos = message.find(marker);
+    if (pos != std::string::npos) {
+      message = message.substr(0, pos) + "[server string-to-sign redacted]";
+    }
+  }
+  return message;
+}
+
+Result<nlohmann::json> interpret(const http::Response& response) {
+  nlohmann::json doc = nlohmann::json::parse(response.body, nullptr, false);
+  const bool is_object = !doc.is_discarded() && doc.is_object();
+  if (response.status >= 200 && response.status < 300) {
+    if (!is_object) {
+      Error e = make_error(ErrorKind::parse, "the response body is not a JSON object (" +
+                                                 std::to_string(response.body.size()) + " bytes)");
+      e.http_status = response.status;
+      return e;
+    }
+    if (doc.contains("Code") && doc["Code"].is_string() && !doc.contains("RequestId")) {
+      // Some gateways answer 200 with an error document; without a RequestId it cannot be a result.
+      Error e = make_error(ErrorKind::api, redact(doc.value("Message", "")));
+      e.code = doc["Code"].get<std::string>();
+      e.http_status = response.status;
+      return e;
+    }
+    return doc;
+  }
+  Error e;
+  e.http_status = response.status;
+  if (is_object && doc.contains("Code") && doc["Code"].is_string()) {
+    e.kind = ErrorKind::api;
+    e.code = doc["Code"].get<std::string>();
+    if (doc.contains("Message") && doc["Message"].is_string()) {
+      e.message = redact(doc["Message"].get<std::string>());
+    }
+    if (doc.contains("RequestId") && doc["RequestId"].is_string()) {
+      e.request_id = doc["RequestId"].get<std::string>();
+    }
+  } else {
+    e.kind = ErrorKind::http;
+    e.message = "HTTP " + std::to_string(response.status) + " without an API error body";
+  }
+  return e;
+}
+
+Client::Client(http::Transport& transport, const Clock& clock, Sleeper& sleeper, RetryPolicy policy,
+               Observer* observer)
+    : m_transport(transport),
+      m_clock(clock),
+      m_sleeper(sleeper),
+      m_policy(policy),
+      m_observer(observer),
+      m_rng(std::random_device{}()) {}
+
+std::chrono::milliseconds Client::backoff(int attempt) {
+  const auto shift = std::min(attempt - 1, 20);
+  const auto full = std::min<std::int64_t>(m_policy.cap.count(), m_policy.base.count() << shift);
+  std::lock_guard lock(m_rng_mutex);
+  std::uniform_int_distribution<std::int64_t> dist(full / 2, full);
+  return std::chrono::milliseconds(dist(m_rng));
+}
+
+http::Request Client::build(const Call& call, const Credentials& creds, UnixTime now, const std::string& nonce) const {
+  http::Request req;
+  req.timeout = call.timeout;
+  req.connect_timeout = std::min(call.timeout, std::chrono::milliseconds(5000));
+  std::string host = call.endpoint;
+  if (auto p = host.find("://"); p != std::string::npos) {
+    host = host.substr(p + 3);
+  }
+  if (auto p = host.find('/'); p != std::string::npos) {
+    host = host.substr(0, p);
+  }
+  std::string base = call.endpoint;
+  while (!base.empty() && base.back() == '/') {
+    base.pop_back();
+  }
+  const std::string timestamp = format_rfc3339(now);
+  if (call.signature == config::SignatureVersion::v1) {
+    signing::Params params = call.params;
+    params["Action"] = call.action;
+    params["Version"] = call.version;
+    signing::V1Input in{creds.access_key_id, timestamp, nonce, creds.security_token};
+    signing::v1_sign("GET", params, in, creds.access_key_secret);
+    req.method = "GET";
+    req.url = base + "/?" + signing::canonical_query(params);
+    return req;
+  }
+  signing::V3Input in;
+  in.method = "POST";
+  in.host = host;
+  in.action = call.action;
+  in.version = call.version;
+  in.date = timestamp;
+  in.nonce = nonce;
+  in.security_token = creds.security_token;
+  const auto signed_request = signing::v3_sign(in, call.params, creds.access_key_id, creds.access_key_secret);
+  req.method = "POST";
+  req.url = base + "/";
+  if (!call.params.empty()) {
+    req.url += "?" + signing::canonical_query(call.params);
+  }
+  for (const auto& [k, v] : signed_request.headers) {
+    if (k != "host") {  // curl sends Host from the URL, identical to what was signed
+      req.headers.emplace_back(k, v);
+    }
+  }
+  req.headers.emplace_back("Accept", "application/json");
+  return req;
+}
+
+Result<nlohmann::json> Client::call(const Call& call, CredentialProvider& provider) {
+  Error last = make_error(ErrorKind::network, "no attempt was made");
+  for (int attempt = 1; attempt <= std::max(1, m_policy.max_attempts); ++attempt) {
+    if (attempt > 1) {
+      if (m_observer != nullptr) {
+        m_observer->on_retry(call.product, call.action);
+      }
+      m_sleeper.sleep(backoff(attempt - 1));
+    }
+    auto creds = provider.get();
+    if (!creds) {
+      return creds.error();
+    }
+    const http::Request req = build(call, *creds, m_clock.now(), crypto::random_hex(16));
+    const auto started = std::chrono::steady_clock::now();
+    auto resp = m_transport.send(req);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    Result<nlohmann::json> result = resp ? interpret(*resp) : Result<nlohmann::json>(resp.error());
+    if (m_observer != nullptr) {
+      std::string code;
+      if (result) {
+        code = std::to_string(resp->status);
+      } else if (!result.error().code.empty()) {
+        code = result.error().code;
+      } else if (result.error().http_status != 0) {
+        code = std::to_string(result.error().http_status);
+      } else {
+        code = to_string(result.error().kind);
+      }
+      m_observer->on_attempt(call.product, call.action, code, seconds);
+    }
+    if (result) {
+      return result;
+    }
+    last = result.error();
+    if (!is_retryable(last)) {
+      return last;
+    }
+  }
+  last.message += " (gave up after " + std::to_string(std::max(1, m_policy.max_attempts)) + " attempts)";
+  return last;
+}
+
+}  // namespace acmon::api
