@@ -935,8 +935,9 @@ int Simulator::start(const std::string& host, int port) {
   auto& s = m_impl->server;
   const int threads = m_impl->options.threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  s.set_tcp_nodelay(true);
   s.set_keep_alive_max_count(100000);
-  s.set_keep_alive_timeout(30);
+  s.set_keep_alive_timeout(2);  // also bounds how long stop() waits for idle connections
   s.set_payload_max_length(8 * 1024 * 1024);
   if (port == 0) {
     m_impl->port = s.bind_to_any_port(host);

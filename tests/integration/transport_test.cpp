@@ -1,1 +1,138 @@
+// The transport's retry and no-retry paths against the simulator's injected faults, over real HTTP.
 #include <gtest/gtest.h>
+
+#include "sim_fixture.hpp"
+
+using namespace acmon;
+using namespace acmon::testing;
+using nlohmann::json;
+
+namespace {
+
+json with_tokens(json faults) {
+  return {{"smc", {smc_token("at-1"), smc_token("at-2")}}, {"faults", std::move(faults)}};
+}
+
+}  // namespace
+
+TEST_F(SimTest, TransientThrottleIsRetriedAndSucceeds) {
+  start(with_tokens({{{"kind", "throttle"}, {"action", "ListAccessTokens"}, {"times", 2}}}));
+  auto r = run(call("ListAccessTokens"));
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ((*r)["AccessTokens"].size(), 2U);
+  EXPECT_EQ(sleeper.delays.size(), 2U);
+  EXPECT_EQ(sim->stats()["faults_fired"], 2);
+}
+
+TEST_F(SimTest, PersistentThrottleGivesUpWithTheApiCode) {
+  start(with_tokens({{{"kind", "throttle"}, {"times", 0}}}));
+  auto r = run(call("ListAccessTokens"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "Throttling.User");
+  EXPECT_EQ(sleeper.delays.size(), 3U);
+  EXPECT_EQ(sim->stats()["by_action"]["ListAccessTokens"], 4);
+}
+
+TEST_F(SimTest, ServerErrorsAreRetried) {
+  start(with_tokens({{{"kind", "error500"}, {"times", 1}}, {{"kind", "error503"}, {"times", 1}}}));
+  auto r = run(call("ListAccessTokens"));
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(sleeper.delays.size(), 2U);
+}
+
+TEST_F(SimTest, TruncatedBodyAndDroppedConnectionAreTransportErrorsAndRetried) {
+  for (const char* kind : {"truncated", "drop"}) {
+    start(with_tokens({{{"kind", kind}, {"after", 1}, {"times", 1}}}));
+    sleeper.delays.clear();
+    ASSERT_TRUE(run(call("ListAccessTokens")));  // request 1 passes
+    auto r = run(call("ListAccessTokens"));       // request 2 is cut, request 3 passes
+    ASSERT_TRUE(r) << kind << ": " << r.error().describe();
+    EXPECT_EQ(sleeper.delays.size(), 1U) << kind;
+
+    start(with_tokens({{{"kind", kind}, {"times", 0}}}));
+    auto fail = run(call("ListAccessTokens"));
+    ASSERT_FALSE(fail);
+    EXPECT_EQ(fail.error().kind, ErrorKind::network) << kind << ": " << fail.error().describe();
+  }
+}
+
+TEST_F(SimTest, MalformedBodyIsAParseErrorAndNotRetried) {
+  start(with_tokens({{{"kind", "malformed"}, {"times", 0}}}));
+  auto r = run(call("ListAccessTokens"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::parse);
+  EXPECT_TRUE(sleeper.delays.empty());
+}
+
+TEST_F(SimTest, ClientErrorsAreNotRetried) {
+  start(with_tokens({{{"kind", "error"}, {"code", "Operation.Forbidden"}, {"status", 403}, {"times", 0}}}));
+  auto r = run(call("ListAccessTokens"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "Operation.Forbidden");
+  EXPECT_EQ(r.error().http_status, 403);
+  EXPECT_TRUE(sleeper.delays.empty());
+  EXPECT_EQ(sim->stats()["by_action"]["ListAccessTokens"], 1);
+}
+
+TEST_F(SimTest, SlowAnswerTimesOutAndIsRetried) {
+  start(with_tokens({{{"kind", "delay"}, {"delay_ms", 1500}, {"times", 1}}}));
+  auto c = call("ListAccessTokens");
+  c.timeout = std::chrono::milliseconds(300);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = run(c);
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(sleeper.delays.size(), 1U);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1400));
+}
+
+TEST_F(SimTest, SeededProbabilityFaultsAreReproducible) {
+  auto fired_for = [&](std::uint64_t seed) {
+    start(with_tokens({{{"kind", "error"}, {"code", "X.Y"}, {"status", 400}, {"probability", 0.5}, {"seed", seed}}}));
+    std::string pattern;
+    for (int i = 0; i < 24; ++i) {
+      pattern += run(call("ListAccessTokens")) ? '.' : 'x';
+    }
+    return pattern;
+  };
+  const auto a = fired_for(7);
+  EXPECT_EQ(a, fired_for(7));
+  EXPECT_NE(a.find('x'), std::string::npos);
+  EXPECT_NE(a.find('.'), std::string::npos);
+}
+
+TEST_F(SimTest, ConnectionRefusedIsANetworkError) {
+  start(json::object());
+  auto c = call("ListAccessTokens");
+  sim.reset();
+  auto r = run(c);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::network);
+  EXPECT_EQ(sleeper.delays.size(), 3U);
+}
+
+TEST_F(SimTest, FaultsCanBeSetAtRunTimeOverTheControlEndpoint) {
+  start(with_tokens(json::array()));
+  http::Request req;
+  req.method = "POST";
+  req.url = sim->base_url() + "/_sim/faults";
+  req.body = R"([{"kind":"error","code":"Operation.Forbidden","status":403,"times":1}])";
+  auto set = transport_ptr->send(req);
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->status, 200);
+  auto r = run(call("ListAccessTokens"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "Operation.Forbidden");
+  EXPECT_TRUE(run(call("ListAccessTokens")));
+  req.body = R"([{"kind":"meteor"}])";
+  auto bad = transport_ptr->send(req);
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+}
+
+TEST_F(SimTest, ManyRequestsReuseConnections) {
+  start(with_tokens(json::array()));
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(run(call("ListAccessTokens")));
+  }
+  EXPECT_EQ(sim->stats()["requests"], 300);
+}

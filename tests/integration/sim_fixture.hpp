@@ -1,0 +1,94 @@
+// A simulator on loopback and a real client (libcurl) talking to it.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "acmon/core/api.hpp"
+#include "acmon/sim/simulator.hpp"
+
+namespace acmon::testing {
+
+class RecordingSleeper final : public api::Sleeper {
+ public:
+  std::vector<std::chrono::milliseconds> delays;
+  void sleep(std::chrono::milliseconds d) override { delays.push_back(d); }
+};
+
+class KeyProvider final : public CredentialProvider {
+ public:
+  KeyProvider(std::string id, std::string secret, std::string token = "")
+      : m_creds{std::move(id), std::move(secret), std::move(token), 0} {}
+  Result<Credentials> get() override { return m_creds; }
+
+ private:
+  Credentials m_creds;
+};
+
+inline nlohmann::json smc_token(const std::string& id, int count = 100, int used = 5) {
+  return {{"_account", "AKID"},
+          {"AccessTokenId", id},
+          {"TimeToLiveInDays", "30"},
+          {"Count", std::to_string(count)},
+          {"RegisteredCount", std::to_string(used)},
+          {"CreationTime", "2022-09-09T02:35:44Z"},
+          {"Status", "activated"},
+          {"Name", "test_name"},
+          {"Description", "This is an activation code"}};
+}
+
+class SimTest : public ::testing::Test {
+ protected:
+  void start(nlohmann::json data) {
+    if (!data.contains("accounts")) {
+      data["accounts"] = {{{"access_key_id", "AKID"}, {"access_key_secret", "sim-secret"}},
+                          {{"access_key_id", "STSID"}, {"access_key_secret", "sts-secret"}, {"security_token", "tok"}}};
+    }
+    // A fresh client per simulator: idle keep-alive connections would hold up its stop().
+    client.reset();
+    transport_ptr = std::make_unique<http::CurlTransport>();
+    sim = std::make_unique<sim::Simulator>(data);
+    sim->start();
+    client = std::make_unique<api::Client>(*transport_ptr, clock, sleeper, policy);
+  }
+
+  api::Call call(const std::string& action, signing::Params params = {},
+                 config::SignatureVersion v = config::SignatureVersion::v3) {
+    static const std::map<std::string, std::pair<std::string, std::string>> k{
+        {"ListAccessTokens", {"smc", "2019-06-01"}},
+        {"CreateAccessToken", {"smc", "2019-06-01"}},
+        {"DescribeActivations", {"ecs", "2014-05-26"}},
+        {"DescribeRegions", {"ecs", "2014-05-26"}},
+        {"DescribeActivationCodes", {"polardb", "2017-08-01"}}};
+    api::Call c;
+    c.product = k.at(action).first;
+    c.version = k.at(action).second;
+    c.action = action;
+    c.endpoint = sim->base_url();
+    c.params = std::move(params);
+    c.signature = v;
+    c.timeout = std::chrono::milliseconds(5000);
+    return c;
+  }
+
+  Result<nlohmann::json> run(const api::Call& c, CredentialProvider* p = nullptr) {
+    return client->call(c, p != nullptr ? *p : provider);
+  }
+
+  void TearDown() override {
+    client.reset();
+    transport_ptr.reset();
+    sim.reset();
+  }
+
+  SystemClock clock;
+  RecordingSleeper sleeper;
+  api::RetryPolicy policy{4, std::chrono::milliseconds(10), std::chrono::milliseconds(40)};
+  std::unique_ptr<http::CurlTransport> transport_ptr;
+  std::unique_ptr<api::Client> client;
+  std::unique_ptr<sim::Simulator> sim;
+  KeyProvider provider{"AKID", "sim-secret"};
+};
+
+}  // namespace acmon::testing
