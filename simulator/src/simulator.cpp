@@ -24,8 +24,8 @@ FaultSpec fault_from_json(const json& j) {
   if (!j.is_object()) {
     throw std::invalid_argument("a fault must be a JSON object");
   }
-  static const std::unordered_set<std::string> k_kinds{"throttle",  "error500",  "error503", "delay",
-                                                        "malformed", "truncated", "drop",     "error"};
+  static const std::unordered_set<std::string> k_kinds{"throttle",  "error500",  "error503", "delay", "malformed",
+                                                        "truncated", "drop",      "error",    "lie_total"};
   FaultSpec f;
   f.kind = j.value("kind", "");
   if (k_kinds.count(f.kind) == 0) {
@@ -187,7 +187,12 @@ struct Simulator::Impl {
   std::map<std::string, std::pair<std::string, std::string>> accounts;  // id -> (secret, token)
   std::vector<std::pair<std::string, bool>> regions;                     // RegionId, supports activations
   std::set<std::string> orders;                                          // "account|order"
-  std::map<std::string, std::map<std::string, std::vector<json>>> codes;  // product -> scope -> records
+  struct ScopeList {
+    std::vector<json> items;  // in listing order
+    std::unordered_map<std::string, std::size_t> index;  // id -> position in items
+  };
+  std::map<std::string, std::map<std::string, ScopeList>> codes;               // product -> scope -> records
+  std::map<std::string, std::unordered_map<std::string, std::string>> owner;  // product -> id -> scope
   std::atomic<std::uint64_t> next_token{1};
 
   std::mutex fault_mutex;
@@ -261,39 +266,54 @@ struct Simulator::Impl {
     if (product == "polardb") {
       orders.insert(rec["_account"].get<std::string>() + "|" + rec["_order"].get<std::string>());
     }
-    auto& list = codes[product][scope_key(product, rec)];
     const std::string id = id_of(product, rec);
-    for (auto& existing : list) {
-      if (id_of(product, existing) == id) {
-        existing = rec;
-        return;
-      }
+    const std::string scope = scope_key(product, rec);
+    auto& ids = owner[product];
+    if (auto it = ids.find(id); it != ids.end() && it->second != scope) {
+      erase_locked(product, id);
     }
-    list.push_back(rec);
+    auto& list = codes[product][scope];
+    if (auto it = list.index.find(id); it != list.index.end()) {
+      list.items[it->second] = rec;
+      return;
+    }
+    list.index.emplace(id, list.items.size());
+    list.items.push_back(rec);
+    ids[id] = scope;
   }
 
   json* find(const std::string& product, const std::string& id) {
-    for (auto& [scope, list] : codes[product]) {
-      for (auto& rec : list) {
-        if (id_of(product, rec) == id) {
-          return &rec;
-        }
+    auto& ids = owner[product];
+    auto it = ids.find(id);
+    if (it == ids.end()) {
+      return nullptr;
+    }
+    auto& list = codes[product][it->second];
+    return &list.items[list.index.at(id)];
+  }
+
+  bool erase_locked(const std::string& product, const std::string& id) {
+    auto& ids = owner[product];
+    auto it = ids.find(id);
+    if (it == ids.end()) {
+      return false;
+    }
+    auto& list = codes[product][it->second];
+    const std::size_t pos = list.index.at(id);
+    list.items.erase(list.items.begin() + static_cast<std::ptrdiff_t>(pos));
+    list.index.erase(id);
+    for (auto& [other, p] : list.index) {
+      if (p > pos) {
+        --p;
       }
     }
-    return nullptr;
+    ids.erase(it);
+    return true;
   }
 
   bool remove(const std::string& product, const std::string& id) {
     std::unique_lock lock(data_mutex);
-    for (auto& [scope, list] : codes[product]) {
-      for (auto it = list.begin(); it != list.end(); ++it) {
-        if (id_of(product, *it) == id) {
-          list.erase(it);
-          return true;
-        }
-      }
-    }
-    return false;
+    return erase_locked(product, id);
   }
 
   bool patch(const std::string& product, const std::string& id, const json& fields) {
@@ -530,7 +550,7 @@ struct Simulator::Impl {
     const auto& scopes = codes["smc"];
     auto it = scopes.find(account);
     static const std::vector<json> k_empty;
-    const auto& list = it == scopes.end() ? k_empty : it->second;
+    const auto& list = it == scopes.end() ? k_empty : it->second.items;
     const std::string name = param(p, "Name");
     const std::string status = param(p, "Status");
     std::vector<const json*> matching;
@@ -663,7 +683,7 @@ struct Simulator::Impl {
     const auto& scopes = codes["ecs"];
     auto it = scopes.find(scope);
     static const std::vector<json> k_empty;
-    const auto& list = it == scopes.end() ? k_empty : it->second;
+    const auto& list = it == scopes.end() ? k_empty : it->second.items;
     json items = json::array();
     for (std::size_t i = begin; i < list.size() && i < begin + size; ++i) {
       items.push_back(strip_private(list[i]));
@@ -721,7 +741,7 @@ struct Simulator::Impl {
     const auto& scopes = codes["polardb"];
     auto it = scopes.find(scope);
     static const std::vector<json> k_empty;
-    const auto& list = it == scopes.end() ? k_empty : it->second;
+    const auto& list = it == scopes.end() ? k_empty : it->second.items;
     json items = json::array();
     const auto begin = static_cast<std::size_t>((page - 1) * size);
     for (std::size_t i = begin; i < list.size() && i < begin + static_cast<std::size_t>(size); ++i) {
@@ -827,6 +847,13 @@ struct Simulator::Impl {
       } else if (k == "drop") {
         r.raw = r.body.dump();
         r.cut = 0;
+      } else if (k == "lie_total") {
+        // A total that promises more than the list holds: a client must not page forever.
+        for (const char* f : {"TotalCount", "TotalRecordCount"}) {
+          if (r.body.contains(f) && r.body[f].is_number()) {
+            r.body[f] = r.body[f].get<long long>() + 1000;
+          }
+        }
       }
     }
     return r;

@@ -202,6 +202,7 @@ TEST(Credentials, RamRoleFromAFakeMetadataServiceIsRefreshedBeforeExpiry) {
   auto missing = make_credential_provider(a, o)->get();
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("no RAM role"), std::string::npos);
+  p.reset();  // closes its idle keep-alive connection, so stop() does not wait for it
   md.stop();
   t.join();
 }

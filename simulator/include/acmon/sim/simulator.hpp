@@ -11,7 +11,7 @@
 namespace acmon::sim {
 
 // A fault: what goes wrong, for which action, and when.
-//   kind: throttle | error500 | error503 | delay | malformed | truncated | drop | error
+//   kind: throttle | error500 | error503 | delay | malformed | truncated | drop | error | lie_total
 //   action: an Action name, or "*" for every action
 //   after: matching requests let through before the fault starts (so after=2 hits the 3rd)
 //   times: how many matching requests it hits; 0 means every one from then on

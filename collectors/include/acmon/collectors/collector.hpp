@@ -1,0 +1,60 @@
+// Collectors: read every page of one scope and return the complete list of codes, or an error —
+// never a partial list. They fetch and parse only; storing is the db's work.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "acmon/collectors/code.hpp"
+#include "acmon/core/api.hpp"
+#include "acmon/core/config.hpp"
+#include "acmon/core/credentials.hpp"
+
+namespace acmon::collectors {
+
+struct Listing {
+  std::vector<Code> codes;
+  int pages = 0;
+};
+
+// Pages are bounded: a listing never asks for more than this many pages.
+constexpr int k_max_pages = 10000;
+
+// Parsers of one API item into a Code; errors name the field. Numbers and booleans may come
+// as strings; whitespace is trimmed; times per API.md.
+Result<Code> parse_smc(const nlohmann::json& item, const std::string& account);
+Result<Code> parse_ecs(const nlohmann::json& item, const std::string& account, const std::string& region);
+Result<Code> parse_polardb(const nlohmann::json& item, const std::string& account, const std::string& order_id,
+                           int utc_offset);
+
+// Everything one collector needs to list its scopes.
+class Collector {
+ public:
+  Collector(config::Collector cfg, api::Client& client, CredentialProvider& credentials);
+
+  [[nodiscard]] const config::Collector& config() const { return m_cfg; }
+
+  // The scopes to list. ecs with ["*"] asks DescribeRegions (one API call).
+  [[nodiscard]] Result<std::vector<Scope>> scopes();
+  // One complete listing of one scope. A region found by discovery that answers
+  // RegionId.ApiNotSupported is an empty, complete listing.
+  [[nodiscard]] Result<Listing> list(const Scope& scope);
+
+ private:
+  Result<Listing> list_smc(const Scope& s);
+  Result<Listing> list_ecs(const Scope& s);
+  Result<Listing> list_polardb(const Scope& s);
+  api::Call make_call(const std::string& action, const std::string& region = "") const;
+
+  config::Collector m_cfg;
+  api::Client& m_client;
+  CredentialProvider& m_credentials;
+  std::vector<std::string> m_discovered;  // regions found by discovery
+};
+
+// The default endpoint of a product (ecs: per region).
+std::string default_endpoint(Product p, const std::string& region = "");
+
+}  // namespace acmon::collectors

@@ -1,0 +1,313 @@
+#include <algorithm>
+#include <unordered_set>
+
+#include "acmon/collectors/collector.hpp"
+
+namespace acmon::collectors {
+
+using nlohmann::json;
+
+std::string default_endpoint(Product p, const std::string& region) {
+  switch (p) {
+    case Product::smc: return "https://smc.aliyuncs.com";
+    case Product::ecs: return region.empty() ? "https://ecs.aliyuncs.com" : "https://ecs." + region + ".aliyuncs.com";
+    case Product::polardb: return "https://polardb.aliyuncs.com";
+  }
+  return {};
+}
+
+namespace {
+
+constexpr int k_smc_page_size = 50;
+constexpr int k_ecs_page_size = 50;
+constexpr int k_polardb_page_size = 50;
+
+// Errors say which page; the caller knows the scope (Scope::describe()).
+Error scoped(const Scope& /*s*/, Error e, int page) {
+  if (page > 0) {
+    e.message = "page " + std::to_string(page) + ": " + e.message;
+  }
+  return e;
+}
+
+Result<std::int64_t> read_total(const json& doc, const char* field) {
+  auto it = doc.find(field);
+  if (it != doc.end()) {
+    if (it->is_number_integer()) {
+      return it->get<std::int64_t>();
+    }
+    if (it->is_string()) {
+      try {
+        std::size_t used = 0;
+        const std::string s = it->get<std::string>();
+        const auto v = std::stoll(s, &used);
+        if (used == s.size()) {
+          return static_cast<std::int64_t>(v);
+        }
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  return make_error(ErrorKind::parse, std::string("the response has no numeric ") + field);
+}
+
+const json* read_array(const json& doc, const char* field) {
+  auto it = doc.find(field);
+  if (it == doc.end()) {
+    return nullptr;
+  }
+  if (it->is_array()) {
+    return &*it;
+  }
+  // The XML-derived shape some endpoints use: {"AccessTokens": {"AccessToken": [...]}}.
+  if (it->is_object() && it->size() == 1 && it->begin()->is_array()) {
+    return &*it->begin();
+  }
+  return nullptr;
+}
+
+// Adds a page's codes, refusing an id seen on an earlier page (the list shifted under us).
+Result<void> add_codes(Listing& out, std::unordered_set<std::string>& seen, std::vector<Code> page_codes) {
+  for (auto& c : page_codes) {
+    if (!seen.insert(c.id).second) {
+      return make_error(ErrorKind::parse, "code " + c.id +
+                                              " appeared on two pages: the list changed while it was read; "
+                                              "the listing is not trusted");
+    }
+    out.codes.push_back(std::move(c));
+  }
+  return {};
+}
+
+}  // namespace
+
+Collector::Collector(config::Collector cfg, api::Client& client, CredentialProvider& credentials)
+    : m_cfg(std::move(cfg)), m_client(client), m_credentials(credentials) {}
+
+api::Call Collector::make_call(const std::string& action, const std::string& region) const {
+  api::Call c;
+  c.product = config::to_string(m_cfg.product);
+  c.action = action;
+  c.signature = m_cfg.signature;
+  c.timeout = std::chrono::milliseconds(m_cfg.timeout * 1000);
+  switch (m_cfg.product) {
+    case Product::smc: c.version = "2019-06-01"; break;
+    case Product::ecs: c.version = "2014-05-26"; break;
+    case Product::polardb: c.version = "2017-08-01"; break;
+  }
+  c.endpoint = m_cfg.endpoint.empty() ? default_endpoint(m_cfg.product, region) : m_cfg.endpoint;
+  return c;
+}
+
+Result<std::vector<Scope>> Collector::scopes() {
+  std::vector<Scope> out;
+  Scope base;
+  base.collector = m_cfg.name;
+  base.product = m_cfg.product;
+  base.account = m_cfg.account;
+  switch (m_cfg.product) {
+    case Product::smc: out.push_back(base); break;
+    case Product::polardb:
+      for (const auto& o : m_cfg.order_ids) {
+        Scope s = base;
+        s.order_id = o;
+        out.push_back(s);
+      }
+      break;
+    case Product::ecs: {
+      std::vector<std::string> regions = m_cfg.regions;
+      if (regions.size() == 1 && regions[0] == "*") {
+        auto doc = m_client.call(make_call("DescribeRegions"), m_credentials);
+        if (!doc) {
+          Error e = doc.error();
+          e.message = m_cfg.name + " (account " + m_cfg.account + ", region discovery): " + e.message;
+          return e;
+        }
+        const json* list = nullptr;
+        if (auto it = doc->find("Regions"); it != doc->end() && it->is_object()) {
+          list = read_array(*doc, "Regions");
+        }
+        if (list == nullptr) {
+          return make_error(ErrorKind::parse, m_cfg.name + ": DescribeRegions answered without Regions.Region[]");
+        }
+        regions.clear();
+        for (const auto& r : *list) {
+          if (r.is_object() && r.contains("RegionId") && r["RegionId"].is_string()) {
+            regions.push_back(r["RegionId"].get<std::string>());
+          }
+        }
+        m_discovered = regions;
+      }
+      for (const auto& r : regions) {
+        Scope s = base;
+        s.region = r;
+        out.push_back(s);
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+Result<Listing> Collector::list(const Scope& scope) {
+  switch (scope.product) {
+    case Product::smc: return list_smc(scope);
+    case Product::ecs: return list_ecs(scope);
+    case Product::polardb: return list_polardb(scope);
+  }
+  return make_error(ErrorKind::usage, "unknown product");
+}
+
+Result<Listing> Collector::list_smc(const Scope& s) {
+  Listing out;
+  std::unordered_set<std::string> seen;
+  std::optional<std::int64_t> total;
+  for (int page = 1; page <= k_max_pages; ++page) {
+    auto call = make_call("ListAccessTokens");
+    call.params = {{"PageNumber", std::to_string(page)}, {"PageSize", std::to_string(k_smc_page_size)}};
+    auto doc = m_client.call(call, m_credentials);
+    ++out.pages;
+    if (!doc) {
+      return scoped(s, doc.error(), page);
+    }
+    auto t = read_total(*doc, "TotalCount");
+    const json* items = read_array(*doc, "AccessTokens");
+    if (!t || items == nullptr) {
+      return scoped(s, make_error(ErrorKind::parse, "the response lacks TotalCount or AccessTokens[]"), page);
+    }
+    if (total && *total != *t) {
+      return scoped(s,
+                    make_error(ErrorKind::parse, "TotalCount changed from " + std::to_string(*total) + " to " +
+                                                     std::to_string(*t) + " while paging; the listing is not trusted"),
+                    page);
+    }
+    total = *t;
+    std::vector<Code> codes;
+    for (const auto& item : *items) {
+      auto c = parse_smc(item, s.account);
+      if (!c) {
+        return scoped(s, c.error(), page);
+      }
+      codes.push_back(std::move(*c));
+    }
+    if (auto r = add_codes(out, seen, std::move(codes)); !r) {
+      return scoped(s, r.error(), page);
+    }
+    if (static_cast<std::int64_t>(out.codes.size()) >= *total || items->empty()) {
+      break;
+    }
+  }
+  if (static_cast<std::int64_t>(out.codes.size()) != total.value_or(0)) {
+    return scoped(s,
+                  make_error(ErrorKind::parse, "listing incomplete: read " + std::to_string(out.codes.size()) +
+                                                   " codes but TotalCount is " + std::to_string(total.value_or(0))),
+                  0);
+  }
+  return out;
+}
+
+Result<Listing> Collector::list_ecs(const Scope& s) {
+  Listing out;
+  std::unordered_set<std::string> seen;
+  std::string token;
+  const bool discovered = std::find(m_discovered.begin(), m_discovered.end(), s.region) != m_discovered.end();
+  for (int page = 1;; ++page) {
+    if (page > k_max_pages) {
+      return scoped(s, make_error(ErrorKind::parse, "more than " + std::to_string(k_max_pages) + " pages; giving up"),
+                    0);
+    }
+    auto call = make_call("DescribeActivations", s.region);
+    call.params = {{"RegionId", s.region}, {"MaxResults", std::to_string(k_ecs_page_size)}};
+    if (!token.empty()) {
+      call.params["NextToken"] = token;
+    }
+    auto doc = m_client.call(call, m_credentials);
+    ++out.pages;
+    if (!doc) {
+      if (doc.error().code == "RegionId.ApiNotSupported" && discovered) {
+        return Listing{{}, out.pages};  // a discovered region without the API simply has no codes
+      }
+      return scoped(s, doc.error(), page);
+    }
+    const json* items = read_array(*doc, "ActivationList");
+    if (items == nullptr) {
+      return scoped(s, make_error(ErrorKind::parse, "the response lacks ActivationList[]"), page);
+    }
+    std::vector<Code> codes;
+    for (const auto& item : *items) {
+      auto c = parse_ecs(item, s.account, s.region);
+      if (!c) {
+        return scoped(s, c.error(), page);
+      }
+      codes.push_back(std::move(*c));
+    }
+    if (auto r = add_codes(out, seen, std::move(codes)); !r) {
+      return scoped(s, r.error(), page);
+    }
+    std::string next;
+    if (auto it = doc->find("NextToken"); it != doc->end() && it->is_string()) {
+      next = it->get<std::string>();
+    }
+    if (next.empty() || items->empty()) {
+      break;
+    }
+    if (next == token) {
+      return scoped(s, make_error(ErrorKind::parse, "NextToken did not advance; the listing is not trusted"), page);
+    }
+    token = next;
+  }
+  return out;
+}
+
+Result<Listing> Collector::list_polardb(const Scope& s) {
+  Listing out;
+  std::unordered_set<std::string> seen;
+  std::optional<std::int64_t> total;
+  for (int page = 1; page <= k_max_pages; ++page) {
+    auto call = make_call("DescribeActivationCodes");
+    call.params = {{"AliyunOrderId", s.order_id},
+                   {"PageNumber", std::to_string(page)},
+                   {"PageSize", std::to_string(k_polardb_page_size)}};
+    auto doc = m_client.call(call, m_credentials);
+    ++out.pages;
+    if (!doc) {
+      return scoped(s, doc.error(), page);
+    }
+    auto t = read_total(*doc, "TotalRecordCount");
+    const json* items = read_array(*doc, "Items");
+    if (!t || items == nullptr) {
+      return scoped(s, make_error(ErrorKind::parse, "the response lacks TotalRecordCount or Items[]"), page);
+    }
+    if (total && *total != *t) {
+      return scoped(s,
+                    make_error(ErrorKind::parse, "TotalRecordCount changed from " + std::to_string(*total) + " to " +
+                                                     std::to_string(*t) + " while paging; the listing is not trusted"),
+                    page);
+    }
+    total = *t;
+    std::vector<Code> codes;
+    for (const auto& item : *items) {
+      auto c = parse_polardb(item, s.account, s.order_id, m_cfg.utc_offset);
+      if (!c) {
+        return scoped(s, c.error(), page);
+      }
+      codes.push_back(std::move(*c));
+    }
+    if (auto r = add_codes(out, seen, std::move(codes)); !r) {
+      return scoped(s, r.error(), page);
+    }
+    if (static_cast<std::int64_t>(out.codes.size()) >= *total || items->empty()) {
+      break;
+    }
+  }
+  if (static_cast<std::int64_t>(out.codes.size()) != total.value_or(0)) {
+    return scoped(s,
+                  make_error(ErrorKind::parse, "listing incomplete: read " + std::to_string(out.codes.size()) +
+                                                   " codes but TotalRecordCount is " +
+                                                   std::to_string(total.value_or(0))),
+                  0);
+  }
+  return out;
+}
+
+}  // namespace acmon::collectors

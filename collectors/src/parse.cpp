@@ -1,0 +1,218 @@
+// API items to unified records, with every quirk of API.md.
+#include <charconv>
+
+#include "acmon/collectors/collector.hpp"
+
+namespace acmon::collectors {
+
+using nlohmann::json;
+
+namespace {
+
+std::string trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) {
+    return {};
+  }
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+Error field_error(const char* field, const std::string& what) {
+  return make_error(ErrorKind::parse, std::string("field ") + field + ": " + what);
+}
+
+// Absent or null is nullopt; a number or a numeric string is the value; anything else an error.
+Result<std::optional<std::int64_t>> get_int(const json& item, const char* field) {
+  auto it = item.find(field);
+  if (it == item.end() || it->is_null()) {
+    return std::optional<std::int64_t>();
+  }
+  if (it->is_number_integer()) {
+    return std::optional<std::int64_t>(it->get<std::int64_t>());
+  }
+  if (it->is_string()) {
+    const std::string s = trim(it->get<std::string>());
+    if (s.empty()) {
+      return std::optional<std::int64_t>();
+    }
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec == std::errc() && p == s.data() + s.size()) {
+      return std::optional<std::int64_t>(v);
+    }
+  }
+  return field_error(field, "expected an integer, found " + it->dump());
+}
+
+Result<std::optional<bool>> get_bool(const json& item, const char* field) {
+  auto it = item.find(field);
+  if (it == item.end() || it->is_null()) {
+    return std::optional<bool>();
+  }
+  if (it->is_boolean()) {
+    return std::optional<bool>(it->get<bool>());
+  }
+  if (it->is_string()) {
+    const std::string s = trim(it->get<std::string>());
+    if (s == "true" || s == "True") {
+      return std::optional<bool>(true);
+    }
+    if (s == "false" || s == "False") {
+      return std::optional<bool>(false);
+    }
+  }
+  return field_error(field, "expected a boolean, found " + it->dump());
+}
+
+Result<std::string> get_string(const json& item, const char* field) {
+  auto it = item.find(field);
+  if (it == item.end() || it->is_null()) {
+    return std::string();
+  }
+  if (it->is_string()) {
+    return trim(it->get<std::string>());
+  }
+  if (it->is_number()) {
+    return it->dump();
+  }
+  return field_error(field, "expected a string, found " + it->dump());
+}
+
+Result<std::string> get_id(const json& item, const char* field) {
+  auto s = get_string(item, field);
+  if (!s) {
+    return s.error();
+  }
+  if (s->empty()) {
+    return field_error(field, "missing: an item without an id cannot be tracked");
+  }
+  return s;
+}
+
+Result<std::optional<UnixTime>> get_rfc3339(const json& item, const char* field) {
+  auto s = get_string(item, field);
+  if (!s) {
+    return s.error();
+  }
+  if (s->empty()) {
+    return std::optional<UnixTime>();
+  }
+  auto t = parse_rfc3339(*s);
+  if (!t) {
+    return field_error(field, "'" + *s + "' is not a time of the form 2022-09-09T02:35:44Z");
+  }
+  return std::optional<UnixTime>(*t);
+}
+
+Result<std::optional<UnixTime>> get_zoneless(const json& item, const char* field, int offset) {
+  auto s = get_string(item, field);
+  if (!s) {
+    return s.error();
+  }
+  if (s->empty()) {
+    return std::optional<UnixTime>();
+  }
+  auto t = parse_zoneless(*s, offset);
+  if (!t) {
+    // Some answers may carry a zone after all.
+    t = parse_rfc3339(*s);
+  }
+  if (!t) {
+    return field_error(field, "'" + *s + "' is not a time of the form 2024-10-16 16:46:20");
+  }
+  return std::optional<UnixTime>(*t);
+}
+
+#define ACMON_TRY(var, expr) \
+  auto var = (expr);         \
+  if (!var) {                \
+    return var.error();      \
+  }
+
+}  // namespace
+
+Result<Code> parse_smc(const json& item, const std::string& account) {
+  if (!item.is_object()) {
+    return make_error(ErrorKind::parse, "an AccessToken is not a JSON object");
+  }
+  Code c;
+  c.product = Product::smc;
+  c.account = account;
+  ACMON_TRY(id, get_id(item, "AccessTokenId"));
+  ACMON_TRY(name, get_string(item, "Name"));
+  ACMON_TRY(desc, get_string(item, "Description"));
+  ACMON_TRY(count, get_int(item, "Count"));
+  ACMON_TRY(used, get_int(item, "RegisteredCount"));
+  ACMON_TRY(created, get_rfc3339(item, "CreationTime"));
+  ACMON_TRY(ttl, get_int(item, "TimeToLiveInDays"));
+  ACMON_TRY(status, get_string(item, "Status"));
+  c.id = *id;
+  c.name = *name;
+  c.description = *desc;
+  c.limit = *count;
+  c.registered = *used;
+  c.created_at = *created;
+  if (*created && *ttl) {
+    c.expires_at = **created + **ttl * 86400;
+  }
+  if (!status->empty()) {
+    c.api_status = *status;
+  }
+  return c;
+}
+
+Result<Code> parse_ecs(const json& item, const std::string& account, const std::string& region) {
+  if (!item.is_object()) {
+    return make_error(ErrorKind::parse, "an Activation is not a JSON object");
+  }
+  Code c;
+  c.product = Product::ecs;
+  c.account = account;
+  c.region = region;
+  ACMON_TRY(id, get_id(item, "ActivationId"));
+  ACMON_TRY(name, get_string(item, "InstanceName"));
+  ACMON_TRY(desc, get_string(item, "Description"));
+  ACMON_TRY(count, get_int(item, "InstanceCount"));
+  ACMON_TRY(used, get_int(item, "RegisteredCount"));
+  ACMON_TRY(gone, get_int(item, "DeregisteredCount"));
+  ACMON_TRY(created, get_rfc3339(item, "CreationTime"));
+  ACMON_TRY(ttl, get_int(item, "TimeToLiveInHours"));
+  ACMON_TRY(disabled, get_bool(item, "Disabled"));
+  c.id = *id;
+  c.name = *name;
+  c.description = *desc;
+  c.limit = *count;
+  c.registered = *used;
+  c.deregistered = *gone;
+  c.created_at = *created;
+  if (*created && *ttl) {
+    c.expires_at = **created + **ttl * 3600;
+  }
+  c.api_status = disabled->value_or(false) ? "disabled" : "enabled";
+  return c;
+}
+
+Result<Code> parse_polardb(const json& item, const std::string& account, const std::string& order_id,
+                           int utc_offset) {
+  if (!item.is_object()) {
+    return make_error(ErrorKind::parse, "an activation code item is not a JSON object");
+  }
+  Code c;
+  c.product = Product::polardb;
+  c.account = account;
+  c.order_id = order_id;
+  ACMON_TRY(id, get_id(item, "Id"));
+  ACMON_TRY(name, get_string(item, "Name"));
+  ACMON_TRY(desc, get_string(item, "Description"));
+  ACMON_TRY(created, get_zoneless(item, "GmtCreated", utc_offset));
+  ACMON_TRY(expires, get_zoneless(item, "ExpireAt", utc_offset));
+  c.id = *id;
+  c.name = *name;
+  c.description = *desc;
+  c.created_at = *created;
+  c.expires_at = *expires;
+  return c;
+}
+
+}  // namespace acmon::collectors

@@ -1,0 +1,153 @@
+#include "acmon/daemon/sync.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+namespace acmon::daemon {
+
+std::string summary_line(const ScopeOutcome& o) {
+  std::string where = o.scope.collector;
+  if (!o.scope.region.empty()) {
+    where += " " + o.scope.region;
+  }
+  if (!o.scope.order_id.empty()) {
+    where += " " + o.scope.order_id;
+  }
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.2fs", o.seconds);
+  if (!o.ok) {
+    return where + ": FAILED in " + secs + ": " + o.error;
+  }
+  return where + ": ok, " + std::to_string(o.written.codes) + " codes (" + std::to_string(o.written.created) +
+         " new, " + std::to_string(o.written.changed) + " changed, " + std::to_string(o.written.deleted) +
+         " deleted), " + std::to_string(o.pages) + " page(s), " + secs;
+}
+
+Syncer::Syncer(const config::Config& cfg, db::Store& store, api::Client& client, const Clock& clock,
+               const CredentialOptions& credential_options)
+    : m_cfg(cfg), m_store(store), m_client(client), m_clock(clock) {
+  for (const auto& a : cfg.accounts) {
+    m_credentials.emplace(a.name, make_credential_provider(a, credential_options));
+  }
+}
+
+ScopeOutcome Syncer::run_scope(collectors::Collector& collector, const collectors::Scope& scope) {
+  ScopeOutcome out;
+  out.scope = scope;
+  const auto t0 = std::chrono::steady_clock::now();
+  db::RunInfo run;
+  run.started_at = m_clock.now();
+  auto listing = collector.list(scope);
+  run.finished_at = m_clock.now();
+  out.seconds = run.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::lock_guard lock(m_store_mutex);
+  if (!listing) {
+    out.error = listing.error().describe();
+    out.pages = 0;
+    auto r = m_store.record_failure(scope, out.error, run);
+    if (!r) {
+      out.error += "; and the failure could not be recorded: " + r.error().message;
+    }
+    return out;
+  }
+  out.pages = run.pages = listing->pages;
+  auto written = m_store.record_success(scope, listing->codes, run, m_clock.now());
+  if (!written) {
+    out.error = "listing read but not stored: " + written.error().message;
+    return out;
+  }
+  out.ok = true;
+  out.written = *written;
+  return out;
+}
+
+std::vector<ScopeOutcome> Syncer::run_collector(const config::Collector& c, int parallel) {
+  return run({c.name}, parallel);
+}
+
+std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int parallel) {
+  // Phase 1: the scopes of every chosen collector (ecs discovery makes one call each).
+  std::vector<std::unique_ptr<collectors::Collector>> chosen;
+  struct Task {
+    collectors::Collector* collector;
+    collectors::Scope scope;
+  };
+  std::vector<Task> tasks;
+  std::vector<ScopeOutcome> failed_discovery;
+  for (const auto& c : m_cfg.collectors) {
+    if (!only.empty() && std::find(only.begin(), only.end(), c.name) == only.end()) {
+      continue;
+    }
+    auto& cred = *m_credentials.at(c.account);
+    chosen.push_back(std::make_unique<collectors::Collector>(c, m_client, cred));
+    auto scopes = chosen.back()->scopes();
+    if (!scopes) {
+      // Recorded against the "*" scope, so it shows as a failing collector.
+      ScopeOutcome o;
+      o.scope = collectors::Scope{c.name, c.product, c.account, "*", ""};
+      o.error = scopes.error().describe();
+      db::RunInfo run;
+      run.started_at = run.finished_at = m_clock.now();
+      std::lock_guard lock(m_store_mutex);
+      if (auto r = m_store.record_failure(o.scope, o.error, run); !r) {
+        o.error += "; and the failure could not be recorded: " + r.error().message;
+      }
+      failed_discovery.push_back(std::move(o));
+      continue;
+    }
+    for (auto& s : *scopes) {
+      tasks.push_back({chosen.back().get(), std::move(s)});
+    }
+  }
+  // Phase 2: every scope, at most `parallel` at a time.
+  std::vector<ScopeOutcome> outcomes(tasks.size());
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < tasks.size(); i = next++) {
+      outcomes[i] = run_scope(*tasks[i].collector, tasks[i].scope);
+    }
+  };
+  const auto n = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, parallel)), tasks.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < n; ++i) {
+    threads.emplace_back(worker);
+  }
+  worker();
+  for (auto& t : threads) {
+    t.join();
+  }
+  outcomes.insert(outcomes.end(), failed_discovery.begin(), failed_discovery.end());
+  return outcomes;
+}
+
+nlohmann::ordered_json code_json(const db::StoredCode& s) {
+  using json = nlohmann::ordered_json;
+  const auto& c = s.code;
+  auto opt_int = [](const std::optional<std::int64_t>& v) { return v ? json(*v) : json(nullptr); };
+  auto opt_time = [](const std::optional<UnixTime>& v) { return v ? json(format_rfc3339(*v)) : json(nullptr); };
+  const bool ecs = c.product == config::Product::ecs;
+  const bool pdb = c.product == config::Product::polardb;
+  json j = json::object();
+  j["product"] = config::to_string(c.product);
+  j["account"] = c.account;
+  j["region"] = ecs ? json(c.region) : json(nullptr);
+  j["order_id"] = pdb ? json(c.order_id) : json(nullptr);
+  j["id"] = c.id;
+  j["name"] = c.name;
+  j["description"] = c.description;
+  j["limit"] = opt_int(c.limit);
+  j["registered"] = opt_int(c.registered);
+  j["deregistered"] = ecs ? opt_int(c.deregistered) : json(nullptr);
+  j["created_at"] = opt_time(c.created_at);
+  j["expires_at"] = opt_time(c.expires_at);
+  j["api_status"] = c.api_status ? json(*c.api_status) : json(nullptr);
+  j["state"] = collectors::to_string(s.state);
+  j["first_seen"] = format_rfc3339(s.first_seen);
+  j["last_seen"] = s.last_seen > 0 ? json(format_rfc3339(s.last_seen)) : json(nullptr);
+  return j;
+}
+
+}  // namespace acmon::daemon

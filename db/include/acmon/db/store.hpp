@@ -1,0 +1,114 @@
+// The snapshot store: SQLite, one transaction per scope run, history rows only for changes.
+// A Store is used by one thread at a time; open one per thread (WAL lets readers and the
+// writer work side by side, and a busy timeout makes writers wait for each other).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "acmon/collectors/code.hpp"
+#include "acmon/core/result.hpp"
+#include "acmon/core/time.hpp"
+
+struct sqlite3;
+
+namespace acmon::db {
+
+using collectors::Code;
+using collectors::Scope;
+using collectors::State;
+
+// The current schema version (PRAGMA user_version).
+constexpr int k_schema_version = 1;
+
+struct RunInfo {
+  UnixTime started_at = 0;
+  UnixTime finished_at = 0;
+  double duration_seconds = 0;
+  int pages = 0;
+};
+
+struct WriteSummary {
+  std::int64_t run_id = 0;
+  int codes = 0;
+  int created = 0;
+  int changed = 0;
+  int deleted = 0;
+  int history_rows = 0;
+};
+
+// A code as stored, with what the database adds.
+struct StoredCode {
+  Code code;
+  std::string collector;
+  State state = State::active;  // as derived at query time
+  UnixTime first_seen = 0;
+  UnixTime last_seen = 0;  // the scope's last complete listing that held the code
+  std::optional<UnixTime> deleted_at;
+};
+
+struct HistoryEntry {
+  UnixTime at = 0;
+  std::string event;   // created, used, changed, disabled, enabled, expired, deleted, restored
+  std::string detail;  // "used +3", "name: a -> b"
+  Code snapshot;
+  std::string collector;
+};
+
+struct ScopeStatus {
+  Scope scope;
+  std::optional<UnixTime> last_run_at;
+  std::optional<UnixTime> last_success_at;
+  bool last_ok = false;
+  std::string last_error;
+  double last_duration_seconds = 0;
+  int codes = 0;  // codes in the last complete listing
+  std::int64_t successes = 0;
+  std::int64_t failures = 0;
+  int consecutive_failures = 0;
+};
+
+struct CodeFilter {
+  std::optional<collectors::Product> product;
+  std::optional<std::string> account;
+  std::optional<State> state;
+  bool include_deleted = false;
+};
+
+class Store {
+ public:
+  // Opens (creating when absent) and migrates the database. Errors name the file.
+  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // A complete listing of a scope: writes the changes and the run in one transaction.
+  // now decides derived states (expired) for history events.
+  Result<WriteSummary> record_success(const Scope& scope, const std::vector<Code>& codes, const RunInfo& run,
+                                      UnixTime now);
+  // A failed run: recorded with its error; no code changes.
+  Result<std::int64_t> record_failure(const Scope& scope, const std::string& error, const RunInfo& run);
+
+  Result<std::vector<StoredCode>> codes(const CodeFilter& filter, UnixTime now);
+  // The history of every code with this id (ids are unique per product and account).
+  Result<std::vector<HistoryEntry>> history(const std::string& code_id, std::optional<UnixTime> since);
+  Result<std::vector<ScopeStatus>> scopes();
+  // Deletes history and runs older than before; returns rows removed.
+  Result<std::int64_t> prune(UnixTime before);
+
+  [[nodiscard]] const std::string& path() const { return m_path; }
+  sqlite3* handle() { return m_db; }
+
+ private:
+  Store(sqlite3* db, std::string path);
+  Result<void> migrate();
+  Result<std::int64_t> scope_id(const Scope& scope);
+
+  sqlite3* m_db;
+  std::string m_path;
+};
+
+}  // namespace acmon::db

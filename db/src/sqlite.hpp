@@ -1,0 +1,67 @@
+// Private RAII helpers over the SQLite C API.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "acmon/core/result.hpp"
+
+namespace acmon::db::detail {
+
+Error sqlite_error(sqlite3* db, const std::string& what);
+
+// A prepared statement, finalized on destruction; reset() before each reuse.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, std::string_view sql);
+  ~Stmt();
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  [[nodiscard]] bool ok() const { return m_stmt != nullptr; }
+  Stmt& reset();
+  Stmt& bind(int i, std::string_view v);
+  Stmt& bind(int i, std::int64_t v);
+  Stmt& bind(int i, double v);
+  Stmt& bind_null(int i);
+  Stmt& bind(int i, const std::optional<std::int64_t>& v);
+  Stmt& bind(int i, const std::optional<std::string>& v);
+  // SQLITE_ROW: true; SQLITE_DONE: false; an error otherwise.
+  Result<bool> step();
+  Result<void> run();  // step() expecting DONE
+
+  [[nodiscard]] bool is_null(int col) const;
+  [[nodiscard]] std::int64_t i64(int col) const;
+  [[nodiscard]] double f64(int col) const;
+  [[nodiscard]] std::string text(int col) const;
+  [[nodiscard]] std::optional<std::int64_t> opt_i64(int col) const;
+  [[nodiscard]] std::optional<std::string> opt_text(int col) const;
+
+ private:
+  sqlite3* m_db;
+  sqlite3_stmt* m_stmt = nullptr;
+};
+
+// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  [[nodiscard]] bool began() const { return m_began; }
+  Result<void> commit();
+
+ private:
+  sqlite3* m_db;
+  bool m_began = false;
+  bool m_done = false;
+};
+
+Result<void> exec(sqlite3* db, const char* sql);
+
+}  // namespace acmon::db::detail

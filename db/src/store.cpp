@@ -1,0 +1,552 @@
+#include "acmon/db/store.hpp"
+
+#include <limits>
+#include <unordered_map>
+
+#include "sqlite.hpp"
+
+namespace acmon::db {
+
+using detail::exec;
+using detail::sqlite_error;
+using detail::Stmt;
+using detail::Transaction;
+
+namespace {
+
+// Each step brings a database of version N-1 to version N; they run in order inside one transaction.
+const char* const k_migrations[] = {
+    // 1: scopes, runs, current codes, history.
+    R"sql(
+CREATE TABLE scopes(
+  id INTEGER PRIMARY KEY,
+  collector TEXT NOT NULL, product TEXT NOT NULL, account TEXT NOT NULL,
+  region TEXT NOT NULL DEFAULT '', order_id TEXT NOT NULL DEFAULT '',
+  last_run_at INTEGER, last_success_at INTEGER, last_ok INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+  last_duration REAL NOT NULL DEFAULT 0, codes INTEGER NOT NULL DEFAULT 0,
+  successes INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  UNIQUE(collector, region, order_id));
+CREATE TABLE runs(
+  id INTEGER PRIMARY KEY, scope_id INTEGER NOT NULL REFERENCES scopes(id),
+  started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL, duration REAL NOT NULL,
+  ok INTEGER NOT NULL, error TEXT, pages INTEGER NOT NULL, codes INTEGER, changes INTEGER);
+CREATE INDEX runs_scope ON runs(scope_id, id);
+CREATE INDEX runs_finished ON runs(finished_at);
+CREATE TABLE codes(
+  scope_id INTEGER NOT NULL REFERENCES scopes(id), code_id TEXT NOT NULL,
+  product TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, order_id TEXT NOT NULL,
+  name TEXT NOT NULL, description TEXT NOT NULL,
+  limit_count INTEGER, registered INTEGER, deregistered INTEGER,
+  created_at INTEGER, expires_at INTEGER, api_status TEXT,
+  state TEXT NOT NULL, first_seen INTEGER NOT NULL, changed_at INTEGER NOT NULL, deleted_at INTEGER,
+  PRIMARY KEY(scope_id, code_id)) WITHOUT ROWID;
+CREATE INDEX codes_id ON codes(code_id);
+CREATE TABLE history(
+  id INTEGER PRIMARY KEY, scope_id INTEGER NOT NULL REFERENCES scopes(id), code_id TEXT NOT NULL,
+  run_id INTEGER NOT NULL, at INTEGER NOT NULL, event TEXT NOT NULL, detail TEXT NOT NULL,
+  name TEXT NOT NULL, description TEXT NOT NULL, limit_count INTEGER, registered INTEGER,
+  deregistered INTEGER, created_at INTEGER, expires_at INTEGER, api_status TEXT);
+CREATE INDEX history_code ON history(code_id, at);
+CREATE INDEX history_at ON history(at);
+)sql",
+};
+
+struct Current {
+  Code code;
+  std::string state;
+  bool deleted = false;
+};
+
+std::string opt_str(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : "none"; }
+
+// The history event and detail for a code that changed; empty event when nothing did.
+std::pair<std::string, std::string> describe_change(const Current& old, const Code& now_code,
+                                                    const std::string& new_state) {
+  std::vector<std::string> parts;
+  std::string event;
+  auto note = [&](const std::string& e, const std::string& d) {
+    if (event.empty()) {
+      event = e;
+    }
+    parts.push_back(d);
+  };
+  if (new_state == "expired" && old.state != "expired") {
+    note("expired", "expired");
+  }
+  if (old.code.api_status != now_code.api_status) {
+    if (now_code.api_status == "disabled") {
+      note("disabled", "disabled");
+    } else if (old.code.api_status == "disabled") {
+      note("enabled", "enabled");
+    } else {
+      note("changed", "status " + old.code.api_status.value_or("none") + " -> " + now_code.api_status.value_or("none"));
+    }
+  }
+  if (old.code.registered != now_code.registered) {
+    if (old.code.registered && now_code.registered && *now_code.registered > *old.code.registered) {
+      note("used", "used +" + std::to_string(*now_code.registered - *old.code.registered));
+    } else {
+      note("changed", "registered " + opt_str(old.code.registered) + " -> " + opt_str(now_code.registered));
+    }
+  }
+  if (old.code.limit != now_code.limit) {
+    note("changed", "limit " + opt_str(old.code.limit) + " -> " + opt_str(now_code.limit));
+  }
+  if (old.code.deregistered != now_code.deregistered) {
+    note("changed", "deregistered " + opt_str(old.code.deregistered) + " -> " + opt_str(now_code.deregistered));
+  }
+  if (old.code.name != now_code.name) {
+    note("changed", "name '" + old.code.name + "' -> '" + now_code.name + "'");
+  }
+  if (old.code.description != now_code.description) {
+    note("changed", "description changed");
+  }
+  if (old.code.expires_at != now_code.expires_at || old.code.created_at != now_code.created_at) {
+    note("changed", "times changed");
+  }
+  if (event.empty() && old.state != new_state) {
+    note("changed", "state " + old.state + " -> " + new_state);
+  }
+  std::string detail;
+  for (const auto& p : parts) {
+    detail += (detail.empty() ? "" : ", ") + p;
+  }
+  return {event, detail};
+}
+
+void bind_code_fields(Stmt& s, int first, const Code& c) {
+  s.bind(first, std::string_view(c.name))
+      .bind(first + 1, std::string_view(c.description))
+      .bind(first + 2, c.limit)
+      .bind(first + 3, c.registered)
+      .bind(first + 4, c.deregistered)
+      .bind(first + 5, c.created_at)
+      .bind(first + 6, c.expires_at)
+      .bind(first + 7, c.api_status);
+}
+
+Code read_code_fields(const Stmt& s, int first, Code c) {
+  c.name = s.text(first);
+  c.description = s.text(first + 1);
+  c.limit = s.opt_i64(first + 2);
+  c.registered = s.opt_i64(first + 3);
+  c.deregistered = s.opt_i64(first + 4);
+  c.created_at = s.opt_i64(first + 5);
+  c.expires_at = s.opt_i64(first + 6);
+  c.api_status = s.opt_text(first + 7);
+  return c;
+}
+
+}  // namespace
+
+Store::Store(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
+
+Store::~Store() { sqlite3_close_v2(m_db); }
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  std::unique_ptr<Store> store(new Store(raw, path));
+  if (rc != SQLITE_OK) {
+    return sqlite_error(raw, "database " + path);
+  }
+  sqlite3_busy_timeout(raw, 10000);
+  sqlite3_extended_result_codes(raw, 1);
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+    if (auto r = exec(raw, pragma); !r) {
+      return make_error(ErrorKind::db, "database " + path + ": " + r.error().message);
+    }
+  }
+  if (auto r = store->migrate(); !r) {
+    return make_error(ErrorKind::db, "database " + path + ": " + r.error().message);
+  }
+  return store;
+}
+
+Result<void> Store::migrate() {
+  Transaction tx(m_db);
+  if (!tx.began()) {
+    return sqlite_error(m_db, "cannot begin the migration");
+  }
+  Stmt v(m_db, "PRAGMA user_version");
+  auto has = v.step();
+  if (!has) {
+    return has.error();
+  }
+  const auto version = static_cast<int>(v.i64(0));
+  if (version > k_schema_version) {
+    return make_error(ErrorKind::db, "schema version " + std::to_string(version) +
+                                         " is newer than this acmon knows (" + std::to_string(k_schema_version) +
+                                         "); refusing to touch it");
+  }
+  for (int next = version + 1; next <= k_schema_version; ++next) {
+    if (auto r = exec(m_db, k_migrations[next - 1]); !r) {
+      return make_error(ErrorKind::db, "migration to schema " + std::to_string(next) + ": " + r.error().message);
+    }
+  }
+  if (version != k_schema_version) {
+    const std::string set = "PRAGMA user_version=" + std::to_string(k_schema_version);
+    if (auto r = exec(m_db, set.c_str()); !r) {
+      return r.error();
+    }
+  }
+  return tx.commit();
+}
+
+Result<std::int64_t> Store::scope_id(const Scope& scope) {
+  Stmt find(m_db, "SELECT id FROM scopes WHERE collector=?1 AND region=?2 AND order_id=?3");
+  find.bind(1, std::string_view(scope.collector))
+      .bind(2, std::string_view(scope.region))
+      .bind(3, std::string_view(scope.order_id));
+  auto row = find.step();
+  if (!row) {
+    return row.error();
+  }
+  if (*row) {
+    const auto id = find.i64(0);
+    // The collector may have been pointed at another account or product: keep the scope current.
+    Stmt upd(m_db, "UPDATE scopes SET product=?2, account=?3 WHERE id=?1");
+    upd.bind(1, id).bind(2, std::string_view(config::to_string(scope.product))).bind(3, std::string_view(scope.account));
+    if (auto r = upd.run(); !r) {
+      return r.error();
+    }
+    return id;
+  }
+  Stmt ins(m_db, "INSERT INTO scopes(collector, product, account, region, order_id) VALUES(?1,?2,?3,?4,?5)");
+  ins.bind(1, std::string_view(scope.collector))
+      .bind(2, std::string_view(config::to_string(scope.product)))
+      .bind(3, std::string_view(scope.account))
+      .bind(4, std::string_view(scope.region))
+      .bind(5, std::string_view(scope.order_id));
+  if (auto r = ins.run(); !r) {
+    return r.error();
+  }
+  return static_cast<std::int64_t>(sqlite3_last_insert_rowid(m_db));
+}
+
+Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector<Code>& codes, const RunInfo& run,
+                                           UnixTime now) {
+  Transaction tx(m_db);
+  if (!tx.began()) {
+    return sqlite_error(m_db, "cannot begin a transaction");
+  }
+  auto sid = scope_id(scope);
+  if (!sid) {
+    return sid.error();
+  }
+  WriteSummary sum;
+  sum.codes = static_cast<int>(codes.size());
+
+  Stmt ins_run(m_db,
+               "INSERT INTO runs(scope_id, started_at, finished_at, duration, ok, pages, codes) "
+               "VALUES(?1,?2,?3,?4,1,?5,?6)");
+  ins_run.bind(1, *sid).bind(2, run.started_at).bind(3, run.finished_at).bind(4, run.duration_seconds);
+  ins_run.bind(5, static_cast<std::int64_t>(run.pages)).bind(6, static_cast<std::int64_t>(codes.size()));
+  if (auto r = ins_run.run(); !r) {
+    return r.error();
+  }
+  sum.run_id = sqlite3_last_insert_rowid(m_db);
+
+  std::unordered_map<std::string, Current> current;
+  {
+    Stmt sel(m_db,
+             "SELECT code_id, name, description, limit_count, registered, deregistered, created_at, expires_at, "
+             "api_status, state, deleted_at IS NOT NULL FROM codes WHERE scope_id=?1");
+    sel.bind(1, *sid);
+    Code base;
+    base.product = scope.product;
+    base.account = scope.account;
+    base.region = scope.region;
+    base.order_id = scope.order_id;
+    while (true) {
+      auto row = sel.step();
+      if (!row) {
+        return row.error();
+      }
+      if (!*row) {
+        break;
+      }
+      Current c;
+      base.id = sel.text(0);
+      c.code = read_code_fields(sel, 1, base);
+      c.state = sel.text(9);
+      c.deleted = sel.i64(10) != 0;
+      current.emplace(base.id, std::move(c));
+    }
+  }
+
+  Stmt upsert(m_db,
+              "INSERT INTO codes(scope_id, code_id, product, account, region, order_id, name, description, "
+              "limit_count, registered, deregistered, created_at, expires_at, api_status, state, first_seen, "
+              "changed_at, deleted_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?16,NULL) "
+              "ON CONFLICT(scope_id, code_id) DO UPDATE SET name=excluded.name, description=excluded.description, "
+              "limit_count=excluded.limit_count, registered=excluded.registered, "
+              "deregistered=excluded.deregistered, created_at=excluded.created_at, expires_at=excluded.expires_at, "
+              "api_status=excluded.api_status, state=excluded.state, changed_at=excluded.changed_at, "
+              "deleted_at=NULL, product=excluded.product, account=excluded.account");
+  Stmt hist(m_db,
+            "INSERT INTO history(scope_id, code_id, run_id, at, event, detail, name, description, limit_count, "
+            "registered, deregistered, created_at, expires_at, api_status) "
+            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
+  if (!upsert.ok() || !hist.ok()) {
+    return sqlite_error(m_db, "prepare");
+  }
+  auto write_history = [&](const Code& c, const std::string& event, const std::string& detail) -> Result<void> {
+    hist.reset();
+    hist.bind(1, *sid).bind(2, std::string_view(c.id)).bind(3, sum.run_id).bind(4, now);
+    hist.bind(5, std::string_view(event)).bind(6, std::string_view(detail));
+    bind_code_fields(hist, 7, c);
+    ++sum.history_rows;
+    return hist.run();
+  };
+
+  std::unordered_map<std::string, bool> listed;
+  listed.reserve(codes.size());
+  for (const Code& c : codes) {
+    listed.emplace(c.id, true);
+    const std::string state = collectors::to_string(collectors::derive_state(c, now));
+    auto it = current.find(c.id);
+    std::string event;
+    std::string detail;
+    if (it == current.end()) {
+      event = "created";
+      ++sum.created;
+    } else if (it->second.deleted) {
+      event = "restored";
+      detail = "listed again";
+      ++sum.created;
+    } else {
+      std::tie(event, detail) = describe_change(it->second, c, state);
+      if (event.empty()) {
+        continue;  // unchanged: no row written
+      }
+      ++sum.changed;
+    }
+    upsert.reset();
+    upsert.bind(1, *sid).bind(2, std::string_view(c.id)).bind(3, std::string_view(config::to_string(c.product)));
+    upsert.bind(4, std::string_view(c.account)).bind(5, std::string_view(c.region)).bind(6, std::string_view(c.order_id));
+    bind_code_fields(upsert, 7, c);
+    upsert.bind(15, std::string_view(state)).bind(16, now);
+    if (auto r = upsert.run(); !r) {
+      return r.error();
+    }
+    if (auto r = write_history(c, event, detail); !r) {
+      return r.error();
+    }
+  }
+
+  Stmt del(m_db, "UPDATE codes SET deleted_at=?3, state='deleted', changed_at=?3 WHERE scope_id=?1 AND code_id=?2");
+  for (const auto& [id, cur] : current) {
+    if (cur.deleted || listed.count(id) != 0) {
+      continue;
+    }
+    del.reset();
+    del.bind(1, *sid).bind(2, std::string_view(id)).bind(3, now);
+    if (auto r = del.run(); !r) {
+      return r.error();
+    }
+    if (auto r = write_history(cur.code, "deleted", "no longer listed"); !r) {
+      return r.error();
+    }
+    ++sum.deleted;
+  }
+
+  Stmt upd_run(m_db, "UPDATE runs SET changes=?2 WHERE id=?1");
+  upd_run.bind(1, sum.run_id).bind(2, static_cast<std::int64_t>(sum.created + sum.changed + sum.deleted));
+  Stmt upd_scope(m_db,
+                 "UPDATE scopes SET last_run_at=?2, last_success_at=?2, last_ok=1, last_error=NULL, "
+                 "last_duration=?3, codes=?4, successes=successes+1, consecutive_failures=0 WHERE id=?1");
+  upd_scope.bind(1, *sid).bind(2, run.finished_at).bind(3, run.duration_seconds);
+  upd_scope.bind(4, static_cast<std::int64_t>(codes.size()));
+  if (auto r = upd_run.run(); !r) {
+    return r.error();
+  }
+  if (auto r = upd_scope.run(); !r) {
+    return r.error();
+  }
+  if (auto r = tx.commit(); !r) {
+    return r.error();
+  }
+  return sum;
+}
+
+Result<std::int64_t> Store::record_failure(const Scope& scope, const std::string& error, const RunInfo& run) {
+  Transaction tx(m_db);
+  if (!tx.began()) {
+    return sqlite_error(m_db, "cannot begin a transaction");
+  }
+  auto sid = scope_id(scope);
+  if (!sid) {
+    return sid.error();
+  }
+  Stmt ins(m_db,
+           "INSERT INTO runs(scope_id, started_at, finished_at, duration, ok, error, pages) VALUES(?1,?2,?3,?4,0,?5,?6)");
+  ins.bind(1, *sid).bind(2, run.started_at).bind(3, run.finished_at).bind(4, run.duration_seconds);
+  ins.bind(5, std::string_view(error)).bind(6, static_cast<std::int64_t>(run.pages));
+  if (auto r = ins.run(); !r) {
+    return r.error();
+  }
+  const auto run_id = static_cast<std::int64_t>(sqlite3_last_insert_rowid(m_db));
+  Stmt upd(m_db,
+           "UPDATE scopes SET last_run_at=?2, last_ok=0, last_error=?3, last_duration=?4, failures=failures+1, "
+           "consecutive_failures=consecutive_failures+1 WHERE id=?1");
+  upd.bind(1, *sid).bind(2, run.finished_at).bind(3, std::string_view(error)).bind(4, run.duration_seconds);
+  if (auto r = upd.run(); !r) {
+    return r.error();
+  }
+  if (auto r = tx.commit(); !r) {
+    return r.error();
+  }
+  return run_id;
+}
+
+Result<std::vector<StoredCode>> Store::codes(const CodeFilter& filter, UnixTime now) {
+  std::string sql =
+      "SELECT c.code_id, c.product, c.account, c.region, c.order_id, c.name, c.description, c.limit_count, "
+      "c.registered, c.deregistered, c.created_at, c.expires_at, c.api_status, s.collector, c.first_seen, "
+      "s.last_success_at, c.deleted_at FROM codes c JOIN scopes s ON s.id = c.scope_id WHERE 1=1";
+  if (!filter.include_deleted && filter.state != State::deleted) {
+    sql += " AND c.deleted_at IS NULL";
+  }
+  if (filter.state == State::deleted) {
+    sql += " AND c.deleted_at IS NOT NULL";
+  }
+  if (filter.product) {
+    sql += " AND c.product = ?1";
+  }
+  if (filter.account) {
+    sql += " AND c.account = ?2";
+  }
+  sql += " ORDER BY c.product, c.account, c.region, c.order_id, c.code_id";
+  Stmt q(m_db, sql);
+  if (!q.ok()) {
+    return sqlite_error(m_db, "query codes");
+  }
+  if (filter.product) {
+    q.bind(1, std::string_view(config::to_string(*filter.product)));
+  }
+  if (filter.account) {
+    q.bind(2, std::string_view(*filter.account));
+  }
+  std::vector<StoredCode> out;
+  while (true) {
+    auto row = q.step();
+    if (!row) {
+      return row.error();
+    }
+    if (!*row) {
+      break;
+    }
+    StoredCode sc;
+    Code c;
+    c.id = q.text(0);
+    c.product = config::parse_product(q.text(1)).value_or(config::Product::smc);
+    c.account = q.text(2);
+    c.region = q.text(3);
+    c.order_id = q.text(4);
+    sc.code = read_code_fields(q, 5, c);
+    sc.collector = q.text(13);
+    sc.first_seen = q.i64(14);
+    sc.last_seen = q.opt_i64(15).value_or(0);
+    sc.deleted_at = q.opt_i64(16);
+    sc.state = sc.deleted_at ? State::deleted : collectors::derive_state(sc.code, now);
+    if (filter.state && sc.state != *filter.state) {
+      continue;
+    }
+    out.push_back(std::move(sc));
+  }
+  return out;
+}
+
+Result<std::vector<HistoryEntry>> Store::history(const std::string& code_id, std::optional<UnixTime> since) {
+  Stmt q(m_db,
+         "SELECT h.at, h.event, h.detail, h.name, h.description, h.limit_count, h.registered, h.deregistered, "
+         "h.created_at, h.expires_at, h.api_status, s.collector, s.product, s.account, s.region, s.order_id "
+         "FROM history h JOIN scopes s ON s.id = h.scope_id WHERE h.code_id = ?1 AND h.at >= ?2 ORDER BY h.at, h.id");
+  q.bind(1, std::string_view(code_id)).bind(2, since.value_or(std::numeric_limits<std::int64_t>::min()));
+  std::vector<HistoryEntry> out;
+  while (true) {
+    auto row = q.step();
+    if (!row) {
+      return row.error();
+    }
+    if (!*row) {
+      break;
+    }
+    HistoryEntry e;
+    e.at = q.i64(0);
+    e.event = q.text(1);
+    e.detail = q.text(2);
+    Code c;
+    c.id = code_id;
+    c.product = config::parse_product(q.text(12)).value_or(config::Product::smc);
+    c.account = q.text(13);
+    c.region = q.text(14);
+    c.order_id = q.text(15);
+    e.snapshot = read_code_fields(q, 3, c);
+    e.collector = q.text(11);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<std::vector<ScopeStatus>> Store::scopes() {
+  Stmt q(m_db,
+         "SELECT collector, product, account, region, order_id, last_run_at, last_success_at, last_ok, last_error, "
+         "last_duration, codes, successes, failures, consecutive_failures FROM scopes ORDER BY collector, region, "
+         "order_id");
+  std::vector<ScopeStatus> out;
+  while (true) {
+    auto row = q.step();
+    if (!row) {
+      return row.error();
+    }
+    if (!*row) {
+      break;
+    }
+    ScopeStatus s;
+    s.scope.collector = q.text(0);
+    s.scope.product = config::parse_product(q.text(1)).value_or(config::Product::smc);
+    s.scope.account = q.text(2);
+    s.scope.region = q.text(3);
+    s.scope.order_id = q.text(4);
+    s.last_run_at = q.opt_i64(5);
+    s.last_success_at = q.opt_i64(6);
+    s.last_ok = q.i64(7) != 0;
+    s.last_error = q.text(8);
+    s.last_duration_seconds = q.f64(9);
+    s.codes = static_cast<int>(q.i64(10));
+    s.successes = q.i64(11);
+    s.failures = q.i64(12);
+    s.consecutive_failures = static_cast<int>(q.i64(13));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<std::int64_t> Store::prune(UnixTime before) {
+  Transaction tx(m_db);
+  if (!tx.began()) {
+    return sqlite_error(m_db, "cannot begin a transaction");
+  }
+  std::int64_t removed = 0;
+  // History rows and deleted codes past retention go; the newest run of each scope stays.
+  for (const char* sql : {"DELETE FROM history WHERE at < ?1", "DELETE FROM codes WHERE deleted_at < ?1",
+                          "DELETE FROM runs WHERE finished_at < ?1 AND id NOT IN (SELECT max(id) FROM runs GROUP BY "
+                          "scope_id)"}) {
+    Stmt s(m_db, sql);
+    s.bind(1, before);
+    if (auto r = s.run(); !r) {
+      return r.error();
+    }
+    removed += sqlite3_changes(m_db);
+  }
+  if (auto r = tx.commit(); !r) {
+    return r.error();
+  }
+  return removed;
+}
+
+}  // namespace acmon::db

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# The acmon binary end to end against acmon-sim: exit codes, messages, sync, codes, history,
+# token create, and a SIGKILL in the middle of a large write.
+#   cli_test.sh ACMON ACMON_SIM
+set -uo pipefail
+ACMON=$1
+SIM=$2
+work=$(mktemp -d)
+sim_pid=""
+trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+# expect NAME EXPECTED_STATUS PATTERN -- command...: status and a pattern in stdout+stderr
+expect() {
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  local out status
+  out=$("$@" 2>&1)
+  status=$?
+  if [ "$status" -eq "$want" ] && grep -qE -- "$pattern" <<<"$out"; then
+    ok "$name"
+  else
+    bad "$name (status $status, wanted $want; pattern '$pattern')"
+    sed 's/^/     | /' <<<"$out" | head -20
+  fi
+}
+json_eval() { node -e "const d=JSON.parse(require('fs').readFileSync(0,'utf8')); $1"; }
+
+start_sim() {  # start_sim ARGS... : starts acmon-sim, sets $port
+  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+  rm -f "$work/port"
+  "$SIM" --port-file "$work/port" "$@" >"$work/sim.log" 2>&1 &
+  sim_pid=$!
+  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+  port=$(cat "$work/port")
+}
+
+write_config() {  # write_config ORDER_IDS
+  cat >"$work/acmon.toml" <<CONF
+[daemon]
+database = "$work/acmon.db"
+log_level = "warn"
+
+[[accounts]]
+name = "demo"
+access_key_id = "LTAIcli"
+access_key_secret_file = "$work/secret"
+
+[[collectors]]
+account = "demo"
+product = "smc"
+endpoint = "http://127.0.0.1:$port"
+
+[[collectors]]
+account = "demo"
+product = "ecs"
+regions = ["cn-hangzhou", "cn-beijing"]
+endpoint = "http://127.0.0.1:$port"
+signature = "v1"
+
+[[collectors]]
+account = "demo"
+product = "polardb"
+order_ids = [$1]
+endpoint = "http://127.0.0.1:$port"
+CONF
+}
+
+printf 'cli-secret\n' >"$work/secret"
+chmod 600 "$work/secret"
+C=(--config "$work/acmon.toml")
+
+# ---- usage and configuration errors ------------------------------------------------------
+expect "version" 0 '^acmon [0-9]+\.[0-9]+\.[0-9]+' -- "$ACMON" --version
+expect "no sub-command is a usage error" 2 'subcommand' -- "$ACMON"
+expect "unknown flag is a usage error" 2 'unknown-flag' -- "$ACMON" codes --unknown-flag
+expect "every command has --help" 0 'SMC activation code' -- "$ACMON" token create --help
+expect "missing configuration file" 78 'nope.toml: cannot read' -- "$ACMON" check-config --config "$work/nope.toml"
+printf '[daemon]\nlisten = "127.0.0.1:9796"\n\n[[collectors]]\naccount = "ghost"\nproduct = "smc"\n' >"$work/bad.toml"
+expect "configuration error names file:line and key" 78 "bad.toml:5: collectors\[0\]\.account: no \[\[accounts\]\] entry is named 'ghost'" \
+  -- "$ACMON" check-config --config "$work/bad.toml"
+
+start_sim --generate '{"account":"LTAIcli","secret":"cli-secret","smc":230,"ecs":{"regions":["cn-hangzhou","cn-beijing"],"per_region":75},"polardb":{"orders":["2233000000001"],"per_order":61}}'
+write_config '"2233000000001"'
+expect "check-config accepts a good file" 0 'ok \(1 accounts, 3 collectors' -- "$ACMON" check-config "${C[@]}"
+chmod 640 "$work/secret"
+expect "check-config refuses a group-readable secret" 78 'readable by its group or others' -- "$ACMON" check-config "${C[@]}"
+chmod 600 "$work/secret"
+expect "token create checks --count before any call" 2 'count' -- "$ACMON" token create --account demo --count 0 "${C[@]}"
+expect "token create checks --ttl-days before any call" 2 'ttl-days' -- "$ACMON" token create --account demo --ttl-days 91 "${C[@]}"
+expect "codes refuses an unknown state" 2 'not one of active' -- "$ACMON" codes --state bogus "${C[@]}"
+expect "sync refuses an unknown collector" 2 'no such collector' -- "$ACMON" sync --collector nope "${C[@]}"
+requests=$(curl -s "http://127.0.0.1:$port/_sim/stats" | json_eval 'console.log(d.requests)')
+[ "$requests" = "0" ] && ok "no API call was made by refused commands" || bad "refused commands made $requests API calls"
+
+# ---- sync, codes, history ----------------------------------------------------------------
+expect "sync of every collector" 0 'demo-smc: ok, 230 codes \(230 new' -- "$ACMON" sync "${C[@]}"
+n=$("$ACMON" codes --json "${C[@]}" | json_eval 'console.log(d.length)')
+[ "$n" = "441" ] && ok "codes --json lists all 441 codes" || bad "codes --json lists $n codes, not 441"
+keys=$("$ACMON" codes --json --product ecs "${C[@]}" | json_eval 'console.log(Object.keys(d[0]).join(","))')
+want="product,account,region,order_id,id,name,description,limit,registered,deregistered,created_at,expires_at,api_status,state,first_seen,last_seen"
+[ "$keys" = "$want" ] && ok "codes --json has exactly the SPEC keys" || bad "codes --json keys: $keys"
+z=$("$ACMON" codes --json --product polardb "${C[@]}" | json_eval 'console.log(d.every(c => /Z$/.test(c.expires_at) && c.region === null && c.limit === null) ? "yes" : "no")')
+[ "$z" = "yes" ] && ok "polardb records: UTC times with Z, null region and limit" || bad "polardb record shape"
+expect "codes table" 0 'PRODUCT +ACCOUNT' -- "$ACMON" codes --product smc "${C[@]}"
+expect "unchanged re-sync changes nothing" 0 'demo-smc: ok, 230 codes \(0 new, 0 changed, 0 deleted\)' -- "$ACMON" sync --collector demo-smc "${C[@]}"
+
+curl -s -X PATCH "http://127.0.0.1:$port/_sim/codes/smc/at-gen00000001" -d '{"RegisteredCount":"1000","Count":"1000"}' >/dev/null
+curl -s -X DELETE "http://127.0.0.1:$port/_sim/codes/smc/at-gen00000002" >/dev/null
+expect "a changed and a removed code" 0 'demo-smc: ok, 229 codes \(0 new, 1 changed, 1 deleted\)' -- "$ACMON" sync --collector demo-smc "${C[@]}"
+expect "history shows the change" 0 'used +\+[0-9]+' -- "$ACMON" history at-gen00000001 "${C[@]}"
+expect "history shows the deletion" 0 'deleted' -- "$ACMON" history at-gen00000002 "${C[@]}"
+ev=$("$ACMON" history at-gen00000002 --json "${C[@]}" | json_eval 'console.log(d.map(e => e.event).join(","))')
+[ "$ev" = "created,deleted" ] && ok "history --json events" || bad "history --json events: $ev"
+expect "deleted codes leave the current list" 0 '^1 code' -- "$ACMON" codes --state deleted "${C[@]}"
+expect "the exhausted code" 0 'at-gen00000001 .* exhausted' -- "$ACMON" codes --state exhausted "${C[@]}"
+
+# ---- failures: nothing changes, the others are still written -------------------------------
+before=$("$ACMON" codes --json "${C[@]}" | md5sum)
+curl -s -X POST "http://127.0.0.1:$port/_sim/faults" \
+  -d '[{"kind":"error500","action":"ListAccessTokens","after":2,"times":0}]' >/dev/null
+curl -s -X PATCH "http://127.0.0.1:$port/_sim/codes/smc/at-gen00000003" -d '{"RegisteredCount":"7"}' >/dev/null
+expect "a persistent 500 on page 3 of 5 fails the run" 1 'demo-smc: FAILED.*InternalError.*page 3' -- "$ACMON" sync --collector demo-smc "${C[@]}"
+after=$("$ACMON" codes --json "${C[@]}" | md5sum)
+[ "$before" = "$after" ] && ok "the failed run changed no code" || bad "the failed run changed codes"
+failures=$(sqlite3 "$work/acmon.db" "SELECT count(*) FROM runs WHERE ok=0 AND error LIKE '%InternalError%'")
+[ "$failures" = "1" ] && ok "the failed run is recorded with its error" || bad "failed runs recorded: $failures"
+curl -s -X DELETE "http://127.0.0.1:$port/_sim/faults" >/dev/null
+write_config '"2233000000001", "404404"'
+expect "one failing scope exits 1 and the others are written" 1 'demo-polardb 404404: FAILED.*InvalidAliyunOrderId.NotFound' -- "$ACMON" sync "${C[@]}"
+expect "... the other scopes were still written" 0 'at-gen00000003 .* 7/' -- "$ACMON" codes --product smc "${C[@]}"
+printf 'wrong-secret\n' >"$work/secret"
+expect "wrong credentials name the collector, account and API message" 1 'demo-smc: FAILED.*SignatureDoesNotMatch.*Specified signature' -- "$ACMON" sync --collector demo-smc "${C[@]}"
+printf 'cli-secret\n' >"$work/secret"
+
+# ---- token create: the code is shown once and stored nowhere --------------------------------
+out=$("$ACMON" token create --account demo --name ci --count 5 --ttl-days 2 "${C[@]}" 2>&1)
+code=$(sed -n 's/^AccessTokenCode: *//p' <<<"$out")
+id=$(sed -n 's/^AccessTokenId: *//p' <<<"$out")
+if [ -n "$code" ] && [ -n "$id" ]; then ok "token create prints the id and the code"; else bad "token create: $out"; fi
+"$ACMON" sync --collector demo-smc "${C[@]}" >"$work/sync.out" 2>&1
+grep -q "$id" <("$ACMON" codes --product smc "${C[@]}") && ok "the new code is listed by the next sync" || bad "new code not listed"
+if grep -rqa -- "$code" "$work"/acmon.db* "$work/sync.out"; then bad "the code was written somewhere"; else ok "the code is in no database file or log"; fi
+
+# ---- SIGKILL in the middle of a large write --------------------------------------------------
+start_sim --generate '{"account":"LTAIcli","secret":"cli-secret","smc":60000}'
+write_config '"2233000000001"'
+sed -i '/^\[\[collectors\]\]$/,$d' "$work/acmon.toml"  # no collectors yet
+printf '[[collectors]]\naccount = "demo"\nproduct = "smc"\nendpoint = "http://127.0.0.1:%s"\n' "$port" >>"$work/acmon.toml"
+rm -f "$work"/acmon.db*
+killed=0
+for delay in 0.05 0.1 0.15 0.2 0.25 0.3 0.35 0.4 0.45 0.5 0.6 0.8; do
+  "$ACMON" sync "${C[@]}" >/dev/null 2>&1 &
+  pid=$!
+  sleep "$delay"
+  if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
+  wait "$pid" 2>/dev/null
+  check=$(sqlite3 "$work/acmon.db" "PRAGMA integrity_check" 2>&1)
+  count=$(sqlite3 "$work/acmon.db" "SELECT count(*) FROM codes WHERE deleted_at IS NULL" 2>&1 || echo none)
+  if [ "$check" != "ok" ] || { [ "$count" != "0" ] && [ "$count" != "60000" ]; }; then
+    bad "after SIGKILL at ${delay}s: integrity '$check', codes '$count' (must be 0 or 60000)"
+  fi
+done
+[ $killed -gt 0 ] && ok "SIGKILL during a 60000-code sync ($killed kills) leaves an intact database, old or new state" \
+  || bad "no sync was still running to be killed"
+"$ACMON" sync "${C[@]}" >/dev/null 2>&1
+count=$(sqlite3 "$work/acmon.db" "SELECT count(*) FROM codes WHERE deleted_at IS NULL")
+[ "$count" = "60000" ] && ok "a sync after the kills completes" || bad "after the kills: $count codes"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

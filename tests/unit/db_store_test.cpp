@@ -1,0 +1,245 @@
+// The snapshot store on real SQLite files.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "acmon/db/store.hpp"
+
+using namespace acmon;
+using namespace acmon::db;
+namespace fs = std::filesystem;
+
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("acmon-db-" + std::to_string(::getpid()) + "-" +
+                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    path = (dir / "acmon.db").string();
+    auto s = Store::open(path);
+    ASSERT_TRUE(s) << s.error().message;
+    store = std::move(*s);
+  }
+  void TearDown() override {
+    store.reset();
+    fs::remove_all(dir);
+  }
+
+  std::int64_t count(const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(store->handle(), sql, -1, &st, nullptr);
+    sqlite3_step(st);
+    const auto v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+  }
+
+  static Code code(const std::string& id, std::int64_t used = 1, std::int64_t limit = 10) {
+    Code c;
+    c.product = config::Product::smc;
+    c.account = "prod";
+    c.id = id;
+    c.name = "n-" + id;
+    c.limit = limit;
+    c.registered = used;
+    c.created_at = 1000;
+    c.expires_at = 1000 + 30 * 86400;
+    c.api_status = "activated";
+    return c;
+  }
+
+  Result<WriteSummary> sync(const std::vector<Code>& codes, UnixTime now) {
+    return store->record_success(scope, codes, RunInfo{now - 1, now, 0.5, 2}, now);
+  }
+
+  fs::path dir;
+  std::string path;
+  std::unique_ptr<Store> store;
+  Scope scope{"prod-smc", config::Product::smc, "prod", "", ""};
+};
+
+}  // namespace
+
+TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
+  EXPECT_EQ(count("PRAGMA user_version"), k_schema_version);
+  EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('scopes','runs','codes','history')"),
+            4);
+  ASSERT_TRUE(sync({code("a")}, 2000));
+  store.reset();
+  auto again = Store::open(path);
+  ASSERT_TRUE(again);
+  store = std::move(*again);
+  EXPECT_EQ(store->codes({}, 2000)->size(), 1U);
+}
+
+TEST_F(StoreTest, RefusesADatabaseFromANewerAcmon) {
+  ASSERT_EQ(sqlite3_exec(store->handle(), "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+  store.reset();
+  auto s = Store::open(path);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("schema version 99 is newer"), std::string::npos);
+  EXPECT_NE(s.error().message.find(path), std::string::npos);
+}
+
+TEST_F(StoreTest, UnopenableFileNamesThePath) {
+  auto s = Store::open((dir / "no" / "such" / "dir.db").string());
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("no/such/dir.db"), std::string::npos);
+}
+
+TEST_F(StoreTest, UnchangedResyncWritesNoHistoryAndAChangeWritesExactlyOne) {
+  auto first = sync({code("a"), code("b"), code("c")}, 2000);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->created, 3);
+  EXPECT_EQ(count("SELECT count(*) FROM history"), 3);
+
+  auto same = sync({code("a"), code("b"), code("c")}, 3000);
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->history_rows, 0);
+  EXPECT_EQ(count("SELECT count(*) FROM history"), 3);
+
+  auto used = sync({code("a", 4), code("b"), code("c")}, 4000);
+  ASSERT_TRUE(used);
+  EXPECT_EQ(used->changed, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM history"), 4);
+  auto h = store->history("a", std::nullopt);
+  ASSERT_TRUE(h);
+  ASSERT_EQ(h->size(), 2U);
+  EXPECT_EQ((*h)[0].event, "created");
+  EXPECT_EQ((*h)[1].event, "used");
+  EXPECT_EQ((*h)[1].detail, "used +3");
+  EXPECT_EQ((*h)[1].snapshot.registered, 4);
+  EXPECT_EQ((*h)[1].at, 4000);
+}
+
+TEST_F(StoreTest, LastSeenIsTheScopesLastCompleteListing) {
+  ASSERT_TRUE(sync({code("a")}, 2000));
+  ASSERT_TRUE(sync({code("a")}, 5000));
+  auto codes = store->codes({}, 5000);
+  ASSERT_EQ(codes->size(), 1U);
+  EXPECT_EQ((*codes)[0].first_seen, 2000);
+  EXPECT_EQ((*codes)[0].last_seen, 5000);
+  EXPECT_EQ((*codes)[0].collector, "prod-smc");
+}
+
+TEST_F(StoreTest, ACodeMissingFromACompleteListingBecomesDeleted) {
+  ASSERT_TRUE(sync({code("a"), code("b")}, 2000));
+  auto r = sync({code("a")}, 3000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->deleted, 1);
+  auto live = store->codes({}, 3000);
+  ASSERT_EQ(live->size(), 1U);
+  EXPECT_EQ((*live)[0].code.id, "a");
+  CodeFilter deleted;
+  deleted.state = State::deleted;
+  auto gone = store->codes(deleted, 3000);
+  ASSERT_EQ(gone->size(), 1U);
+  EXPECT_EQ((*gone)[0].code.id, "b");
+  EXPECT_EQ((*gone)[0].deleted_at, 3000);
+  auto h = store->history("b", std::nullopt);
+  ASSERT_EQ(h->size(), 2U);
+  EXPECT_EQ((*h)[1].event, "deleted");
+  // Listed again: restored.
+  ASSERT_TRUE(sync({code("a"), code("b")}, 4000));
+  EXPECT_EQ(store->codes({}, 4000)->size(), 2U);
+  EXPECT_EQ(store->history("b", std::nullopt)->back().event, "restored");
+}
+
+TEST_F(StoreTest, AFailedRunChangesNoCodeAndIsRecorded) {
+  ASSERT_TRUE(sync({code("a"), code("b")}, 2000));
+  auto r = store->record_failure(scope, "api error Throttling.User: slow down", RunInfo{2999, 3000, 1.5, 3});
+  ASSERT_TRUE(r);
+  auto codes = store->codes({}, 3000);
+  EXPECT_EQ(codes->size(), 2U);
+  EXPECT_EQ((*codes)[0].last_seen, 2000);
+  EXPECT_EQ(count("SELECT count(*) FROM history"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM runs WHERE ok=0 AND error LIKE '%Throttling.User%' AND pages=3"), 1);
+  auto scopes = store->scopes();
+  ASSERT_EQ(scopes->size(), 1U);
+  EXPECT_FALSE((*scopes)[0].last_ok);
+  EXPECT_EQ((*scopes)[0].last_success_at, 2000);
+  EXPECT_EQ((*scopes)[0].consecutive_failures, 1);
+  EXPECT_EQ((*scopes)[0].failures, 1);
+  EXPECT_EQ((*scopes)[0].successes, 1);
+  EXPECT_EQ((*scopes)[0].codes, 2);
+}
+
+TEST_F(StoreTest, StatesAreDerivedAndAnExpiryIsAnEventOnce) {
+  Code soon = code("soon");
+  soon.expires_at = 5000;
+  Code full = code("full", 10, 10);
+  Code off = code("off");
+  off.api_status = "disabled";
+  ASSERT_TRUE(sync({soon, full, off}, 2000));
+  auto at = [&](UnixTime now, const std::string& id) {
+    const auto codes = store->codes({}, now);
+    for (const auto& c : *codes) {
+      if (c.code.id == id) {
+        return c.state;
+      }
+    }
+    return State::deleted;
+  };
+  EXPECT_EQ(at(2000, "soon"), State::active);
+  EXPECT_EQ(at(5000, "soon"), State::expired);
+  EXPECT_EQ(at(2000, "full"), State::exhausted);
+  EXPECT_EQ(at(2000, "off"), State::disabled);
+  ASSERT_TRUE(sync({soon, full, off}, 6000));
+  ASSERT_TRUE(sync({soon, full, off}, 7000));
+  auto h = store->history("soon", std::nullopt);
+  ASSERT_EQ(h->size(), 2U);
+  EXPECT_EQ((*h)[1].event, "expired");
+  CodeFilter f;
+  f.state = State::exhausted;
+  EXPECT_EQ(store->codes(f, 7000)->size(), 1U);
+}
+
+TEST_F(StoreTest, FiltersByProductAndAccount) {
+  ASSERT_TRUE(sync({code("a")}, 2000));
+  Scope ecs{"ops-ecs", config::Product::ecs, "ops", "cn-hangzhou", ""};
+  Code e = code("e");
+  e.product = config::Product::ecs;
+  e.account = "ops";
+  e.region = "cn-hangzhou";
+  ASSERT_TRUE(store->record_success(ecs, {e}, RunInfo{1, 2, 0, 1}, 2000));
+  CodeFilter f;
+  f.product = config::Product::ecs;
+  EXPECT_EQ(store->codes(f, 2000)->size(), 1U);
+  f = {};
+  f.account = "prod";
+  auto prod = store->codes(f, 2000);
+  ASSERT_EQ(prod->size(), 1U);
+  EXPECT_EQ((*prod)[0].code.id, "a");
+  EXPECT_EQ(store->codes({}, 2000)->size(), 2U);
+}
+
+TEST_F(StoreTest, PruneDropsOldHistoryAndOldRunsButKeepsTheLatestRun) {
+  ASSERT_TRUE(sync({code("a"), code("b")}, 2000));
+  ASSERT_TRUE(sync({code("a", 5)}, 3000));
+  ASSERT_TRUE(sync({code("a", 6)}, 9000));
+  auto removed = store->prune(5000);
+  ASSERT_TRUE(removed);
+  EXPECT_GT(*removed, 0);
+  EXPECT_EQ(count("SELECT count(*) FROM history WHERE at < 5000"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM history"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM codes WHERE code_id='b'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM runs"), 1);
+  EXPECT_EQ(store->codes({}, 9000)->size(), 1U);
+}
+
+TEST_F(StoreTest, AReaderSeesCommittedStateWhileAWriterWorks) {
+  ASSERT_TRUE(sync({code("a")}, 2000));
+  auto reader = Store::open(path);
+  ASSERT_TRUE(reader);
+  ASSERT_EQ(sqlite3_exec(store->handle(), "BEGIN IMMEDIATE; UPDATE codes SET name='x'", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  auto codes = (*reader)->codes({}, 2000);  // not blocked by the open write transaction (WAL)
+  ASSERT_TRUE(codes) << codes.error().message;
+  EXPECT_EQ((*codes)[0].code.name, "n-a");
+  ASSERT_EQ(sqlite3_exec(store->handle(), "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+}
