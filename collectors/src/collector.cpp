@@ -301,11 +301,11 @@ Result<Listing> Collector::list_polardb(const Scope& s) {
     }
   }
   if (static_cast<std::int64_t>(out.codes.size()) != total.value_or(0)) {
-    return scoped(s,
-                  make_error(ErrorKind::parse, "listing incomplete: read " + std::to_string(out.codes.size()) +
-                                                   " codes but TotalRecordCount is " +
-                                                   std::to_string(total.value_or(0))),
-                  0);
+    return scoped(
+        s,
+        make_error(ErrorKind::parse, "listing incomplete: read " + std::to_string(out.codes.size()) +
+                                         " codes but TotalRecordCount is " + std::to_string(total.value_or(0))),
+        0);
   }
   return out;
 }

@@ -124,11 +124,14 @@ Result<std::optional<UnixTime>> get_zoneless(const json& item, const char* field
   return std::optional<UnixTime>(*t);
 }
 
+// Declares var from a Result-returning expr, returning its error. (var is a declarator: no parentheses.)
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ACMON_TRY(var, expr) \
   auto var = (expr);         \
   if (!var) {                \
     return var.error();      \
   }
+// NOLINTEND(bugprone-macro-parentheses)
 
 }  // namespace
 
@@ -193,8 +196,7 @@ Result<Code> parse_ecs(const json& item, const std::string& account, const std::
   return c;
 }
 
-Result<Code> parse_polardb(const json& item, const std::string& account, const std::string& order_id,
-                           int utc_offset) {
+Result<Code> parse_polardb(const json& item, const std::string& account, const std::string& order_id, int utc_offset) {
   if (!item.is_object()) {
     return make_error(ErrorKind::parse, "an activation code item is not a JSON object");
   }

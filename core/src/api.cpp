@@ -6,7 +6,9 @@
 
 namespace acmon::api {
 
-void RealSleeper::sleep(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
+void RealSleeper::sleep(std::chrono::milliseconds d) {
+  std::this_thread::sleep_for(d);
+}
 
 bool is_retryable(const Error& e) {
   switch (e.kind) {
@@ -66,8 +68,7 @@ Result<nlohmann::json> interpret(const http::Response& response) {
   return e;
 }
 
-Client::Client(http::Transport& transport, const Clock& clock, Sleeper& sleeper, RetryPolicy policy,
-               Observer* observer)
+Client::Client(http::Transport& transport, const Clock& clock, Sleeper& sleeper, RetryPolicy policy, Observer* observer)
     : m_transport(transport),
       m_clock(clock),
       m_sleeper(sleeper),

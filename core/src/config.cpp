@@ -1,5 +1,6 @@
 #include "acmon/core/config.hpp"
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -7,7 +8,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "acmon/core/time.hpp"
 
@@ -83,7 +83,9 @@ std::optional<std::pair<std::string, int>> split_host_port(std::string_view list
 
 namespace {
 
-int line_of(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
+int line_of(const toml::node& n) {
+  return static_cast<int>(n.source().begin.line);
+}
 
 bool valid_name(std::string_view s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -141,7 +143,8 @@ class TableReader {
     }
     auto d = parse_duration(*s);
     if (!d) {
-      fail(key, "'" + *s + "' is not a duration (a positive number with a unit s, m, h or d, e.g. \"30s\", \"5m\", \"7d\")");
+      fail(key,
+           "'" + *s + "' is not a duration (a positive number with a unit s, m, h or d, e.g. \"30s\", \"5m\", \"7d\")");
     }
     return d;
   }
@@ -358,8 +361,7 @@ Account read_account(const toml::table& t, const std::string& prefix, const std:
   return a;
 }
 
-Collector read_collector(const toml::table& t, const std::string& prefix, const std::string& file,
-                         const Config& cfg) {
+Collector read_collector(const toml::table& t, const std::string& prefix, const std::string& file, const Config& cfg) {
   TableReader r(t, prefix, file);
   Collector c;
   c.line = r.line();

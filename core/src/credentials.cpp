@@ -112,8 +112,8 @@ Result<std::string> read_secret_file(const std::string& path) {
   if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return make_error(ErrorKind::config, "secret file " + path + " is readable by its group or others (mode " +
-                                             mode + "); refused: chmod 600 it");
+    return make_error(ErrorKind::config, "secret file " + path + " is readable by its group or others (mode " + mode +
+                                             "); refused: chmod 600 it");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -129,7 +129,7 @@ Result<std::string> read_secret_file(const std::string& path) {
 }
 
 std::unique_ptr<CredentialProvider> make_credential_provider(const config::Account& account,
-                                                            const CredentialOptions& options) {
+                                                             const CredentialOptions& options) {
   Result<Credentials> r = make_error(ErrorKind::config, "");
   switch (account.source) {
     case config::CredentialSource::static_key: r = resolve_static(account, options); break;

@@ -14,8 +14,8 @@ namespace {
 std::string hmac_raw(const EVP_MD* md, std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &len);
+  HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+       out, &len);
   return {reinterpret_cast<const char*>(out), len};
 }
 
@@ -39,7 +39,9 @@ std::string sha256_hex(std::string_view data) {
   return to_hex({reinterpret_cast<const char*>(out), len});
 }
 
-std::string hmac_sha1_raw(std::string_view key, std::string_view data) { return hmac_raw(EVP_sha1(), key, data); }
+std::string hmac_sha1_raw(std::string_view key, std::string_view data) {
+  return hmac_raw(EVP_sha1(), key, data);
+}
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   return to_hex(hmac_raw(EVP_sha256(), key, data));

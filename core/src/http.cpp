@@ -8,7 +8,9 @@
 
 namespace acmon::http {
 
-std::string user_agent() { return std::string("acmon/") + ACMON_VERSION; }
+std::string user_agent() {
+  return std::string("acmon/") + ACMON_VERSION;
+}
 
 std::string Response::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
@@ -89,7 +91,9 @@ struct CurlTransport::Pool {
   }
 };
 
-CurlTransport::CurlTransport() : m_pool(std::make_unique<Pool>()) { static GlobalInit init; }
+CurlTransport::CurlTransport() : m_pool(std::make_unique<Pool>()) {
+  static GlobalInit init;
+}
 
 CurlTransport::~CurlTransport() = default;
 

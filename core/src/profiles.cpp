@@ -20,7 +20,9 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-bool file_exists(const std::string& p) { return std::ifstream(p).good(); }
+bool file_exists(const std::string& p) {
+  return std::ifstream(p).good();
+}
 
 using IniSection = std::map<std::string, std::string>;
 

@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "acmon/core/credentials.hpp"
-#include "credential_sources.hpp"
 #include "acmon/core/http.hpp"
+#include "credential_sources.hpp"
 
 namespace acmon {
 

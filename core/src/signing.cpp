@@ -141,12 +141,8 @@ V3Result v3_sign(const V3Input& in, const Params& query, std::string_view access
   V3Result r;
   const std::string hashed_payload = crypto::sha256_hex(in.body);
   std::map<std::string, std::string> headers{
-      {"host", in.host},
-      {"x-acs-action", in.action},
-      {"x-acs-content-sha256", hashed_payload},
-      {"x-acs-date", in.date},
-      {"x-acs-signature-nonce", in.nonce},
-      {"x-acs-version", in.version},
+      {"host", in.host},       {"x-acs-action", in.action},         {"x-acs-content-sha256", hashed_payload},
+      {"x-acs-date", in.date}, {"x-acs-signature-nonce", in.nonce}, {"x-acs-version", in.version},
   };
   if (!in.security_token.empty()) {
     headers["x-acs-security-token"] = in.security_token;

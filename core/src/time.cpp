@@ -45,7 +45,9 @@ bool read_int(std::string_view s, std::size_t pos, std::size_t len, int& out) {
   return ec == std::errc() && p == s.data() + pos + len;
 }
 
-bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool is_leap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int days_in_month(int y, int m) {
   static constexpr int k_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -62,8 +64,8 @@ std::optional<std::pair<UnixTime, std::size_t>> parse_date_time(std::string_view
   int mi = 0;
   int se = 0;
   if (s.size() < 19 || !read_int(s, 0, 4, y) || s[4] != '-' || !read_int(s, 5, 2, mo) || s[7] != '-' ||
-      !read_int(s, 8, 2, d) || seps.find(s[10]) == std::string_view::npos || !read_int(s, 11, 2, h) ||
-      s[13] != ':' || !read_int(s, 14, 2, mi) || s[16] != ':' || !read_int(s, 17, 2, se)) {
+      !read_int(s, 8, 2, d) || seps.find(s[10]) == std::string_view::npos || !read_int(s, 11, 2, h) || s[13] != ':' ||
+      !read_int(s, 14, 2, mi) || s[16] != ':' || !read_int(s, 17, 2, se)) {
     return std::nullopt;
   }
   if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60) {

@@ -67,8 +67,8 @@ int cmd_check_config(const std::string& path) {
   if (problems > 0) {
     return k_exit_config;
   }
-  std::cout << cfg.path << ": ok (" << cfg.accounts.size() << " accounts, " << cfg.collectors.size()
-            << " collectors, " << cfg.notify.size() << " notifiers)\n";
+  std::cout << cfg.path << ": ok (" << cfg.accounts.size() << " accounts, " << cfg.collectors.size() << " collectors, "
+            << cfg.notify.size() << " notifiers)\n";
   return 0;
 }
 
@@ -188,10 +188,10 @@ int cmd_history(const std::string& path, const std::string& id, bool json, const
       snap.erase("first_seen");
       snap.erase("last_seen");
       arr.push_back(nlohmann::ordered_json{{"at", format_rfc3339(e.at)},
-                     {"event", e.event},
-                     {"detail", e.detail},
-                     {"collector", e.collector},
-                     {"snapshot", snap}});
+                                           {"event", e.event},
+                                           {"detail", e.detail},
+                                           {"collector", e.collector},
+                                           {"snapshot", snap}});
     }
     std::cout << arr.dump(2) << "\n";
     return 0;

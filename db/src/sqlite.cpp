@@ -7,13 +7,15 @@ Error sqlite_error(sqlite3* db, const std::string& what) {
 }
 
 Stmt::Stmt(sqlite3* db, std::string_view sql) : m_db(db) {
-  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &m_stmt,
-                         nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &m_stmt, nullptr) !=
+      SQLITE_OK) {
     m_stmt = nullptr;
   }
 }
 
-Stmt::~Stmt() { sqlite3_finalize(m_stmt); }
+Stmt::~Stmt() {
+  sqlite3_finalize(m_stmt);
+}
 
 Stmt& Stmt::reset() {
   sqlite3_reset(m_stmt);
@@ -37,7 +39,9 @@ Stmt& Stmt::bind_null(int i) {
   sqlite3_bind_null(m_stmt, i);
   return *this;
 }
-Stmt& Stmt::bind(int i, const std::optional<std::int64_t>& v) { return v ? bind(i, *v) : bind_null(i); }
+Stmt& Stmt::bind(int i, const std::optional<std::int64_t>& v) {
+  return v ? bind(i, *v) : bind_null(i);
+}
 Stmt& Stmt::bind(int i, const std::optional<std::string>& v) {
   return v ? bind(i, std::string_view(*v)) : bind_null(i);
 }
@@ -62,13 +66,20 @@ Result<void> Stmt::run() {
   return {};
 }
 
-bool Stmt::is_null(int col) const { return sqlite3_column_type(m_stmt, col) == SQLITE_NULL; }
-std::int64_t Stmt::i64(int col) const { return sqlite3_column_int64(m_stmt, col); }
-double Stmt::f64(int col) const { return sqlite3_column_double(m_stmt, col); }
+bool Stmt::is_null(int col) const {
+  return sqlite3_column_type(m_stmt, col) == SQLITE_NULL;
+}
+std::int64_t Stmt::i64(int col) const {
+  return sqlite3_column_int64(m_stmt, col);
+}
+double Stmt::f64(int col) const {
+  return sqlite3_column_double(m_stmt, col);
+}
 std::string Stmt::text(int col) const {
   const auto* p = sqlite3_column_text(m_stmt, col);
-  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p),
-                                                    static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)));
+  return p == nullptr ? std::string()
+                      : std::string(reinterpret_cast<const char*>(p),
+                                    static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)));
 }
 std::optional<std::int64_t> Stmt::opt_i64(int col) const {
   return is_null(col) ? std::nullopt : std::optional<std::int64_t>(i64(col));
@@ -87,7 +98,9 @@ Result<void> exec(sqlite3* db, const char* sql) {
   return {};
 }
 
-Transaction::Transaction(sqlite3* db) : m_db(db) { m_began = exec(db, "BEGIN IMMEDIATE").has_value(); }
+Transaction::Transaction(sqlite3* db) : m_db(db) {
+  m_began = exec(db, "BEGIN IMMEDIATE").has_value();
+}
 
 Transaction::~Transaction() {
   if (m_began && !m_done) {

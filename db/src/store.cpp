@@ -58,7 +58,9 @@ struct Current {
   bool deleted = false;
 };
 
-std::string opt_str(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : "none"; }
+std::string opt_str(const std::optional<std::int64_t>& v) {
+  return v ? std::to_string(*v) : "none";
+}
 
 // The history event and detail for a code that changed; empty event when nothing did.
 std::pair<std::string, std::string> describe_change(const Current& old, const Code& now_code,
@@ -142,12 +144,14 @@ Code read_code_fields(const Stmt& s, int first, Code c) {
 
 Store::Store(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
 
-Store::~Store() { sqlite3_close_v2(m_db); }
+Store::~Store() {
+  sqlite3_close_v2(m_db);
+}
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<Store> store(new Store(raw, path));
   if (rc != SQLITE_OK) {
     return sqlite_error(raw, "database " + path);
@@ -177,9 +181,8 @@ Result<void> Store::migrate() {
   }
   const auto version = static_cast<int>(v.i64(0));
   if (version > k_schema_version) {
-    return make_error(ErrorKind::db, "schema version " + std::to_string(version) +
-                                         " is newer than this acmon knows (" + std::to_string(k_schema_version) +
-                                         "); refusing to touch it");
+    return make_error(ErrorKind::db, "schema version " + std::to_string(version) + " is newer than this acmon knows (" +
+                                         std::to_string(k_schema_version) + "); refusing to touch it");
   }
   for (int next = version + 1; next <= k_schema_version; ++next) {
     if (auto r = exec(m_db, k_migrations[next - 1]); !r) {
@@ -208,7 +211,9 @@ Result<std::int64_t> Store::scope_id(const Scope& scope) {
     const auto id = find.i64(0);
     // The collector may have been pointed at another account or product: keep the scope current.
     Stmt upd(m_db, "UPDATE scopes SET product=?2, account=?3 WHERE id=?1");
-    upd.bind(1, id).bind(2, std::string_view(config::to_string(scope.product))).bind(3, std::string_view(scope.account));
+    upd.bind(1, id)
+        .bind(2, std::string_view(config::to_string(scope.product)))
+        .bind(3, std::string_view(scope.account));
     if (auto r = upd.run(); !r) {
       return r.error();
     }
@@ -326,7 +331,9 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
     }
     upsert.reset();
     upsert.bind(1, *sid).bind(2, std::string_view(c.id)).bind(3, std::string_view(config::to_string(c.product)));
-    upsert.bind(4, std::string_view(c.account)).bind(5, std::string_view(c.region)).bind(6, std::string_view(c.order_id));
+    upsert.bind(4, std::string_view(c.account))
+        .bind(5, std::string_view(c.region))
+        .bind(6, std::string_view(c.order_id));
     bind_code_fields(upsert, 7, c);
     upsert.bind(15, std::string_view(state)).bind(16, now);
     if (auto r = upsert.run(); !r) {
@@ -381,8 +388,9 @@ Result<std::int64_t> Store::record_failure(const Scope& scope, const std::string
   if (!sid) {
     return sid.error();
   }
-  Stmt ins(m_db,
-           "INSERT INTO runs(scope_id, started_at, finished_at, duration, ok, error, pages) VALUES(?1,?2,?3,?4,0,?5,?6)");
+  Stmt ins(
+      m_db,
+      "INSERT INTO runs(scope_id, started_at, finished_at, duration, ok, error, pages) VALUES(?1,?2,?3,?4,0,?5,?6)");
   ins.bind(1, *sid).bind(2, run.started_at).bind(3, run.finished_at).bind(4, run.duration_seconds);
   ins.bind(5, std::string_view(error)).bind(6, static_cast<std::int64_t>(run.pages));
   if (auto r = ins.run(); !r) {

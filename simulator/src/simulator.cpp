@@ -24,8 +24,8 @@ FaultSpec fault_from_json(const json& j) {
   if (!j.is_object()) {
     throw std::invalid_argument("a fault must be a JSON object");
   }
-  static const std::unordered_set<std::string> k_kinds{"throttle",  "error500",  "error503", "delay", "malformed",
-                                                        "truncated", "drop",      "error",    "lie_total"};
+  static const std::unordered_set<std::string> k_kinds{"throttle",  "error500", "error503", "delay",    "malformed",
+                                                       "truncated", "drop",     "error",    "lie_total"};
   FaultSpec f;
   f.kind = j.value("kind", "");
   if (k_kinds.count(f.kind) == 0) {
@@ -185,13 +185,13 @@ struct Simulator::Impl {
 
   mutable std::shared_mutex data_mutex;
   std::map<std::string, std::pair<std::string, std::string>> accounts;  // id -> (secret, token)
-  std::vector<std::pair<std::string, bool>> regions;                     // RegionId, supports activations
-  std::set<std::string> orders;                                          // "account|order"
+  std::vector<std::pair<std::string, bool>> regions;                    // RegionId, supports activations
+  std::set<std::string> orders;                                         // "account|order"
   struct ScopeList {
-    std::vector<json> items;  // in listing order
+    std::vector<json> items;                             // in listing order
     std::unordered_map<std::string, std::size_t> index;  // id -> position in items
   };
-  std::map<std::string, std::map<std::string, ScopeList>> codes;               // product -> scope -> records
+  std::map<std::string, std::map<std::string, ScopeList>> codes;              // product -> scope -> records
   std::map<std::string, std::unordered_map<std::string, std::string>> owner;  // product -> id -> scope
   std::atomic<std::uint64_t> next_token{1};
 
@@ -249,8 +249,7 @@ struct Simulator::Impl {
 
   void check_record(const std::string& product, const json& rec) const {
     if (!rec.is_object() || !rec.contains(id_field(product)) || !rec.contains("_account")) {
-      throw std::invalid_argument(std::string("a ") + product + " record needs " + id_field(product) +
-                                  " and _account");
+      throw std::invalid_argument(std::string("a ") + product + " record needs " + id_field(product) + " and _account");
     }
     if (product == "ecs" && !rec.contains("_region")) {
       throw std::invalid_argument("an ecs record needs _region");
@@ -370,8 +369,7 @@ struct Simulator::Impl {
     std::string version;
   };
 
-  std::optional<Reply> check_time_and_nonce(const std::string& when, const std::string& nonce,
-                                            const std::string& rid) {
+  std::optional<Reply> check_time_and_nonce(const std::string& when, const std::string& nonce, const std::string& rid) {
     auto t = parse_rfc3339(when);
     if (!t) {
       return api_error(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.",
@@ -380,8 +378,7 @@ struct Simulator::Impl {
     if (options.check_timestamp) {
       const auto now = SystemClock().now();
       if (*t < now - 900 || *t > now + 900) {
-        return api_error(400, "InvalidTimeStamp.Expired",
-                         "Specified time stamp or date value is expired.", rid);
+        return api_error(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.", rid);
       }
     }
     if (nonce.empty()) {
@@ -419,8 +416,8 @@ struct Simulator::Impl {
       const std::string signed_names = parts["SignedHeaders"];
       const std::string signature = parts["Signature"];
       if (key_id.empty() || signed_names.empty() || signature.empty()) {
-        a.error = api_error(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.",
-                            rid);
+        a.error =
+            api_error(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.", rid);
         return a;
       }
       std::map<std::string, std::string> signed_headers;
@@ -434,8 +431,8 @@ struct Simulator::Impl {
         }
         names.remove_prefix(semi + 1);
       }
-      for (const char* required : {"host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce",
-                                   "x-acs-content-sha256"}) {
+      for (const char* required :
+           {"host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"}) {
         if (signed_headers.count(required) == 0 || signed_headers[required].empty()) {
           a.error = api_error(400, "IncompleteSignature",
                               std::string("The request signature does not sign the header ") + required + ".", rid);
@@ -454,13 +451,12 @@ struct Simulator::Impl {
       const std::string body_hash = crypto::sha256_hex(req.body);
       std::string hashed = signed_headers["x-acs-content-sha256"];
       const signing::Params canon_query(query.begin(), query.end());
-      const std::string canonical =
-          signing::v3_canonical_request(req.method, req.path, signing::canonical_query(canon_query), signed_headers,
-                                        hashed);
+      const std::string canonical = signing::v3_canonical_request(
+          req.method, req.path, signing::canonical_query(canon_query), signed_headers, hashed);
       if (!crypto::equal_ct(hashed, body_hash) ||
           !crypto::equal_ct(signing::v3_signature(acct->second.first, canonical), signature)) {
-        a.error = api_error(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.",
-                            rid);
+        a.error =
+            api_error(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.", rid);
         return a;
       }
       if (!acct->second.second.empty() && req.get_header_value("x-acs-security-token") != acct->second.second) {
@@ -487,8 +483,8 @@ struct Simulator::Impl {
       return a;
     }
     if (get("SignatureMethod") != "HMAC-SHA1" || get("SignatureVersion") != "1.0") {
-      a.error = api_error(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.",
-                          rid);
+      a.error =
+          api_error(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.", rid);
       return a;
     }
     auto acct = accounts.find(get("AccessKeyId"));
@@ -650,8 +646,7 @@ struct Simulator::Impl {
       if (auto s = param(p, "MaxResults"); !s.empty()) {
         auto v = to_int(s);
         if (!v || *v < 1 || *v > 50) {
-          return api_error(400, "InvalidParameter.MaxResults", "The specified parameter MaxResults is not valid.",
-                           rid);
+          return api_error(400, "InvalidParameter.MaxResults", "The specified parameter MaxResults is not valid.", rid);
         }
         size = static_cast<std::size_t>(*v);
       }
@@ -810,8 +805,8 @@ struct Simulator::Impl {
         return api_error(400, "Throttling.User", "Request was denied due to user flow control.", rid);
       }
       if (k == "error500") {
-        return api_error(500, "InternalError",
-                         "An error occurred while processing your request. Please try again.", rid);
+        return api_error(500, "InternalError", "An error occurred while processing your request. Please try again.",
+                         rid);
       }
       if (k == "error503") {
         return api_error(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.",
@@ -888,9 +883,8 @@ struct Simulator::Impl {
     };
     server.Get("/", api);
     server.Post("/", api);
-    server.Get("/_sim/health", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content("ok\n", "text/plain");
-    });
+    server.Get("/_sim/health",
+               [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
     server.Get("/_sim/stats", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(stats().dump(), "application/json");
     });
@@ -909,19 +903,19 @@ struct Simulator::Impl {
     server.Delete("/_sim/faults", [this, control](const httplib::Request&, httplib::Response& res) {
       control(res, [&] { set_faults(json::array()); });
     });
-    server.Post(R"(/_sim/codes/(smc|ecs|polardb))", [this, control](const httplib::Request& req,
-                                                                    httplib::Response& res) {
-      control(res, [&] {
-        json body = json::parse(req.body);
-        if (body.is_array()) {
-          for (const auto& rec : body) {
-            upsert(req.matches[1], rec);
-          }
-        } else {
-          upsert(req.matches[1], body);
-        }
-      });
-    });
+    server.Post(R"(/_sim/codes/(smc|ecs|polardb))",
+                [this, control](const httplib::Request& req, httplib::Response& res) {
+                  control(res, [&] {
+                    json body = json::parse(req.body);
+                    if (body.is_array()) {
+                      for (const auto& rec : body) {
+                        upsert(req.matches[1], rec);
+                      }
+                    } else {
+                      upsert(req.matches[1], body);
+                    }
+                  });
+                });
     server.Patch(R"(/_sim/codes/(smc|ecs|polardb)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
       try {
         if (!patch(req.matches[1], signing::percent_decode(req.matches[2].str()), json::parse(req.body))) {
@@ -956,7 +950,9 @@ Simulator::Simulator(const json& data, Options options) : m_impl(std::make_uniqu
   m_impl->routes();
 }
 
-Simulator::~Simulator() { stop(); }
+Simulator::~Simulator() {
+  stop();
+}
 
 int Simulator::start(const std::string& host, int port) {
   auto& s = m_impl->server;
@@ -989,18 +985,28 @@ void Simulator::stop() {
   }
 }
 
-std::string Simulator::base_url() const { return "http://" + m_impl->host + ":" + std::to_string(m_impl->port); }
+std::string Simulator::base_url() const {
+  return "http://" + m_impl->host + ":" + std::to_string(m_impl->port);
+}
 
-void Simulator::set_faults(const json& faults) { m_impl->set_faults(faults); }
+void Simulator::set_faults(const json& faults) {
+  m_impl->set_faults(faults);
+}
 void Simulator::add_fault(const FaultSpec& fault) {
   std::lock_guard lock(m_impl->fault_mutex);
   m_impl->faults.emplace_back(fault);
 }
-void Simulator::upsert(const std::string& product, const json& record) { m_impl->upsert(product, record); }
-bool Simulator::remove(const std::string& product, const std::string& id) { return m_impl->remove(product, id); }
+void Simulator::upsert(const std::string& product, const json& record) {
+  m_impl->upsert(product, record);
+}
+bool Simulator::remove(const std::string& product, const std::string& id) {
+  return m_impl->remove(product, id);
+}
 bool Simulator::patch(const std::string& product, const std::string& id, const json& fields) {
   return m_impl->patch(product, id, fields);
 }
-json Simulator::stats() const { return m_impl->stats(); }
+json Simulator::stats() const {
+  return m_impl->stats();
+}
 
 }  // namespace acmon::sim

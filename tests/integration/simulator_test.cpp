@@ -63,8 +63,11 @@ TEST_F(SimTest, SmcRefusesPageSizesTheApiRefuses) {
 TEST_F(SimTest, EcsPagesByNextTokenWithoutAMeaningfulTotal) {
   json acts = json::array();
   for (int i = 0; i < 23; ++i) {
-    acts.push_back({{"_account", "AKID"}, {"_region", "cn-hangzhou"}, {"ActivationId", "act-" + std::to_string(i)},
-                    {"InstanceCount", "10"}, {"Disabled", "false"}});
+    acts.push_back({{"_account", "AKID"},
+                    {"_region", "cn-hangzhou"},
+                    {"ActivationId", "act-" + std::to_string(i)},
+                    {"InstanceCount", "10"},
+                    {"Disabled", "false"}});
   }
   acts.push_back({{"_account", "AKID"}, {"_region", "cn-beijing"}, {"ActivationId", "other"}});
   start({{"ecs", acts}});
@@ -96,7 +99,8 @@ TEST_F(SimTest, EcsPagesByNextTokenWithoutAMeaningfulTotal) {
   ASSERT_FALSE(bad_max);
   EXPECT_EQ(bad_max.error().code, "InvalidParameter.MaxResults");
 
-  auto by_page = run(call("DescribeActivations", {{"RegionId", "cn-hangzhou"}, {"PageNumber", "3"}, {"PageSize", "10"}}));
+  auto by_page =
+      run(call("DescribeActivations", {{"RegionId", "cn-hangzhou"}, {"PageNumber", "3"}, {"PageSize", "10"}}));
   ASSERT_TRUE(by_page);
   EXPECT_EQ((*by_page)["TotalCount"], "23");  // numbers as strings, as in the document
   EXPECT_EQ((*by_page)["PageNumber"], "3");
@@ -191,8 +195,8 @@ TEST_F(SimTest, ReplayedNonceTamperedQueryAndOldTimestampAreRefused) {
     ASSERT_TRUE(again);
     EXPECT_EQ(api::interpret(*again).error().code, "SignatureNonceUsed");
 
-    auto tampered = client->build(call("ListAccessTokens", {{"PageSize", "10"}}, v), creds, clock.now(),
-                                 crypto::random_hex(16));
+    auto tampered =
+        client->build(call("ListAccessTokens", {{"PageSize", "10"}}, v), creds, clock.now(), crypto::random_hex(16));
     const auto pos = tampered.url.find("PageSize=10");
     ASSERT_NE(pos, std::string::npos);
     tampered.url.replace(pos, 11, "PageSize=20");

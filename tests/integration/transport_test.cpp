@@ -45,7 +45,7 @@ TEST_F(SimTest, TruncatedBodyAndDroppedConnectionAreTransportErrorsAndRetried) {
     start(with_tokens({{{"kind", kind}, {"after", 1}, {"times", 1}}}));
     sleeper.delays.clear();
     ASSERT_TRUE(run(call("ListAccessTokens")));  // request 1 passes
-    auto r = run(call("ListAccessTokens"));       // request 2 is cut, request 3 passes
+    auto r = run(call("ListAccessTokens"));      // request 2 is cut, request 3 passes
     ASSERT_TRUE(r) << kind << ": " << r.error().describe();
     EXPECT_EQ(sleeper.delays.size(), 1U) << kind;
 

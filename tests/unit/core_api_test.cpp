@@ -87,7 +87,8 @@ TEST(Interpret, NonJsonBodies) {
 
 TEST(Interpret, ServerStringToSignIsRedacted) {
   auto r = api::interpret(answer(
-      400, R"({"RequestId":"R","Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation. server string to sign is:GET&%2F&SecurityToken%3Dsecret-token"})"));
+      400,
+      R"({"RequestId":"R","Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation. server string to sign is:GET&%2F&SecurityToken%3Dsecret-token"})"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message.find("secret-token"), std::string::npos);
   EXPECT_NE(r.error().message.find("redacted"), std::string::npos);
@@ -214,15 +215,14 @@ TEST(Client, BuildV3SignsHostWithPortAndKeepsParamsInTheQuery) {
     }
   }
   // Recompute independently of v3_sign's header assembly: host with its port is what was signed.
-  std::map<std::string, std::string> h{{"host", "127.0.0.1:8080"},
-                                       {"x-acs-action", "ListAccessTokens"},
-                                       {"x-acs-content-sha256",
-                                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-                                       {"x-acs-date", "2016-02-23T12:46:24Z"},
-                                       {"x-acs-signature-nonce", "n"},
-                                       {"x-acs-version", "2019-06-01"}};
+  std::map<std::string, std::string> h{
+      {"host", "127.0.0.1:8080"},
+      {"x-acs-action", "ListAccessTokens"},
+      {"x-acs-content-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"x-acs-date", "2016-02-23T12:46:24Z"},
+      {"x-acs-signature-nonce", "n"},
+      {"x-acs-version", "2019-06-01"}};
   const auto canonical = signing::v3_canonical_request(
-      "POST", "/", "PageNumber=1&PageSize=50", h,
-      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+      "POST", "/", "PageNumber=1&PageSize=50", h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_NE(authz.find("Signature=" + signing::v3_signature("secret", canonical)), std::string::npos);
 }

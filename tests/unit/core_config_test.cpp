@@ -141,8 +141,9 @@ TEST(Config, WrongTypes) {
   expect_error("[daemon]\nlisten = 9796\n", 2, "daemon.listen", "expected a string, found an integer");
   expect_error("daemon = 5\n", 1, "daemon", "expected a table");
   expect_error("[alerts]\nusage_warning = \"80%\"\n", 2, "alerts.usage_warning", "expected a number");
-  expect_error(std::string(k_account) + "[[collectors]]\naccount = \"a\"\nproduct = \"ecs\"\nregions = \"cn-hangzhou\"\n",
-               8, "collectors[0].regions", "expected an array of strings");
+  expect_error(
+      std::string(k_account) + "[[collectors]]\naccount = \"a\"\nproduct = \"ecs\"\nregions = \"cn-hangzhou\"\n", 8,
+      "collectors[0].regions", "expected an array of strings");
   expect_error(std::string(k_account) + "[[collectors]]\naccount = \"a\"\nproduct = \"ecs\"\nregions = [1]\n", 8,
                "collectors[0].regions", "element of type an integer");
   expect_error("accounts = 1\n", 1, "accounts", "expected an array of tables");
@@ -163,9 +164,10 @@ TEST(Config, AccountCredentials) {
                "accounts[0].access_key_secret", "not accepted inline");
   expect_error("[[accounts]]\nname = \"a\"\n", 1, "accounts[0]", "has no credentials");
   expect_error("[[accounts]]\nname = \"a\"\naccess_key_id = \"x\"\n", 3, "accounts[0].access_key_id", "has no secret");
-  expect_error("[[accounts]]\nname = \"a\"\naccess_key_id = \"x\"\naccess_key_secret_env = \"A\"\n"
-               "access_key_secret_file = \"/f\"\n",
-               4, "accounts[0].access_key_secret_env", "either");
+  expect_error(
+      "[[accounts]]\nname = \"a\"\naccess_key_id = \"x\"\naccess_key_secret_env = \"A\"\n"
+      "access_key_secret_file = \"/f\"\n",
+      4, "accounts[0].access_key_secret_env", "either");
   expect_error("[[accounts]]\nname = \"a\"\ncredentials = \"vault\"\n", 3, "accounts[0].credentials", "not one of");
   expect_error("[[accounts]]\nname = \"a\"\ncredentials = \"profile:\"\n", 3, "accounts[0].credentials", "not one of");
   expect_error("[[accounts]]\nname = \"a\"\ncredentials = \"env\"\naccess_key_id = \"x\"\n", 3,

@@ -17,8 +17,8 @@ namespace {
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::temp_directory_path() / ("acmon-cred-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+    path = fs::temp_directory_path() /
+           ("acmon-cred-" + std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
     fs::create_directories(path);
   }
   ~TempDir() { fs::remove_all(path); }
@@ -122,8 +122,9 @@ TEST(Credentials, ProfileFromIniAndFromAliyunCli) {
   d.write(".alibabacloud/credentials.ini",
           "[default]\ntype = access_key\naccess_key_id = did\naccess_key_secret = dsecret\n\n"
           "[ops]\ntype = sts\naccess_key_id = oid\naccess_key_secret = \"osecret\"\nsecurity_token = otoken\n");
-  d.write(".aliyun/config.json",
-          R"({"current":"cli","profiles":[{"name":"cli","mode":"AK","access_key_id":"cid","access_key_secret":"cs"}]})");
+  d.write(
+      ".aliyun/config.json",
+      R"({"current":"cli","profiles":[{"name":"cli","mode":"AK","access_key_id":"cid","access_key_secret":"cs"}]})");
   config::Account a;
   a.name = "p";
   a.source = config::CredentialSource::profile;
@@ -147,8 +148,8 @@ TEST(Credentials, ProfileFromIniAndFromAliyunCli) {
   // $ALIBABA_CLOUD_CREDENTIALS_FILE wins over the home directory.
   auto other = d.write("other.ini", "[ops]\naccess_key_id = xid\naccess_key_secret = xs\n");
   a.source_arg = "ops";
-  auto x = make_credential_provider(a, env_of({{"ALIBABA_CLOUD_CREDENTIALS_FILE", other.string()}}, d.path.string()))
-               ->get();
+  auto x =
+      make_credential_provider(a, env_of({{"ALIBABA_CLOUD_CREDENTIALS_FILE", other.string()}}, d.path.string()))->get();
   ASSERT_TRUE(x);
   EXPECT_EQ(x->access_key_id, "xid");
 }
@@ -163,17 +164,17 @@ TEST(Credentials, RamRoleFromAFakeMetadataServiceIsRefreshedBeforeExpiry) {
     EXPECT_EQ(req.get_header_value("X-aliyun-ecs-metadata-token-ttl-seconds"), "21600");
     res.set_content("md-token", "text/plain");
   });
-  md.Get("/latest/meta-data/ram/security-credentials/acmon-role", [&](const httplib::Request& req,
-                                                                      httplib::Response& res) {
-    if (req.get_header_value("X-aliyun-ecs-metadata-token") != "md-token") {
-      res.status = 401;
-      return;
-    }
-    const int n = ++cred_calls;
-    res.set_content(R"({"Code":"Success","AccessKeyId":"STS.id)" + std::to_string(n) +
-                        R"(","AccessKeySecret":"s","SecurityToken":"tok","Expiration":"2026-01-01T01:00:00Z"})",
-                    "application/json");
-  });
+  md.Get("/latest/meta-data/ram/security-credentials/acmon-role",
+         [&](const httplib::Request& req, httplib::Response& res) {
+           if (req.get_header_value("X-aliyun-ecs-metadata-token") != "md-token") {
+             res.status = 401;
+             return;
+           }
+           const int n = ++cred_calls;
+           res.set_content(R"({"Code":"Success","AccessKeyId":"STS.id)" + std::to_string(n) +
+                               R"(","AccessKeySecret":"s","SecurityToken":"tok","Expiration":"2026-01-01T01:00:00Z"})",
+                           "application/json");
+         });
   const int port = md.bind_to_any_port("127.0.0.1");
   std::thread t([&] { md.listen_after_bind(); });
   while (!md.is_running()) {

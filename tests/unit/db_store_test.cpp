@@ -67,8 +67,9 @@ class StoreTest : public ::testing::Test {
 
 TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
   EXPECT_EQ(count("PRAGMA user_version"), k_schema_version);
-  EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('scopes','runs','codes','history')"),
-            4);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('scopes','runs','codes','history')"),
+      4);
   ASSERT_TRUE(sync({code("a")}, 2000));
   store.reset();
   auto again = Store::open(path);

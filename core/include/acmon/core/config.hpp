@@ -19,7 +19,7 @@ enum class SignatureVersion { v1, v3 };
 
 // Alert thresholds; durations in seconds, usage as a fraction of the limit.
 struct Thresholds {
-  std::int64_t expiry_warning = 7 * 86400;
+  std::int64_t expiry_warning = std::int64_t{7} * 86400;
   std::int64_t expiry_critical = 86400;
   double usage_warning = 0.80;
   double usage_critical = 0.95;
@@ -77,7 +77,7 @@ struct Daemon {
   std::string database = "/var/lib/acmon/acmon.db";
   std::string listen = "127.0.0.1:9796";
   std::string log_level = "info";
-  std::int64_t retention = 400 * 86400;  // seconds
+  std::int64_t retention = std::int64_t{400} * 86400;  // seconds
 };
 
 struct Config {

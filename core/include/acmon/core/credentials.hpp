@@ -44,7 +44,7 @@ struct CredentialOptions {
 
 // The provider for a configured account. Errors name the account and what is missing.
 std::unique_ptr<CredentialProvider> make_credential_provider(const config::Account& account,
-                                                            const CredentialOptions& options = {});
+                                                             const CredentialOptions& options = {});
 
 // check-config: the credentials of an account are present and readable (no API calls; a
 // ram-role account can only be checked when a request is made).

@@ -6,7 +6,7 @@
 
 namespace acmon::crypto {
 
-std::string sha256_hex(std::string_view data);            // lower-case hex
+std::string sha256_hex(std::string_view data);  // lower-case hex
 std::string hmac_sha1_raw(std::string_view key, std::string_view data);
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 std::string base64(std::string_view raw);

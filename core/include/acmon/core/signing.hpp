@@ -71,7 +71,6 @@ std::string v3_canonical_request(std::string_view method, std::string_view canon
 // hex(HMAC-SHA256(secret, "ACS3-HMAC-SHA256\n" + hex(SHA-256(canonical_request)))).
 std::string v3_signature(std::string_view secret, std::string_view canonical_request);
 
-V3Result v3_sign(const V3Input& in, const Params& query, std::string_view access_key_id,
-                 std::string_view secret);
+V3Result v3_sign(const V3Input& in, const Params& query, std::string_view access_key_id, std::string_view secret);
 
 }  // namespace acmon::signing
