@@ -108,7 +108,8 @@ Result<Response> CurlTransport::send(const Request& request) {
   char errbuf[CURL_ERROR_SIZE] = {0};
   Slist headers;
   for (const auto& [k, v] : request.headers) {
-    const std::string line = k + ": " + v;
+    std::string line = k;
+    line.append(": ").append(v);
     curl_slist* next = curl_slist_append(headers.get(), line.c_str());
     if (next == nullptr) {
       return make_error(ErrorKind::network, "out of memory building headers");

@@ -102,7 +102,9 @@ Result<Credentials> from_aliyun_cli(const config::Account& a, const std::string&
     }
     const std::string mode = p.value("mode", "AK");
     if (mode != "AK" && mode != "StsToken") {
-      return perr(a, "mode '" + mode + "' in " + path + " is not supported (AK or StsToken)");
+      std::string why = "mode '";
+      why.append(mode).append("' in ").append(path).append(" is not supported (AK or StsToken)");
+      return perr(a, why);
     }
     Credentials c;
     c.access_key_id = p.value("access_key_id", "");
@@ -152,7 +154,10 @@ Result<Credentials> resolve_profile(const config::Account& a, const CredentialOp
   }
   std::string list;
   for (const auto& t : tried) {
-    list += (list.empty() ? "" : ", ") + t;
+    if (!list.empty()) {
+      list += ", ";
+    }
+    list += t;
   }
   return perr(a, "no such profile (looked in " + list + ")");
 }

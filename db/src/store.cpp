@@ -361,7 +361,8 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
   }
 
   Stmt upd_run(m_db, "UPDATE runs SET changes=?2 WHERE id=?1");
-  upd_run.bind(1, sum.run_id).bind(2, static_cast<std::int64_t>(sum.created + sum.changed + sum.deleted));
+  const std::int64_t changes = std::int64_t{sum.created} + sum.changed + sum.deleted;
+  upd_run.bind(1, sum.run_id).bind(2, changes);
   Stmt upd_scope(m_db,
                  "UPDATE scopes SET last_run_at=?2, last_success_at=?2, last_ok=1, last_error=NULL, "
                  "last_duration=?3, codes=?4, successes=successes+1, consecutive_failures=0 WHERE id=?1");
