@@ -149,17 +149,21 @@ Result<std::vector<Scope>> Collector::scopes() {
   return out;
 }
 
-Result<Listing> Collector::list(const Scope& scope) {
+Result<Listing> Collector::list(const Scope& scope, int* pages_read) {
+  Listing work;
+  Result<Listing> r = make_error(ErrorKind::usage, "unknown product");
   switch (scope.product) {
-    case Product::smc: return list_smc(scope);
-    case Product::ecs: return list_ecs(scope);
-    case Product::polardb: return list_polardb(scope);
+    case Product::smc: r = list_smc(scope, work); break;
+    case Product::ecs: r = list_ecs(scope, work); break;
+    case Product::polardb: r = list_polardb(scope, work); break;
   }
-  return make_error(ErrorKind::usage, "unknown product");
+  if (pages_read != nullptr) {
+    *pages_read = work.pages;
+  }
+  return r;
 }
 
-Result<Listing> Collector::list_smc(const Scope& s) {
-  Listing out;
+Result<Listing> Collector::list_smc(const Scope& s, Listing& out) {
   std::unordered_set<std::string> seen;
   std::optional<std::int64_t> total;
   for (int page = 1; page <= k_max_pages; ++page) {
@@ -203,11 +207,10 @@ Result<Listing> Collector::list_smc(const Scope& s) {
                                                    " codes but TotalCount is " + std::to_string(total.value_or(0))),
                   0);
   }
-  return out;
+  return std::move(out);
 }
 
-Result<Listing> Collector::list_ecs(const Scope& s) {
-  Listing out;
+Result<Listing> Collector::list_ecs(const Scope& s, Listing& out) {
   std::unordered_set<std::string> seen;
   std::string token;
   const bool discovered = std::find(m_discovered.begin(), m_discovered.end(), s.region) != m_discovered.end();
@@ -225,7 +228,8 @@ Result<Listing> Collector::list_ecs(const Scope& s) {
     ++out.pages;
     if (!doc) {
       if (doc.error().code == "RegionId.ApiNotSupported" && discovered) {
-        return Listing{{}, out.pages};  // a discovered region without the API simply has no codes
+        out.codes.clear();  // a discovered region without the API simply has no codes
+        return std::move(out);
       }
       return scoped(s, doc.error(), page);
     }
@@ -256,11 +260,10 @@ Result<Listing> Collector::list_ecs(const Scope& s) {
     }
     token = next;
   }
-  return out;
+  return std::move(out);
 }
 
-Result<Listing> Collector::list_polardb(const Scope& s) {
-  Listing out;
+Result<Listing> Collector::list_polardb(const Scope& s, Listing& out) {
   std::unordered_set<std::string> seen;
   std::optional<std::int64_t> total;
   for (int page = 1; page <= k_max_pages; ++page) {
@@ -307,7 +310,7 @@ Result<Listing> Collector::list_polardb(const Scope& s) {
                                          " codes but TotalRecordCount is " + std::to_string(total.value_or(0))),
         0);
   }
-  return out;
+  return std::move(out);
 }
 
 }  // namespace acmon::collectors

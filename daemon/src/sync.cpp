@@ -19,7 +19,7 @@ std::string summary_line(const ScopeOutcome& o) {
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.2fs", o.seconds);
   if (!o.ok) {
-    return where + ": FAILED in " + secs + ": " + o.error;
+    return o.scope.describe() + ": FAILED after " + std::to_string(o.pages) + " page(s), " + secs + ": " + o.error;
   }
   return where + ": ok, " + std::to_string(o.written.codes) + " codes (" + std::to_string(o.written.created) +
          " new, " + std::to_string(o.written.changed) + " changed, " + std::to_string(o.written.deleted) +
@@ -40,13 +40,14 @@ ScopeOutcome Syncer::run_scope(collectors::Collector& collector, const collector
   const auto t0 = std::chrono::steady_clock::now();
   db::RunInfo run;
   run.started_at = m_clock.now();
-  auto listing = collector.list(scope);
+  int pages = 0;
+  auto listing = collector.list(scope, &pages);
   run.finished_at = m_clock.now();
   out.seconds = run.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::lock_guard lock(m_store_mutex);
   if (!listing) {
     out.error = listing.error().describe();
-    out.pages = 0;
+    out.pages = run.pages = pages;
     auto r = m_store.record_failure(scope, out.error, run);
     if (!r) {
       out.error += "; and the failure could not be recorded: " + r.error().message;

@@ -40,6 +40,7 @@ CREATE TABLE codes(
   limit_count INTEGER, registered INTEGER, deregistered INTEGER,
   created_at INTEGER, expires_at INTEGER, api_status TEXT,
   state TEXT NOT NULL, first_seen INTEGER NOT NULL, changed_at INTEGER NOT NULL, deleted_at INTEGER,
+  fingerprint INTEGER NOT NULL,
   PRIMARY KEY(scope_id, code_id)) WITHOUT ROWID;
 CREATE INDEX codes_id ON codes(code_id);
 CREATE TABLE history(
@@ -52,19 +53,43 @@ CREATE INDEX history_at ON history(at);
 )sql",
 };
 
+// What an unchanged poll compares: a hash of the stored fields, the stored state, deletion.
 struct Current {
-  Code code;
+  std::int64_t fingerprint = 0;
   std::string state;
   bool deleted = false;
 };
+
+// FNV-1a over every stored field of a code, with separators, so that any change shows.
+std::int64_t fingerprint(const Code& c) {
+  std::uint64_t h = 1469598103934665603ULL;
+  auto mix = [&](std::string_view s) {
+    for (unsigned char ch : s) {
+      h ^= ch;
+      h *= 1099511628211ULL;
+    }
+    h ^= 0xff;
+    h *= 1099511628211ULL;
+  };
+  auto mix_int = [&](const std::optional<std::int64_t>& v) { mix(v ? std::to_string(*v) : std::string("\x01")); };
+  mix(c.name);
+  mix(c.description);
+  mix_int(c.limit);
+  mix_int(c.registered);
+  mix_int(c.deregistered);
+  mix_int(c.created_at);
+  mix_int(c.expires_at);
+  mix(c.api_status ? *c.api_status : std::string("\x01"));
+  return static_cast<std::int64_t>(h);
+}
 
 std::string opt_str(const std::optional<std::int64_t>& v) {
   return v ? std::to_string(*v) : "none";
 }
 
 // The history event and detail for a code that changed; empty event when nothing did.
-std::pair<std::string, std::string> describe_change(const Current& old, const Code& now_code,
-                                                    const std::string& new_state) {
+std::pair<std::string, std::string> describe_change(const Code& old_code, const std::string& old_state,
+                                                    const Code& now_code, const std::string& new_state) {
   std::vector<std::string> parts;
   std::string event;
   auto note = [&](const std::string& e, const std::string& d) {
@@ -73,42 +98,42 @@ std::pair<std::string, std::string> describe_change(const Current& old, const Co
     }
     parts.push_back(d);
   };
-  if (new_state == "expired" && old.state != "expired") {
+  if (new_state == "expired" && old_state != "expired") {
     note("expired", "expired");
   }
-  if (old.code.api_status != now_code.api_status) {
+  if (old_code.api_status != now_code.api_status) {
     if (now_code.api_status == "disabled") {
       note("disabled", "disabled");
-    } else if (old.code.api_status == "disabled") {
+    } else if (old_code.api_status == "disabled") {
       note("enabled", "enabled");
     } else {
-      note("changed", "status " + old.code.api_status.value_or("none") + " -> " + now_code.api_status.value_or("none"));
+      note("changed", "status " + old_code.api_status.value_or("none") + " -> " + now_code.api_status.value_or("none"));
     }
   }
-  if (old.code.registered != now_code.registered) {
-    if (old.code.registered && now_code.registered && *now_code.registered > *old.code.registered) {
-      note("used", "used +" + std::to_string(*now_code.registered - *old.code.registered));
+  if (old_code.registered != now_code.registered) {
+    if (old_code.registered && now_code.registered && *now_code.registered > *old_code.registered) {
+      note("used", "used +" + std::to_string(*now_code.registered - *old_code.registered));
     } else {
-      note("changed", "registered " + opt_str(old.code.registered) + " -> " + opt_str(now_code.registered));
+      note("changed", "registered " + opt_str(old_code.registered) + " -> " + opt_str(now_code.registered));
     }
   }
-  if (old.code.limit != now_code.limit) {
-    note("changed", "limit " + opt_str(old.code.limit) + " -> " + opt_str(now_code.limit));
+  if (old_code.limit != now_code.limit) {
+    note("changed", "limit " + opt_str(old_code.limit) + " -> " + opt_str(now_code.limit));
   }
-  if (old.code.deregistered != now_code.deregistered) {
-    note("changed", "deregistered " + opt_str(old.code.deregistered) + " -> " + opt_str(now_code.deregistered));
+  if (old_code.deregistered != now_code.deregistered) {
+    note("changed", "deregistered " + opt_str(old_code.deregistered) + " -> " + opt_str(now_code.deregistered));
   }
-  if (old.code.name != now_code.name) {
-    note("changed", "name '" + old.code.name + "' -> '" + now_code.name + "'");
+  if (old_code.name != now_code.name) {
+    note("changed", "name '" + old_code.name + "' -> '" + now_code.name + "'");
   }
-  if (old.code.description != now_code.description) {
+  if (old_code.description != now_code.description) {
     note("changed", "description changed");
   }
-  if (old.code.expires_at != now_code.expires_at || old.code.created_at != now_code.created_at) {
+  if (old_code.expires_at != now_code.expires_at || old_code.created_at != now_code.created_at) {
     note("changed", "times changed");
   }
-  if (event.empty() && old.state != new_state) {
-    note("changed", "state " + old.state + " -> " + new_state);
+  if (event.empty() && old_state != new_state) {
+    note("changed", "state " + old_state + " -> " + new_state);
   }
   std::string detail;
   for (const auto& p : parts) {
@@ -256,15 +281,8 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
 
   std::unordered_map<std::string, Current> current;
   {
-    Stmt sel(m_db,
-             "SELECT code_id, name, description, limit_count, registered, deregistered, created_at, expires_at, "
-             "api_status, state, deleted_at IS NOT NULL FROM codes WHERE scope_id=?1");
+    Stmt sel(m_db, "SELECT code_id, fingerprint, state, deleted_at IS NOT NULL FROM codes WHERE scope_id=?1");
     sel.bind(1, *sid);
-    Code base;
-    base.product = scope.product;
-    base.account = scope.account;
-    base.region = scope.region;
-    base.order_id = scope.order_id;
     while (true) {
       auto row = sel.step();
       if (!row) {
@@ -273,24 +291,40 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
       if (!*row) {
         break;
       }
-      Current c;
-      base.id = sel.text(0);
-      c.code = read_code_fields(sel, 1, base);
-      c.state = sel.text(9);
-      c.deleted = sel.i64(10) != 0;
-      current.emplace(base.id, std::move(c));
+      current.emplace(sel.text(0), Current{sel.i64(1), sel.text(2), sel.i64(3) != 0});
     }
   }
+  // The full stored row, read only for codes that changed or went away.
+  Stmt full(m_db,
+            "SELECT name, description, limit_count, registered, deregistered, created_at, expires_at, api_status "
+            "FROM codes WHERE scope_id=?1 AND code_id=?2");
+  Code base;
+  base.product = scope.product;
+  base.account = scope.account;
+  base.region = scope.region;
+  base.order_id = scope.order_id;
+  auto stored = [&](const std::string& id) -> Result<Code> {
+    full.reset();
+    full.bind(1, *sid).bind(2, std::string_view(id));
+    auto row = full.step();
+    if (!row) {
+      return row.error();
+    }
+    Code c = base;
+    c.id = id;
+    return read_code_fields(full, 0, c);
+  };
 
   Stmt upsert(m_db,
               "INSERT INTO codes(scope_id, code_id, product, account, region, order_id, name, description, "
               "limit_count, registered, deregistered, created_at, expires_at, api_status, state, first_seen, "
-              "changed_at, deleted_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?16,NULL) "
+              "changed_at, deleted_at, fingerprint) "
+              "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?16,NULL,?17) "
               "ON CONFLICT(scope_id, code_id) DO UPDATE SET name=excluded.name, description=excluded.description, "
               "limit_count=excluded.limit_count, registered=excluded.registered, "
               "deregistered=excluded.deregistered, created_at=excluded.created_at, expires_at=excluded.expires_at, "
               "api_status=excluded.api_status, state=excluded.state, changed_at=excluded.changed_at, "
-              "deleted_at=NULL, product=excluded.product, account=excluded.account");
+              "deleted_at=NULL, product=excluded.product, account=excluded.account, fingerprint=excluded.fingerprint");
   Stmt hist(m_db,
             "INSERT INTO history(scope_id, code_id, run_id, at, event, detail, name, description, limit_count, "
             "registered, deregistered, created_at, expires_at, api_status) "
@@ -312,6 +346,7 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
   for (const Code& c : codes) {
     listed.emplace(c.id, true);
     const std::string state = collectors::to_string(collectors::derive_state(c, now));
+    const std::int64_t fp = fingerprint(c);
     auto it = current.find(c.id);
     std::string event;
     std::string detail;
@@ -323,9 +358,16 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
       detail = "listed again";
       ++sum.created;
     } else {
-      std::tie(event, detail) = describe_change(it->second, c, state);
-      if (event.empty()) {
+      if (it->second.fingerprint == fp && it->second.state == state) {
         continue;  // unchanged: no row written
+      }
+      auto old = stored(c.id);
+      if (!old) {
+        return old.error();
+      }
+      std::tie(event, detail) = describe_change(*old, it->second.state, c, state);
+      if (event.empty()) {
+        continue;
       }
       ++sum.changed;
     }
@@ -335,7 +377,7 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
         .bind(5, std::string_view(c.region))
         .bind(6, std::string_view(c.order_id));
     bind_code_fields(upsert, 7, c);
-    upsert.bind(15, std::string_view(state)).bind(16, now);
+    upsert.bind(15, std::string_view(state)).bind(16, now).bind(17, fp);
     if (auto r = upsert.run(); !r) {
       return r.error();
     }
@@ -349,12 +391,16 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
     if (cur.deleted || listed.count(id) != 0) {
       continue;
     }
+    auto old = stored(id);
+    if (!old) {
+      return old.error();
+    }
     del.reset();
     del.bind(1, *sid).bind(2, std::string_view(id)).bind(3, now);
     if (auto r = del.run(); !r) {
       return r.error();
     }
-    if (auto r = write_history(cur.code, "deleted", "no longer listed"); !r) {
+    if (auto r = write_history(*old, "deleted", "no longer listed"); !r) {
       return r.error();
     }
     ++sum.deleted;

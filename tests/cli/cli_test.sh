@@ -120,20 +120,24 @@ expect "the exhausted code" 0 'at-gen00000001 .* exhausted' -- "$ACMON" codes --
 
 # ---- failures: nothing changes, the others are still written -------------------------------
 before=$("$ACMON" codes --json "${C[@]}" | md5sum)
-curl -s -X POST "http://127.0.0.1:$port/_sim/faults" \
-  -d '[{"kind":"error500","action":"ListAccessTokens","after":2,"times":0}]' >/dev/null
 curl -s -X PATCH "http://127.0.0.1:$port/_sim/codes/smc/at-gen00000003" -d '{"RegisteredCount":"7"}' >/dev/null
-expect "a persistent 500 on page 3 of 5 fails the run" 1 'demo-smc: FAILED.*InternalError.*page 3' -- "$ACMON" sync --collector demo-smc "${C[@]}"
-after=$("$ACMON" codes --json "${C[@]}" | md5sum)
-[ "$before" = "$after" ] && ok "the failed run changed no code" || bad "the failed run changed codes"
-failures=$(sqlite3 "$work/acmon.db" "SELECT count(*) FROM runs WHERE ok=0 AND error LIKE '%InternalError%'")
-[ "$failures" = "1" ] && ok "the failed run is recorded with its error" || bad "failed runs recorded: $failures"
+for fault in "throttle:Throttling.User" "error500:InternalError" "malformed:parse error" "drop:network error"; do
+  kind=${fault%%:*}
+  curl -s -X POST "http://127.0.0.1:$port/_sim/faults" \
+    -d "[{\"kind\":\"$kind\",\"action\":\"ListAccessTokens\",\"after\":2,\"times\":0}]" >/dev/null
+  expect "a persistent $kind on page 3 of 5 fails the run" 1 \
+    "demo-smc \(account demo\): FAILED after 3 page\(s\).*${fault#*:}.*page 3" -- "$ACMON" sync --collector demo-smc "${C[@]}"
+  after=$("$ACMON" codes --json "${C[@]}" | md5sum)
+  [ "$before" = "$after" ] && ok "... and the failed run changed no code" || bad "the failed $kind run changed codes"
+done
+failures=$(sqlite3 "$work/acmon.db" "SELECT count(*) FROM runs WHERE ok=0 AND pages=3 AND error LIKE '%InternalError%'")
+[ "$failures" = "1" ] && ok "the failed run is recorded with its error and page count" || bad "failed runs recorded: $failures"
 curl -s -X DELETE "http://127.0.0.1:$port/_sim/faults" >/dev/null
 write_config '"2233000000001", "404404"'
-expect "one failing scope exits 1 and the others are written" 1 'demo-polardb 404404: FAILED.*InvalidAliyunOrderId.NotFound' -- "$ACMON" sync "${C[@]}"
+expect "one failing scope exits 1 and the others are written" 1 'demo-polardb \(account demo, order 404404\): FAILED.*InvalidAliyunOrderId.NotFound' -- "$ACMON" sync "${C[@]}"
 expect "... the other scopes were still written" 0 'at-gen00000003 .* 7/' -- "$ACMON" codes --product smc "${C[@]}"
 printf 'wrong-secret\n' >"$work/secret"
-expect "wrong credentials name the collector, account and API message" 1 'demo-smc: FAILED.*SignatureDoesNotMatch.*Specified signature' -- "$ACMON" sync --collector demo-smc "${C[@]}"
+expect "wrong credentials name the collector, account and API message" 1 'demo-smc \(account demo\): FAILED.*SignatureDoesNotMatch.*Specified signature' -- "$ACMON" sync --collector demo-smc "${C[@]}"
 printf 'cli-secret\n' >"$work/secret"
 
 # ---- token create: the code is shown once and stored nowhere --------------------------------

@@ -39,13 +39,14 @@ class Collector {
   // The scopes to list. ecs with ["*"] asks DescribeRegions (one API call).
   [[nodiscard]] Result<std::vector<Scope>> scopes();
   // One complete listing of one scope. A region found by discovery that answers
-  // RegionId.ApiNotSupported is an empty, complete listing.
-  [[nodiscard]] Result<Listing> list(const Scope& scope);
+  // RegionId.ApiNotSupported is an empty, complete listing. pages_read, when given, receives
+  // the number of pages requested, on failure too.
+  [[nodiscard]] Result<Listing> list(const Scope& scope, int* pages_read = nullptr);
 
  private:
-  Result<Listing> list_smc(const Scope& s);
-  Result<Listing> list_ecs(const Scope& s);
-  Result<Listing> list_polardb(const Scope& s);
+  Result<Listing> list_smc(const Scope& s, Listing& out);
+  Result<Listing> list_ecs(const Scope& s, Listing& out);
+  Result<Listing> list_polardb(const Scope& s, Listing& out);
   api::Call make_call(const std::string& action, const std::string& region = "") const;
 
   config::Collector m_cfg;
