@@ -62,6 +62,12 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+int on_progress(void* user, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/, curl_off_t /*ultotal*/,
+                curl_off_t /*ulnow*/) {
+  const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+  return cancel != nullptr && cancel->load() ? 1 : 0;
+}
+
 struct GlobalInit {
   GlobalInit() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 };
@@ -98,6 +104,9 @@ CurlTransport::CurlTransport() : m_pool(std::make_unique<Pool>()) {
 CurlTransport::~CurlTransport() = default;
 
 Result<Response> CurlTransport::send(const Request& request) {
+  if (m_cancel != nullptr && m_cancel->load()) {
+    return make_error(ErrorKind::network, "cancelled");
+  }
   CurlHandle handle = m_pool->take();
   if (!handle) {
     return make_error(ErrorKind::network, "curl_easy_init failed");
@@ -137,6 +146,11 @@ Result<Response> CurlTransport::send(const Request& request) {
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
+  if (m_cancel != nullptr) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, m_cancel);
+  }
   if (request.method == "POST" || request.method == "PUT") {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
@@ -153,6 +167,9 @@ Result<Response> CurlTransport::send(const Request& request) {
   if (rc != CURLE_OK) {
     const std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
     // The handle may hold a broken connection: drop it rather than reuse it.
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+      return make_error(ErrorKind::network, "cancelled");
+    }
     if (rc == CURLE_OPERATION_TIMEDOUT) {
       return make_error(ErrorKind::timeout, "request timed out: " + detail);
     }

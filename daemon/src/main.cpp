@@ -1,14 +1,20 @@
 // acmon: the command line. Exceptions stop here; every error names what and where.
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
 #include "acmon/core/api.hpp"
 #include "acmon/core/config.hpp"
 #include "acmon/core/credentials.hpp"
+#include "acmon/daemon/alerts.hpp"
+#include "acmon/daemon/notify.hpp"
+#include "acmon/daemon/service.hpp"
 #include "acmon/daemon/sync.hpp"
 #include "acmon/db/store.hpp"
 
@@ -41,10 +47,60 @@ std::unique_ptr<db::Store> open_store(const config::Config& cfg) {
   return std::move(*s);
 }
 
+// Under systemd (JOURNAL_STREAM is set) logs go to the journal with their priority; on a
+// terminal they are coloured lines on stderr.
 void setup_logging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("acmon");
+  std::shared_ptr<spdlog::logger> logger;
+  if (std::getenv("JOURNAL_STREAM") != nullptr) {  // NOLINT(concurrency-mt-unsafe): before any thread
+    logger = std::make_shared<spdlog::logger>("acmon", std::make_shared<spdlog::sinks::systemd_sink_mt>("acmon"));
+    logger->set_pattern("%v");
+  } else {
+    logger = spdlog::stderr_color_mt("acmon");
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S%z %^%l%$ %v");
+  }
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(level));
+}
+
+void check_credentials(const config::Config& cfg) {
+  for (const auto& a : cfg.accounts) {
+    if (auto r = check_credentials_present(a); !r) {
+      throw Failure{k_exit_config, cfg.path + ":" + std::to_string(a.line) + ": accounts: " + r.error().message};
+    }
+  }
+}
+
+nlohmann::ordered_json alert_json(const db::AlertRecord& a) {
+  using json = nlohmann::ordered_json;
+  auto or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  json j;
+  j["rule"] = a.rule;
+  j["severity"] = a.severity;
+  j["product"] = a.product;
+  j["account"] = a.account;
+  j["region"] = or_null(a.region);
+  j["order_id"] = or_null(a.order_id);
+  j["id"] = or_null(a.code_id);
+  j["collector"] = a.is_code_alert() ? json(nullptr) : json(a.collector);
+  j["name"] = a.is_code_alert() ? json(a.name) : json(nullptr);
+  j["summary"] = a.summary;
+  j["starts_at"] = format_rfc3339(a.starts_at);
+  j["ends_at"] = a.ends_at ? json(format_rfc3339(*a.ends_at)) : json(nullptr);
+  return j;
+}
+
+// Evaluates the alert rules over the stored state and stores the changes; returns them.
+db::AlertChanges evaluate_now(const config::Config& cfg, db::Store& store, UnixTime now) {
+  auto codes = store.codes({}, now);
+  auto scopes = store.scopes();
+  if (!codes || !scopes) {
+    throw Failure{k_exit_failed, (!codes ? codes.error() : scopes.error()).message};
+  }
+  auto changes = store.reconcile_alerts(daemon::evaluate_alerts(*codes, *scopes, cfg, now), now);
+  if (!changes) {
+    throw Failure{k_exit_failed, changes.error().message};
+  }
+  return std::move(*changes);
 }
 
 std::string pad(std::string s, std::size_t width) {
@@ -72,7 +128,7 @@ int cmd_check_config(const std::string& path) {
   return 0;
 }
 
-int cmd_sync(const std::string& path, const std::vector<std::string>& only) {
+int cmd_sync(const std::string& path, const std::vector<std::string>& only, bool no_notify) {
   const auto cfg = load_config(path);
   for (const auto& name : only) {
     if (cfg.find_collector(name) == nullptr) {
@@ -100,10 +156,118 @@ int cmd_sync(const std::string& path, const std::vector<std::string>& only) {
   if (auto pruned = store->prune(clock.now() - cfg.daemon.retention); !pruned) {
     std::cerr << "acmon: pruning history: " << pruned.error().message << "\n";
   }
+  const auto changes = evaluate_now(cfg, *store, clock.now());
+  for (const auto& a : changes.started) {
+    std::cout << "alert firing: " << a.rule << " " << a.severity << " " << (a.is_code_alert() ? a.code_id : a.collector)
+              << ": " << a.summary << "\n";
+  }
+  for (const auto& a : changes.resolved) {
+    std::cout << "alert resolved: " << a.rule << " " << a.severity << " "
+              << (a.is_code_alert() ? a.code_id : a.collector) << "\n";
+  }
+  if (!no_notify) {
+    std::mutex store_mutex;
+    for (const auto& n : cfg.notify) {
+      auto r = daemon::deliver(n, transport, *store, store_mutex, clock.now(), "");
+      if (!r) {
+        std::cerr << "acmon: notifying " << daemon::target_name(n) << ": " << r.error().describe() << "\n";
+      }
+    }
+  }
   if (outcomes.empty()) {
     std::cout << "no collectors configured in " << cfg.path << "\n";
   }
   return failed ? k_exit_failed : 0;
+}
+
+int cmd_alerts(const std::string& path, bool json, bool all) {
+  const auto cfg = load_config(path);
+  auto store = open_store(cfg);
+  auto alerts = store->alerts(all);
+  if (!alerts) {
+    throw Failure{k_exit_failed, alerts.error().message};
+  }
+  if (json) {
+    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+    for (const auto& a : *alerts) {
+      arr.push_back(alert_json(a));
+    }
+    std::cout << arr.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << pad("RULE", 19) << pad("SEVERITY", 10) << pad("PRODUCT", 8) << pad("ACCOUNT", 12) << pad("SUBJECT", 30)
+            << pad("SUMMARY", 28) << pad("SINCE", 22) << (all ? "ENDED" : "") << "\n";
+  for (const auto& a : *alerts) {
+    std::string subject = a.is_code_alert() ? a.code_id : a.collector;
+    if (!a.region.empty()) {
+      subject += " " + a.region;
+    }
+    if (!a.order_id.empty()) {
+      subject += " " + a.order_id;
+    }
+    std::cout << pad(a.rule, 19) << pad(a.severity, 10) << pad(a.product, 8) << pad(a.account, 12) << pad(subject, 30)
+              << pad(a.summary, 28) << pad(format_rfc3339(a.starts_at), 22)
+              << (all ? (a.ends_at ? format_rfc3339(*a.ends_at) : std::string("firing")) : std::string()) << "\n";
+  }
+  std::cout << alerts->size() << " alert(s)\n";
+  return 0;
+}
+
+int cmd_run(const std::string& path) {
+  auto cfg = load_config(path);
+  check_credentials(cfg);
+  setup_logging(cfg.daemon.log_level);
+  // Signals are taken synchronously by this thread; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    sigaddset(&signals, sig);
+  }
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto store = open_store(cfg);
+  SystemClock clock;
+  daemon::Service service(cfg, std::move(store), clock);
+  if (auto r = service.start(); !r) {
+    throw Failure{k_exit_failed, r.error().message};
+  }
+  spdlog::info("acmon {} serving /metrics on port {} with {} collector(s)", ACMON_VERSION, service.port(),
+               cfg.collectors.size());
+  sd_notifyf(0, "READY=1\nSTATUS=started; %zu collector(s)\nMAINPID=%lu", cfg.collectors.size(),
+             static_cast<unsigned long>(getpid()));
+  std::uint64_t watchdog_usec = 0;
+  const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  const long tick_ms = watchdog ? std::max<long>(100, static_cast<long>(watchdog_usec / 2000)) : 1000;
+  while (true) {
+    timespec timeout{tick_ms / 1000, (tick_ms % 1000) * 1000000};
+    siginfo_t info{};
+    const int sig = sigtimedwait(&signals, &info, &timeout);
+    if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::info("{} received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+    if (sig == SIGHUP) {
+      sd_notify(0, "RELOADING=1");
+      try {
+        auto next = config::load_file(path);
+        check_credentials(next);
+        const auto notes = service.reload(next);
+        spdlog::set_level(spdlog::level::from_str(next.daemon.log_level));
+        spdlog::info("configuration reloaded from {}: {} collector(s){}", path, next.collectors.size(),
+                     notes.empty() ? "" : "; " + notes);
+      } catch (const config::ConfigError& e) {
+        spdlog::error("reload refused, the running configuration is kept: {}", e.what());
+      } catch (const Failure& f) {
+        spdlog::error("reload refused, the running configuration is kept: {}", f.message);
+      }
+      sd_notify(0, "READY=1");
+    }
+    const std::string status = "STATUS=" + service.status();
+    sd_notify(0, watchdog ? ("WATCHDOG=1\n" + status).c_str() : status.c_str());
+  }
+  sd_notify(0, "STOPPING=1");
+  service.stop();
+  spdlog::info("stopped");
+  return 0;
 }
 
 int cmd_codes(const std::string& path, bool json, const std::string& product, const std::string& account,
@@ -340,7 +504,13 @@ int main(int argc, char** argv) {
       return cmd_check_config(config_path);
     }
     if (sync->parsed()) {
-      return cmd_sync(config_path, only);
+      return cmd_sync(config_path, only, no_notify);
+    }
+    if (run->parsed()) {
+      return cmd_run(config_path);
+    }
+    if (alerts->parsed()) {
+      return cmd_alerts(config_path, json, all);
     }
     if (codes->parsed()) {
       return cmd_codes(config_path, json, product, account, state);
@@ -351,16 +521,12 @@ int main(int argc, char** argv) {
     if (create->parsed()) {
       return cmd_token_create(config_path, account, name, description, count, ttl_days);
     }
-    if (run->parsed() || alerts->parsed()) {
-      (void)load_config(config_path);
-      std::cerr << "acmon " << (run->parsed() ? "run" : "alerts")
-                << ": the daemon and its alert rules are not part of this build yet; use `acmon sync` from a "
-                   "timer in the meantime\n";
-      return k_exit_failed;
-    }
   } catch (const Failure& f) {
     std::cerr << "acmon: " << f.message << "\n";
     return f.code;
+  } catch (const config::ConfigError& e) {
+    std::cerr << "acmon: " << e.what() << "\n";
+    return k_exit_config;
   } catch (const std::exception& e) {
     std::cerr << "acmon: unexpected error: " << e.what() << "\n";
     return k_exit_failed;

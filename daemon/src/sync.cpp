@@ -34,28 +34,32 @@ Syncer::Syncer(const config::Config& cfg, db::Store& store, api::Client& client,
   }
 }
 
-ScopeOutcome Syncer::run_scope(collectors::Collector& collector, const collectors::Scope& scope) {
+ScopeOutcome sync_scope(collectors::Collector& collector, const collectors::Scope& scope, db::Store& store,
+                        std::mutex& store_mutex, const Clock& clock, const std::atomic<bool>* stop) {
   ScopeOutcome out;
   out.scope = scope;
   const auto t0 = std::chrono::steady_clock::now();
   db::RunInfo run;
-  run.started_at = m_clock.now();
+  run.started_at = clock.now();
   int pages = 0;
   auto listing = collector.list(scope, &pages);
-  run.finished_at = m_clock.now();
+  run.finished_at = clock.now();
   out.seconds = run.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::lock_guard lock(m_store_mutex);
+  out.pages = run.pages = pages;
+  if (stop != nullptr && stop->load()) {
+    out.error = "abandoned: acmon is stopping";
+    return out;
+  }
+  std::lock_guard lock(store_mutex);
   if (!listing) {
     out.error = listing.error().describe();
-    out.pages = run.pages = pages;
-    auto r = m_store.record_failure(scope, out.error, run);
+    auto r = store.record_failure(scope, out.error, run);
     if (!r) {
       out.error += "; and the failure could not be recorded: " + r.error().message;
     }
     return out;
   }
-  out.pages = run.pages = listing->pages;
-  auto written = m_store.record_success(scope, listing->codes, run, m_clock.now());
+  auto written = store.record_success(scope, listing->codes, run, clock.now());
   if (!written) {
     out.error = "listing read but not stored: " + written.error().message;
     return out;
@@ -65,8 +69,18 @@ ScopeOutcome Syncer::run_scope(collectors::Collector& collector, const collector
   return out;
 }
 
-std::vector<ScopeOutcome> Syncer::run_collector(const config::Collector& c, int parallel) {
-  return run({c.name}, parallel);
+ScopeOutcome record_discovery_failure(const config::Collector& c, const Error& error, db::Store& store,
+                                      std::mutex& store_mutex, const Clock& clock) {
+  ScopeOutcome o;
+  o.scope = collectors::Scope{c.name, c.product, c.account, "*", ""};
+  o.error = error.describe();
+  db::RunInfo run;
+  run.started_at = run.finished_at = clock.now();
+  std::lock_guard lock(store_mutex);
+  if (auto r = store.record_failure(o.scope, o.error, run); !r) {
+    o.error += "; and the failure could not be recorded: " + r.error().message;
+  }
+  return o;
 }
 
 std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int parallel) {
@@ -87,16 +101,7 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
     auto scopes = chosen.back()->scopes();
     if (!scopes) {
       // Recorded against the "*" scope, so it shows as a failing collector.
-      ScopeOutcome o;
-      o.scope = collectors::Scope{c.name, c.product, c.account, "*", ""};
-      o.error = scopes.error().describe();
-      db::RunInfo run;
-      run.started_at = run.finished_at = m_clock.now();
-      std::lock_guard lock(m_store_mutex);
-      if (auto r = m_store.record_failure(o.scope, o.error, run); !r) {
-        o.error += "; and the failure could not be recorded: " + r.error().message;
-      }
-      failed_discovery.push_back(std::move(o));
+      failed_discovery.push_back(record_discovery_failure(c, scopes.error(), m_store, m_store_mutex, m_clock));
       continue;
     }
     for (auto& s : *scopes) {
@@ -108,7 +113,7 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < tasks.size(); i = next++) {
-      outcomes[i] = run_scope(*tasks[i].collector, tasks[i].scope);
+      outcomes[i] = sync_scope(*tasks[i].collector, tasks[i].scope, m_store, m_store_mutex, m_clock);
     }
   };
   const auto n = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, parallel)), tasks.size());

@@ -51,6 +51,20 @@ CREATE TABLE history(
 CREATE INDEX history_code ON history(code_id, at);
 CREATE INDEX history_at ON history(at);
 )sql",
+    // 2: alert state and what each notification receiver has been told.
+    R"sql(
+CREATE TABLE alerts(
+  id INTEGER PRIMARY KEY, key TEXT NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL,
+  product TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, order_id TEXT NOT NULL,
+  code_id TEXT NOT NULL, collector TEXT NOT NULL, name TEXT NOT NULL, summary TEXT NOT NULL,
+  starts_at INTEGER NOT NULL, ends_at INTEGER);
+CREATE UNIQUE INDEX alerts_firing ON alerts(key) WHERE ends_at IS NULL;
+CREATE INDEX alerts_ended ON alerts(ends_at);
+CREATE TABLE notifications(
+  target TEXT NOT NULL, alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+  firing_sent_at INTEGER, resolved_sent_at INTEGER,
+  PRIMARY KEY(target, alert_id)) WITHOUT ROWID;
+)sql",
 };
 
 // What an unchanged poll compares: a hash of the stored fields, the stored state, deletion.
@@ -550,8 +564,9 @@ Result<std::vector<HistoryEntry>> Store::history(const std::string& code_id, std
 Result<std::vector<ScopeStatus>> Store::scopes() {
   Stmt q(m_db,
          "SELECT collector, product, account, region, order_id, last_run_at, last_success_at, last_ok, last_error, "
-         "last_duration, codes, successes, failures, consecutive_failures FROM scopes ORDER BY collector, region, "
-         "order_id");
+         "last_duration, codes, successes, failures, consecutive_failures, "
+         "(SELECT min(started_at) FROM runs r WHERE r.scope_id = scopes.id) FROM scopes "
+         "ORDER BY collector, region, order_id");
   std::vector<ScopeStatus> out;
   while (true) {
     auto row = q.step();
@@ -576,6 +591,7 @@ Result<std::vector<ScopeStatus>> Store::scopes() {
     s.successes = q.i64(11);
     s.failures = q.i64(12);
     s.consecutive_failures = static_cast<int>(q.i64(13));
+    s.first_run_at = q.opt_i64(14);
     out.push_back(std::move(s));
   }
   return out;
@@ -589,6 +605,7 @@ Result<std::int64_t> Store::prune(UnixTime before) {
   std::int64_t removed = 0;
   // History rows and deleted codes past retention go; the newest run of each scope stays.
   for (const char* sql : {"DELETE FROM history WHERE at < ?1", "DELETE FROM codes WHERE deleted_at < ?1",
+                          "DELETE FROM alerts WHERE ends_at < ?1",
                           "DELETE FROM runs WHERE finished_at < ?1 AND id NOT IN (SELECT max(id) FROM runs GROUP BY "
                           "scope_id)"}) {
     Stmt s(m_db, sql);
@@ -602,6 +619,210 @@ Result<std::int64_t> Store::prune(UnixTime before) {
     return r.error();
   }
   return removed;
+}
+
+std::string AlertRecord::key() const {
+  std::string k = rule;
+  for (const std::string* part : {&severity, &product, &account, &region, &order_id, &code_id, &collector}) {
+    k += '\x1f';
+    k += *part;
+  }
+  return k;
+}
+
+std::vector<std::pair<std::string, std::string>> AlertRecord::labels() const {
+  std::vector<std::pair<std::string, std::string>> l{{"rule", rule}, {"severity", severity}};
+  if (!is_code_alert()) {
+    l.emplace_back("collector", collector);
+  }
+  l.emplace_back("product", product);
+  l.emplace_back("account", account);
+  if (!region.empty()) {
+    l.emplace_back("region", region);
+  }
+  if (!order_id.empty()) {
+    l.emplace_back("order_id", order_id);
+  }
+  if (is_code_alert()) {
+    l.emplace_back("id", code_id);
+    l.emplace_back("name", name);
+  }
+  return l;
+}
+
+namespace {
+
+constexpr const char* k_alert_columns =
+    "id, rule, severity, product, account, region, order_id, code_id, collector, name, summary, starts_at, ends_at";
+
+AlertRecord read_alert(const Stmt& q, int first) {
+  AlertRecord a;
+  a.id = q.i64(first);
+  a.rule = q.text(first + 1);
+  a.severity = q.text(first + 2);
+  a.product = q.text(first + 3);
+  a.account = q.text(first + 4);
+  a.region = q.text(first + 5);
+  a.order_id = q.text(first + 6);
+  a.code_id = q.text(first + 7);
+  a.collector = q.text(first + 8);
+  a.name = q.text(first + 9);
+  a.summary = q.text(first + 10);
+  a.starts_at = q.i64(first + 11);
+  a.ends_at = q.opt_i64(first + 12);
+  return a;
+}
+
+}  // namespace
+
+Result<AlertChanges> Store::reconcile_alerts(const std::vector<AlertRecord>& desired, UnixTime now) {
+  Transaction tx(m_db);
+  if (!tx.began()) {
+    return sqlite_error(m_db, "cannot begin a transaction");
+  }
+  std::unordered_map<std::string, AlertRecord> firing;
+  {
+    Stmt q(m_db, std::string("SELECT ") + k_alert_columns + " FROM alerts WHERE ends_at IS NULL");
+    while (true) {
+      auto row = q.step();
+      if (!row) {
+        return row.error();
+      }
+      if (!*row) {
+        break;
+      }
+      AlertRecord a = read_alert(q, 0);
+      firing.emplace(a.key(), std::move(a));
+    }
+  }
+  AlertChanges changes;
+  Stmt ins(m_db,
+           "INSERT INTO alerts(key, rule, severity, product, account, region, order_id, code_id, collector, name, "
+           "summary, starts_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+  Stmt upd(m_db, "UPDATE alerts SET summary=?2, name=?3 WHERE id=?1");
+  Stmt end(m_db, "UPDATE alerts SET ends_at=?2 WHERE id=?1");
+  std::unordered_map<std::string, bool> wanted;
+  for (const auto& d : desired) {
+    const std::string key = d.key();
+    if (!wanted.emplace(key, true).second) {
+      continue;
+    }
+    auto it = firing.find(key);
+    if (it != firing.end()) {
+      if (it->second.summary != d.summary || it->second.name != d.name) {
+        upd.reset();
+        upd.bind(1, it->second.id).bind(2, std::string_view(d.summary)).bind(3, std::string_view(d.name));
+        if (auto r = upd.run(); !r) {
+          return r.error();
+        }
+      }
+      continue;
+    }
+    ins.reset();
+    ins.bind(1, std::string_view(key)).bind(2, std::string_view(d.rule)).bind(3, std::string_view(d.severity));
+    ins.bind(4, std::string_view(d.product)).bind(5, std::string_view(d.account)).bind(6, std::string_view(d.region));
+    ins.bind(7, std::string_view(d.order_id)).bind(8, std::string_view(d.code_id));
+    ins.bind(9, std::string_view(d.collector)).bind(10, std::string_view(d.name));
+    ins.bind(11, std::string_view(d.summary)).bind(12, now);
+    if (auto r = ins.run(); !r) {
+      return r.error();
+    }
+    AlertRecord started = d;
+    started.id = sqlite3_last_insert_rowid(m_db);
+    started.starts_at = now;
+    started.ends_at.reset();
+    changes.started.push_back(std::move(started));
+  }
+  for (auto& [key, a] : firing) {
+    if (wanted.count(key) != 0) {
+      continue;
+    }
+    end.reset();
+    end.bind(1, a.id).bind(2, now);
+    if (auto r = end.run(); !r) {
+      return r.error();
+    }
+    a.ends_at = now;
+    changes.resolved.push_back(a);
+  }
+  if (auto r = tx.commit(); !r) {
+    return r.error();
+  }
+  return changes;
+}
+
+Result<std::vector<AlertRecord>> Store::alerts(bool include_resolved, UnixTime since) {
+  std::string sql = std::string("SELECT ") + k_alert_columns + " FROM alerts WHERE ends_at IS NULL";
+  if (include_resolved) {
+    sql += " OR ends_at >= ?1";
+  }
+  sql += " ORDER BY starts_at DESC, id DESC";
+  Stmt q(m_db, sql);
+  if (include_resolved) {
+    q.bind(1, since);
+  }
+  std::vector<AlertRecord> out;
+  while (true) {
+    auto row = q.step();
+    if (!row) {
+      return row.error();
+    }
+    if (!*row) {
+      break;
+    }
+    out.push_back(read_alert(q, 0));
+  }
+  return out;
+}
+
+Result<std::vector<PendingNotification>> Store::pending_notifications(const std::string& target, UnixTime resend_before,
+                                                                      UnixTime not_before) {
+  Stmt q(m_db, std::string("SELECT ") +
+                   "a.id, a.rule, a.severity, a.product, a.account, a.region, a.order_id, a.code_id, a.collector, "
+                   "a.name, a.summary, a.starts_at, a.ends_at FROM alerts a LEFT JOIN notifications n "
+                   "ON n.alert_id = a.id AND n.target = ?1 WHERE "
+                   "(a.ends_at IS NULL AND (n.firing_sent_at IS NULL OR n.firing_sent_at < ?2)) OR "
+                   "(a.ends_at IS NOT NULL AND a.ends_at >= ?3 AND n.resolved_sent_at IS NULL) "
+                   "ORDER BY a.id");
+  q.bind(1, std::string_view(target)).bind(2, resend_before).bind(3, not_before);
+  std::vector<PendingNotification> out;
+  while (true) {
+    auto row = q.step();
+    if (!row) {
+      return row.error();
+    }
+    if (!*row) {
+      break;
+    }
+    PendingNotification p;
+    p.alert = read_alert(q, 0);
+    p.resolved = p.alert.ends_at.has_value();
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Result<void> Store::mark_notified(const std::string& target, const std::vector<PendingNotification>& sent,
+                                  UnixTime now) {
+  Transaction tx(m_db);
+  if (!tx.began()) {
+    return sqlite_error(m_db, "cannot begin a transaction");
+  }
+  Stmt firing(m_db,
+              "INSERT INTO notifications(target, alert_id, firing_sent_at) VALUES(?1,?2,?3) "
+              "ON CONFLICT(target, alert_id) DO UPDATE SET firing_sent_at=excluded.firing_sent_at");
+  Stmt resolved(m_db,
+                "INSERT INTO notifications(target, alert_id, resolved_sent_at) VALUES(?1,?2,?3) "
+                "ON CONFLICT(target, alert_id) DO UPDATE SET resolved_sent_at=excluded.resolved_sent_at");
+  for (const auto& p : sent) {
+    Stmt& s = p.resolved ? resolved : firing;
+    s.reset();
+    s.bind(1, std::string_view(target)).bind(2, p.alert.id).bind(3, now);
+    if (auto r = s.run(); !r) {
+      return r.error();
+    }
+  }
+  return tx.commit();
 }
 
 }  // namespace acmon::db

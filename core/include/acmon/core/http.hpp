@@ -1,6 +1,7 @@
 // HTTP transport: an interface collectors depend on, and its libcurl implementation.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -49,7 +50,12 @@ class CurlTransport final : public Transport {
 
   [[nodiscard]] Result<Response> send(const Request& request) override;
 
+  // While *flag is true, transfers in flight and new ones stop at once with a network error
+  // ("cancelled"). For a prompt shutdown; the flag must outlive the transport.
+  void set_cancel_flag(const std::atomic<bool>* flag) { m_cancel = flag; }
+
  private:
+  const std::atomic<bool>* m_cancel = nullptr;
   struct Pool;
   std::unique_ptr<Pool> m_pool;
 };

@@ -2,6 +2,7 @@
 // write each complete listing, or the failure, to the store.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,15 @@ struct ScopeOutcome {
 // "prod-ecs cn-hangzhou: ok, 120 codes (+2 new, 1 changed, 0 deleted), 3 pages, 0.41s"
 std::string summary_line(const ScopeOutcome& o);
 
+// Lists one scope and writes the outcome under store_mutex. With *stop set when the listing ends,
+// nothing is written and the outcome says "abandoned".
+ScopeOutcome sync_scope(collectors::Collector& collector, const collectors::Scope& scope, db::Store& store,
+                        std::mutex& store_mutex, const Clock& clock, const std::atomic<bool>* stop = nullptr);
+
+// Records a failed region discovery against the collector's "*" scope.
+ScopeOutcome record_discovery_failure(const config::Collector& c, const Error& error, db::Store& store,
+                                      std::mutex& store_mutex, const Clock& clock);
+
 class Syncer {
  public:
   // Credential providers are made per account from the configuration.
@@ -37,11 +47,8 @@ class Syncer {
 
   // Runs the named collectors (all when empty), at most `parallel` scopes at a time.
   std::vector<ScopeOutcome> run(const std::vector<std::string>& only, int parallel = 4);
-  // Runs one collector's scopes; used by the scheduler too.
-  std::vector<ScopeOutcome> run_collector(const config::Collector& c, int parallel = 4);
-
- private:
-  ScopeOutcome run_scope(collectors::Collector& collector, const collectors::Scope& scope);
+  // The mutex that guards the store while this Syncer works.
+  std::mutex& store_mutex() { return m_store_mutex; }
 
   const config::Config& m_cfg;
   db::Store& m_store;

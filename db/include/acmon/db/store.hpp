@@ -21,7 +21,7 @@ using collectors::Scope;
 using collectors::State;
 
 // The current schema version (PRAGMA user_version).
-constexpr int k_schema_version = 1;
+constexpr int k_schema_version = 2;
 
 struct RunInfo {
   UnixTime started_at = 0;
@@ -59,6 +59,7 @@ struct HistoryEntry {
 
 struct ScopeStatus {
   Scope scope;
+  std::optional<UnixTime> first_run_at;
   std::optional<UnixTime> last_run_at;
   std::optional<UnixTime> last_success_at;
   bool last_ok = false;
@@ -68,6 +69,40 @@ struct ScopeStatus {
   std::int64_t successes = 0;
   std::int64_t failures = 0;
   int consecutive_failures = 0;
+};
+
+// An alert as stored: identified by its labels (severity included), firing until ends_at.
+struct AlertRecord {
+  std::int64_t id = 0;
+  std::string rule;      // code_expiring, code_usage_high, collector_failing
+  std::string severity;  // warning, critical
+  std::string product;
+  std::string account;
+  std::string region;
+  std::string order_id;
+  std::string code_id;    // code alerts only
+  std::string collector;  // the collector of the code, or of the failing scope
+  std::string name;       // the code's name (code alerts)
+  std::string summary;    // "expires in 2d 3h", "43/50 used"
+  UnixTime starts_at = 0;
+  std::optional<UnixTime> ends_at;
+
+  // The identity: rule, severity and the labels; the same condition is the same alert.
+  [[nodiscard]] std::string key() const;
+  [[nodiscard]] bool is_code_alert() const { return rule != "collector_failing"; }
+  // The alert's labels, as SPEC.md lists them (alertname not included).
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> labels() const;
+};
+
+struct AlertChanges {
+  std::vector<AlertRecord> started;
+  std::vector<AlertRecord> resolved;
+};
+
+// A notification still owed to a receiver: a firing alert to (re-)send, or a resolution.
+struct PendingNotification {
+  AlertRecord alert;
+  bool resolved = false;
 };
 
 struct CodeFilter {
@@ -98,6 +133,19 @@ class Store {
   Result<std::vector<ScopeStatus>> scopes();
   // Deletes history and runs older than before; returns rows removed.
   Result<std::int64_t> prune(UnixTime before);
+
+  // Makes the stored alerts match the desired ones (all of them, as evaluated at now): new keys
+  // start firing, firing keys no longer desired resolve, continuing ones keep their starts_at and
+  // take the new summary. One transaction.
+  Result<AlertChanges> reconcile_alerts(const std::vector<AlertRecord>& desired, UnixTime now);
+  // Firing alerts; with include_resolved, those resolved since `since` too. Newest first.
+  Result<std::vector<AlertRecord>> alerts(bool include_resolved, UnixTime since = 0);
+
+  // Notifications owed to a receiver (named by target): firing alerts not sent since
+  // resend_before (or never), and resolutions not yet delivered that ended after not_before.
+  Result<std::vector<PendingNotification>> pending_notifications(const std::string& target, UnixTime resend_before,
+                                                                 UnixTime not_before);
+  Result<void> mark_notified(const std::string& target, const std::vector<PendingNotification>& sent, UnixTime now);
 
   [[nodiscard]] const std::string& path() const { return m_path; }
   sqlite3* handle() { return m_db; }

@@ -1,0 +1,94 @@
+#include "acmon/daemon/alerts.hpp"
+
+#include <cmath>
+#include <map>
+
+namespace acmon::daemon {
+
+namespace {
+
+db::AlertRecord code_alert(const db::StoredCode& s, const char* rule, const char* severity, std::string summary) {
+  db::AlertRecord a;
+  a.rule = rule;
+  a.severity = severity;
+  a.product = config::to_string(s.code.product);
+  a.account = s.code.account;
+  a.region = s.code.region;
+  a.order_id = s.code.order_id;
+  a.code_id = s.code.id;
+  a.collector = s.collector;
+  a.name = s.code.name;
+  a.summary = std::move(summary);
+  return a;
+}
+
+}  // namespace
+
+std::vector<db::AlertRecord> evaluate_alerts(const std::vector<db::StoredCode>& codes,
+                                             const std::vector<db::ScopeStatus>& scopes, const config::Config& cfg,
+                                             UnixTime now) {
+  std::map<std::string, const config::Collector*> collectors;
+  for (const auto& c : cfg.collectors) {
+    collectors.emplace(c.name, &c);
+  }
+  std::vector<db::AlertRecord> out;
+  for (const auto& s : codes) {
+    auto it = collectors.find(s.collector);
+    if (it == collectors.end() || s.deleted_at) {
+      continue;
+    }
+    const config::Thresholds t = it->second->thresholds.apply(cfg.alerts);
+    const auto& c = s.code;
+    if (s.state == collectors::State::active && c.expires_at) {
+      const std::int64_t left = *c.expires_at - now;
+      if (left > 0 && left <= t.expiry_warning) {
+        out.push_back(code_alert(s, "code_expiring", left <= t.expiry_critical ? "critical" : "warning",
+                                 "expires in " + format_span(left)));
+      }
+    }
+    if ((s.state == collectors::State::active || s.state == collectors::State::exhausted) && c.limit && *c.limit > 0 &&
+        c.registered) {
+      const double ratio = static_cast<double>(*c.registered) / static_cast<double>(*c.limit);
+      if (ratio >= t.usage_warning) {
+        out.push_back(code_alert(s, "code_usage_high", ratio >= t.usage_critical ? "critical" : "warning",
+                                 std::to_string(*c.registered) + "/" + std::to_string(*c.limit) + " used"));
+      }
+    }
+  }
+  for (const auto& sc : scopes) {
+    auto it = collectors.find(sc.scope.collector);
+    if (it == collectors.end() || !sc.last_run_at) {
+      continue;  // not configured any more, or never run: nothing to judge yet
+    }
+    const std::int64_t limit = 3 * it->second->interval;
+    const UnixTime since = sc.last_success_at.value_or(sc.first_run_at.value_or(*sc.last_run_at));
+    const bool stale = now - since > limit;
+    const bool failing = sc.consecutive_failures >= 3;
+    if (!stale && !failing) {
+      continue;
+    }
+    db::AlertRecord a;
+    a.rule = "collector_failing";
+    a.severity = "warning";
+    a.product = config::to_string(sc.scope.product);
+    a.account = sc.scope.account;
+    a.region = sc.scope.region;
+    a.order_id = sc.scope.order_id;
+    a.collector = sc.scope.collector;
+    if (sc.last_success_at) {
+      a.summary = "last success " + format_span(now - *sc.last_success_at) + " ago";
+    } else {
+      a.summary = "no successful run yet";
+    }
+    if (sc.consecutive_failures > 0) {
+      a.summary += ", " + std::to_string(sc.consecutive_failures) + " failed run(s): " + sc.last_error;
+    }
+    if (a.summary.size() > 300) {
+      a.summary = a.summary.substr(0, 297) + "...";
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace acmon::daemon

@@ -1,0 +1,147 @@
+#include "acmon/daemon/notify.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace acmon::daemon {
+
+using nlohmann::ordered_json;
+
+std::string target_name(const config::Notify& n) {
+  return std::string(n.type == config::Notify::Type::alertmanager ? "alertmanager:" : "webhook:") + n.url;
+}
+
+namespace {
+
+ordered_json labels_json(const db::AlertRecord& a) {
+  ordered_json l = ordered_json::object();
+  l["alertname"] = a.rule;
+  for (const auto& [k, v] : a.labels()) {
+    l[k] = v;
+  }
+  return l;
+}
+
+std::string description(const db::AlertRecord& a) {
+  if (!a.is_code_alert()) {
+    return "collector " + a.collector + " (" + a.product + ", account " + a.account + "): " + a.summary;
+  }
+  std::string where =
+      a.product + " code " + a.code_id + (a.name.empty() ? "" : " (" + a.name + ")") + " in account " + a.account;
+  if (!a.region.empty()) {
+    where += ", region " + a.region;
+  }
+  if (!a.order_id.empty()) {
+    where += ", order " + a.order_id;
+  }
+  return where + ": " + a.summary;
+}
+
+std::string join_url(std::string base, const char* path) {
+  while (!base.empty() && base.back() == '/') {
+    base.pop_back();
+  }
+  return base + path;
+}
+
+}  // namespace
+
+std::string alertmanager_body(const std::vector<db::PendingNotification>& alerts, const std::string& generator_url) {
+  ordered_json arr = ordered_json::array();
+  for (const auto& p : alerts) {
+    ordered_json a;
+    a["labels"] = labels_json(p.alert);
+    a["annotations"] = {{"summary", p.alert.summary}, {"description", description(p.alert)}};
+    a["startsAt"] = format_rfc3339(p.alert.starts_at);
+    if (p.alert.ends_at) {
+      a["endsAt"] = format_rfc3339(*p.alert.ends_at);
+    }
+    if (!generator_url.empty()) {
+      a["generatorURL"] = generator_url;
+    }
+    arr.push_back(std::move(a));
+  }
+  return arr.dump();
+}
+
+std::string webhook_body(const db::PendingNotification& change) {
+  const auto& a = change.alert;
+  auto or_null = [](const std::string& s) { return s.empty() ? ordered_json(nullptr) : ordered_json(s); };
+  ordered_json alert;
+  alert["rule"] = a.rule;
+  alert["severity"] = a.severity;
+  alert["product"] = a.product;
+  alert["account"] = a.account;
+  alert["region"] = or_null(a.region);
+  alert["order_id"] = or_null(a.order_id);
+  alert["id"] = or_null(a.code_id);
+  alert["collector"] = a.is_code_alert() ? ordered_json(nullptr) : ordered_json(a.collector);
+  alert["name"] = or_null(a.name);
+  alert["summary"] = a.summary;
+  alert["starts_at"] = format_rfc3339(a.starts_at);
+  alert["ends_at"] = a.ends_at ? ordered_json(format_rfc3339(*a.ends_at)) : ordered_json(nullptr);
+  ordered_json body;
+  body["status"] = change.resolved ? "resolved" : "firing";
+  body["alert"] = std::move(alert);
+  return body.dump();
+}
+
+Result<int> deliver(const config::Notify& receiver, http::Transport& transport, db::Store& store,
+                    std::mutex& store_mutex, UnixTime now, const std::string& generator_url) {
+  const std::string target = target_name(receiver);
+  const bool am = receiver.type == config::Notify::Type::alertmanager;
+  Result<std::vector<db::PendingNotification>> pending = std::vector<db::PendingNotification>{};
+  {
+    std::lock_guard lock(store_mutex);
+    pending = store.pending_notifications(target, am ? now - k_alertmanager_resend + 1 : 0, now - k_resolution_horizon);
+  }
+  if (!pending) {
+    return pending.error();
+  }
+  if (pending->empty()) {
+    return 0;
+  }
+  auto post = [&](const std::string& url, std::string body) -> Result<void> {
+    http::Request req;
+    req.method = "POST";
+    req.url = url;
+    req.body = std::move(body);
+    req.headers = {{"Content-Type", "application/json"}};
+    req.timeout = std::chrono::milliseconds(10000);
+    req.connect_timeout = std::chrono::milliseconds(3000);
+    auto r = transport.send(req);
+    if (!r) {
+      return r.error();
+    }
+    if (r->status < 200 || r->status >= 300) {
+      Error e = make_error(ErrorKind::http, target + " answered HTTP " + std::to_string(r->status));
+      e.http_status = r->status;
+      return e;
+    }
+    return {};
+  };
+  std::vector<db::PendingNotification> sent;
+  if (am) {
+    if (auto r = post(join_url(receiver.url, "/api/v2/alerts"), alertmanager_body(*pending, generator_url)); !r) {
+      return r.error();
+    }
+    sent = *pending;
+  } else {
+    for (const auto& p : *pending) {
+      if (auto r = post(receiver.url, webhook_body(p)); !r) {
+        if (!sent.empty()) {
+          std::lock_guard lock(store_mutex);
+          (void)store.mark_notified(target, sent, now);
+        }
+        return r.error();
+      }
+      sent.push_back(p);
+    }
+  }
+  std::lock_guard lock(store_mutex);
+  if (auto r = store.mark_notified(target, sent, now); !r) {
+    return r.error();
+  }
+  return static_cast<int>(sent.size());
+}
+
+}  // namespace acmon::daemon
