@@ -49,7 +49,14 @@ Result<Credentials> resolve_static(const config::Account& a, const CredentialOpt
   Credentials c;
   c.access_key_id = a.access_key_id;
   if (!a.secret_file.empty()) {
-    auto s = read_secret_file(a.secret_file);
+    std::string path = a.secret_file;
+    // A relative name is a systemd credential (LoadCredential=) when the service manager gave us some.
+    if (path.front() != '/') {
+      if (auto dir = o.env("CREDENTIALS_DIRECTORY"); dir && !dir->empty()) {
+        path = *dir + "/" + path;
+      }
+    }
+    auto s = read_secret_file(path);
     if (!s) {
       return cred_error(a, s.error().message);
     }

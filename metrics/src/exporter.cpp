@@ -4,6 +4,7 @@
 #include <prometheus/text_serializer.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,6 +16,9 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 namespace {
+
+// When this process started, for systems where /proc/stat is hidden (systemd's ProcSubset=pid).
+const double k_started = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
 MetricFamily family(const char* name, const char* help, MetricType type) {
   MetricFamily f;
@@ -181,7 +185,7 @@ std::vector<MetricFamily> ProcessCollectable::Collect() const {
     add(rss, {}, at(24) * static_cast<double>(sysconf(_SC_PAGESIZE)));
     auto start = family("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
                         MetricType::Gauge);
-    add(start, {}, boot + at(22) / ticks);
+    add(start, {}, boot > 0 ? boot + at(22) / ticks : k_started);
     auto open = family("process_open_fds", "Number of open file descriptors.", MetricType::Gauge);
     add(open, {}, static_cast<double>(fds));
     out = {std::move(cpu), std::move(rss), std::move(start), std::move(open)};

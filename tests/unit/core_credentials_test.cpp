@@ -101,6 +101,16 @@ TEST(Credentials, StaticFromFileAndEnv) {
   EXPECT_EQ(ok->security_token, "t");
 }
 
+TEST(Credentials, ARelativeSecretFileIsASystemdCredential) {
+  TempDir d;
+  d.write("creds/prod", "from-systemd\n", 0400);
+  auto a = static_account();
+  a.secret_file = "prod";
+  auto c = make_credential_provider(a, env_of({{"CREDENTIALS_DIRECTORY", (d.path / "creds").string()}}))->get();
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->access_key_secret, "from-systemd");
+}
+
 TEST(Credentials, EnvSource) {
   config::Account a;
   a.name = "e";
