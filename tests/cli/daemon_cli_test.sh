@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# `acmon run` as a process: readiness, promtool-clean /metrics, SIGHUP reloads (good and bad),
+# SIGKILL and restart (same alerts, metrics before the first poll), SIGTERM within seconds.
+#   daemon_cli_test.sh ACMON ACMON_SIM
+set -uo pipefail
+ACMON=$1
+SIM=$2
+work=$(mktemp -d)
+sim_pid=""
+acmon_pid=""
+trap '[ -n "$acmon_pid" ] && kill -9 "$acmon_pid" 2>/dev/null; [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"' EXIT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+json_eval() { node -e "const d=JSON.parse(require('fs').readFileSync(0,'utf8')); $1"; }
+
+start_sim() {
+  rm -f "$work/port"
+  "$SIM" --port-file "$work/port" "$@" >"$work/sim.log" 2>&1 &
+  sim_pid=$!
+  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+  port=$(cat "$work/port")
+}
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+mport=$(free_port)
+M="http://127.0.0.1:$mport"
+
+write_config() {  # write_config EXTRA_COLLECTOR(0/1)
+  cat >"$work/acmon.toml" <<CONF
+[daemon]
+database = "$work/acmon.db"
+listen = "127.0.0.1:$mport"
+log_level = "info"
+
+[[accounts]]
+name = "demo"
+access_key_id = "LTAIrun"
+access_key_secret_file = "$work/secret"
+
+[[collectors]]
+account = "demo"
+product = "smc"
+endpoint = "http://127.0.0.1:$port"
+interval = "10s"
+CONF
+  if [ "$1" = 1 ]; then
+    cat >>"$work/acmon.toml" <<CONF
+
+[[collectors]]
+account = "demo"
+product = "ecs"
+regions = ["cn-hangzhou"]
+endpoint = "http://127.0.0.1:$port"
+interval = "10s"
+CONF
+  fi
+}
+start_acmon() {
+  "$ACMON" run --config "$work/acmon.toml" >>"$work/acmon.log" 2>&1 &
+  acmon_pid=$!
+  for _ in $(seq 100); do curl -sf "$M/healthz" >/dev/null && return 0; sleep 0.05; done
+  return 1
+}
+wait_ready() { for _ in $(seq 200); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$M/readyz")" = 200 ] && return 0; sleep 0.05; done; return 1; }
+
+printf 'run-secret\n' >"$work/secret"
+chmod 600 "$work/secret"
+start_sim --generate '{"account":"LTAIrun","secret":"run-secret","smc":300,"ecs":{"regions":["cn-hangzhou"],"per_region":80},"seed":7}'
+# The first listing is slow, so that /readyz can be seen answering 503 before it.
+curl -s -X POST "http://127.0.0.1:$port/_sim/faults" -d '[{"kind":"delay","delay_ms":1500,"times":1}]' >/dev/null
+write_config 1
+
+check "acmon run starts and serves /healthz" "start_acmon"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$M/readyz")
+check "/readyz is 503 before the first runs ($code)" "[ '$code' = 503 ]"
+check "/readyz becomes 200 after every scope ran once" "wait_ready"
+curl -s "$M/metrics" >"$work/metrics.txt"
+if out=$(promtool check metrics <"$work/metrics.txt" 2>&1); then ok "promtool check metrics accepts /metrics"; else bad "promtool check metrics: $out"; fi
+check "/metrics has the code series" "grep -q '^acmon_code_info{product=\"smc\"' '$work/metrics.txt'"
+check "/metrics has the process series" "grep -q '^process_resident_memory_bytes ' '$work/metrics.txt' && grep -q '^process_open_fds ' '$work/metrics.txt'"
+check "/metrics has acmon_build_info" "grep -q '^acmon_build_info{version=' '$work/metrics.txt'"
+check "/metrics counts API requests" "grep -q '^acmon_api_requests_total{.*action=\"ListAccessTokens\".*code=\"200\"' '$work/metrics.txt'"
+n=$(grep -c '^acmon_code_info{' "$work/metrics.txt")
+check "380 codes exported ($n)" "[ '$n' = 380 ]"
+keys=$("$ACMON" alerts --json --config "$work/acmon.toml" | json_eval 'console.log(d.length ? Object.keys(d[0]).join(",") : "none")')
+check "acmon alerts --json keys ($keys)" "[ '$keys' = 'rule,severity,product,account,region,order_id,id,collector,name,summary,starts_at,ends_at' ]"
+active_metric=$(grep -c '^acmon_alert_active{' "$work/metrics.txt")
+active_cli=$("$ACMON" alerts --json --config "$work/acmon.toml" | json_eval 'console.log(d.length)')
+check "acmon_alert_active and acmon alerts agree ($active_metric = $active_cli, > 0)" "[ '$active_metric' = '$active_cli' ] && [ '$active_cli' -gt 0 ]"
+
+# ---- SIGHUP: a broken configuration is refused, a good one adds and removes collectors ----
+cp "$work/acmon.toml" "$work/good.toml"
+printf '\n[[collectors]]\naccount = "ghost"\nproduct = "smc"\n' >>"$work/acmon.toml"
+kill -HUP "$acmon_pid"
+sleep 0.5
+check "SIGHUP with a broken configuration keeps acmon running" "kill -0 $acmon_pid"
+check "... and logs why, naming file and line" "grep -q 'reload refused.*acmon.toml:[0-9]*: collectors\[2\].account' '$work/acmon.log'"
+check "... and keeps both collectors" "curl -s '$M/metrics' | grep -q 'acmon_collector_up{collector=\"demo-ecs\"'"
+write_config 0
+kill -HUP "$acmon_pid"
+sleep 0.5
+check "SIGHUP with a good configuration removes a collector" "! curl -s '$M/metrics' | grep -q 'collector=\"demo-ecs\"'"
+check "... and its codes" "! curl -s '$M/metrics' | grep -q 'acmon_code_info{product=\"ecs\"'"
+cp "$work/good.toml" "$work/acmon.toml"
+kill -HUP "$acmon_pid"
+for _ in $(seq 100); do curl -s "$M/metrics" | grep -q 'acmon_collector_up{collector="demo-ecs"' && break; sleep 0.05; done
+check "SIGHUP with a good configuration adds a collector" "curl -s '$M/metrics' | grep -q 'acmon_collector_up{collector=\"demo-ecs\"'"
+
+# ---- SIGKILL and restart ------------------------------------------------------------------
+"$ACMON" alerts --json --config "$work/acmon.toml" >"$work/alerts.before"
+kill -9 "$acmon_pid"
+wait "$acmon_pid" 2>/dev/null
+kill "$sim_pid"
+wait "$sim_pid" 2>/dev/null
+sim_pid=""
+check "the database is intact after SIGKILL" "[ \"\$(sqlite3 '$work/acmon.db' 'PRAGMA integrity_check')\" = ok ]"
+start_acmon
+curl -s "$M/metrics" >"$work/metrics.after"
+n=$(grep -c '^acmon_code_info{' "$work/metrics.after")
+check "after the restart, /metrics serves the 380 codes from the database before any poll ($n)" "[ '$n' = 380 ]"
+check "... and the same alerts" "[ \"\$(grep -c '^acmon_alert_active{' '$work/metrics.after')\" = '$active_metric' ]"
+"$ACMON" alerts --json --config "$work/acmon.toml" >"$work/alerts.after"
+check "acmon alerts is the same after the restart (no duplicates, same starts_at)" "cmp -s '$work/alerts.before' '$work/alerts.after'"
+dups=$(sqlite3 "$work/acmon.db" "SELECT count(*) FROM (SELECT key FROM alerts WHERE ends_at IS NULL GROUP BY key HAVING count(*) > 1)")
+check "no alert is stored twice" "[ '$dups' = 0 ]"
+
+# ---- SIGTERM with a run in flight -----------------------------------------------------------
+start_sim --generate '{"account":"LTAIrun","secret":"run-secret","smc":300,"ecs":{"regions":["cn-hangzhou"],"per_region":80},"seed":7}'
+curl -s -X POST "http://127.0.0.1:$port/_sim/faults" -d '[{"kind":"delay","delay_ms":8000,"times":0}]' >/dev/null
+kill -9 "$acmon_pid"; wait "$acmon_pid" 2>/dev/null
+write_config 1
+start_acmon
+sleep 2.5  # the first runs are now waiting on the slow simulator
+t0=$(date +%s%N)
+kill -TERM "$acmon_pid"
+wait "$acmon_pid"
+status=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+acmon_pid=""
+check "SIGTERM with runs in flight stops cleanly in ${ms} ms (exit $status)" "[ $status = 0 ] && [ $ms -lt 4000 ]"
+check "... abandoning the runs without recording a failure" "[ \"\$(sqlite3 '$work/acmon.db' 'SELECT count(*) FROM runs WHERE ok=0')\" = 0 ]"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
