@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# A real Prometheus scrapes acmon (fed by the simulator); every query of every panel of
+# dashboards/acmon.json must return data, and the alerting rules must load.
+#   dashboard_test.sh SOURCE_DIR ACMON ACMON_SIM
+set -uo pipefail
+src=$1
+ACMON=$2
+SIM=$3
+work=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+
+"$SIM" --port-file "$work/port" --generate '{"account":"LTAIdash","secret":"dash-secret","smc":150,"ecs":{"regions":["cn-hangzhou","cn-beijing"],"per_region":60},"polardb":{"orders":["o-1"],"per_order":30},"seed":3}' >"$work/sim.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+port=$(cat "$work/port")
+mport=$(free_port)
+printf 'dash-secret\n' >"$work/secret"
+chmod 600 "$work/secret"
+cat >"$work/acmon.toml" <<CONF
+[daemon]
+database = "$work/acmon.db"
+listen = "127.0.0.1:$mport"
+[[accounts]]
+name = "dash"
+access_key_id = "LTAIdash"
+access_key_secret_file = "$work/secret"
+[[collectors]]
+account = "dash"
+product = "smc"
+endpoint = "http://127.0.0.1:$port"
+interval = "10s"
+[[collectors]]
+account = "dash"
+product = "ecs"
+regions = ["cn-hangzhou", "cn-beijing"]
+endpoint = "http://127.0.0.1:$port"
+interval = "10s"
+[[collectors]]
+account = "dash"
+product = "polardb"
+order_ids = ["o-1"]
+endpoint = "http://127.0.0.1:$port"
+interval = "10s"
+CONF
+"$ACMON" run --config "$work/acmon.toml" >"$work/acmon.log" 2>&1 &
+pids+=($!)
+
+pport=$(free_port)
+cp "$src/prometheus/acmon-rules.yml" "$work/"
+cat >"$work/prometheus.yml" <<CONF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: ["acmon-rules.yml"]
+scrape_configs:
+  - job_name: acmon
+    static_configs:
+      - targets: ["127.0.0.1:$mport"]
+CONF
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+  --web.listen-address="127.0.0.1:$pport" >"$work/prometheus.log" 2>&1 &
+pids+=($!)
+P="http://127.0.0.1:$pport"
+for _ in $(seq 200); do curl -sf "$P/-/ready" >/dev/null && break; sleep 0.1; done
+curl -sf "$P/-/ready" >/dev/null && ok "Prometheus is up" || { bad "Prometheus did not start"; tail "$work/prometheus.log"; }
+
+# Wait until the target is up and has been scraped a few times (rate() needs two samples).
+for _ in $(seq 100); do
+  n=$(curl -s "$P/api/v1/query" --data-urlencode 'query=count_over_time(up{job="acmon"}[1m])' |
+    node -e "const d=JSON.parse(require('fs').readFileSync(0,'utf8'));console.log(d.data.result.length?d.data.result[0].value[1]:0)")
+  [ "${n:-0}" -ge 4 ] && curl -s "$P/api/v1/query" --data-urlencode 'query=count(acmon_code_info)' | grep -q '"result":\[{' && break
+  sleep 0.5
+done
+target=$(curl -s "$P/api/v1/targets" | node -e "const d=JSON.parse(require('fs').readFileSync(0,'utf8'));console.log(d.data.activeTargets.map(t=>t.health).join(','))")
+[ "$target" = up ] && ok "Prometheus scrapes acmon (target $target)" || bad "acmon target health: $target"
+
+rules=$(curl -s "$P/api/v1/rules" | node -e "const d=JSON.parse(require('fs').readFileSync(0,'utf8'));console.log(d.data.groups.reduce((n,g)=>n+g.rules.length,0))")
+[ "$rules" = 7 ] && ok "the alerting rules are loaded ($rules)" || bad "rules loaded: $rules"
+
+# Every panel's every query returns data.
+node -e "
+const d = require('$src/dashboards/acmon.json');
+for (const p of d.panels) for (const t of p.targets) console.log(p.title + '\t' + t.expr);
+" >"$work/queries.tsv"
+while IFS=$'\t' read -r title expr; do
+  n=$(curl -s "$P/api/v1/query" --data-urlencode "query=$expr" |
+    node -e "const d=JSON.parse(require('fs').readFileSync(0,'utf8'));console.log(d.status==='success'?d.data.result.length:'error: '+d.error)")
+  if [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ]; then ok "panel '$title': $n series for $expr"; else bad "panel '$title': $n for $expr"; fi
+done <"$work/queries.tsv"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
