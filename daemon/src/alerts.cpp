@@ -24,18 +24,25 @@ db::AlertRecord code_alert(const db::StoredCode& s, const char* rule, const char
 
 }  // namespace
 
-std::vector<db::AlertRecord> evaluate_alerts(const std::vector<db::StoredCode>& codes,
-                                             const std::vector<db::ScopeStatus>& scopes, const config::Config& cfg,
-                                             UnixTime now) {
+std::vector<db::AlertRecord> evaluate_alerts(std::vector<db::StoredCode> codes, std::vector<db::ScopeStatus> scopes,
+                                             const config::Config& cfg, UnixTime now) {
+  metrics::State state;
+  state.codes.emplace("", std::make_shared<const metrics::CodeList>(std::move(codes)));
+  state.scopes = std::move(scopes);
+  return evaluate_alerts(state, cfg, now);
+}
+
+std::vector<db::AlertRecord> evaluate_alerts(const metrics::State& state, const config::Config& cfg, UnixTime now) {
+  const auto& scopes = state.scopes;
   std::map<std::string, const config::Collector*> collectors;
   for (const auto& c : cfg.collectors) {
     collectors.emplace(c.name, &c);
   }
   std::vector<db::AlertRecord> out;
-  for (const auto& s : codes) {
+  state.for_each_code([&](const db::StoredCode& s) {
     auto it = collectors.find(s.collector);
     if (it == collectors.end() || s.deleted_at) {
-      continue;
+      return;
     }
     const config::Thresholds t = it->second->thresholds.apply(cfg.alerts);
     const auto& c = s.code;
@@ -54,7 +61,7 @@ std::vector<db::AlertRecord> evaluate_alerts(const std::vector<db::StoredCode>& 
                                  std::to_string(*c.registered) + "/" + std::to_string(*c.limit) + " used"));
       }
     }
-  }
+  });
   for (const auto& sc : scopes) {
     auto it = collectors.find(sc.scope.collector);
     if (it == collectors.end() || !sc.last_run_at) {

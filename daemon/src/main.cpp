@@ -96,7 +96,7 @@ db::AlertChanges evaluate_now(const config::Config& cfg, db::Store& store, UnixT
   if (!codes || !scopes) {
     throw Failure{k_exit_failed, (!codes ? codes.error() : scopes.error()).message};
   }
-  auto changes = store.reconcile_alerts(daemon::evaluate_alerts(*codes, *scopes, cfg, now), now);
+  auto changes = store.reconcile_alerts(daemon::evaluate_alerts(std::move(*codes), std::move(*scopes), cfg, now), now);
   if (!changes) {
     throw Failure{k_exit_failed, changes.error().message};
   }

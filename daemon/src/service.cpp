@@ -3,6 +3,8 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <cstring>
 #include <deque>
 #include <random>
@@ -78,12 +80,7 @@ Service::Service(config::Config cfg, std::unique_ptr<db::Store> store, const Clo
   m_sleeper = std::make_unique<StopSleeper>(m_stop);
   m_api_metrics = std::make_shared<metrics::ApiMetrics>();
   m_client = std::make_unique<api::Client>(m_transport, m_clock, *m_sleeper, api::RetryPolicy{}, m_api_metrics.get());
-  auto state_source = [this] {
-    std::lock_guard lock(m_state_mutex);
-    return m_state;
-  };
-  m_collectables = {std::make_shared<metrics::StateCollectable>(state_source), m_api_metrics->registry(),
-                    std::make_shared<metrics::ProcessCollectable>()};
+  m_collectables = {m_api_metrics->registry(), std::make_shared<metrics::ProcessCollectable>()};
   m_state = std::make_shared<metrics::State>();
 }
 
@@ -148,14 +145,27 @@ Result<void> Service::start() {
                             std::make_shared<collectors::Collector>(c, *m_client, *gen->credentials.at(c.account)));
   }
   m_gen = gen;
-  refresh_state();
+  if (auto r = load_state(); !r) {
+    return r.error();
+  }
+  if (auto r = evaluate(); !r) {
+    return r.error();
+  }
 
   auto hp = config::split_host_port(m_cfg.daemon.listen);
   m_http = std::make_unique<httplib::Server>();
   m_http->new_task_queue = [] { return new httplib::ThreadPool(4); };
   m_http->set_keep_alive_timeout(5);
   m_http->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
+    // Streamed from a snapshot of the state: a large page is never held whole.
+    auto snapshot = state();
+    res.set_chunked_content_provider(
+        "text/plain; version=0.0.4; charset=utf-8", [this, snapshot](size_t /*offset*/, httplib::DataSink& sink) {
+          metrics::write_all(*snapshot, m_collectables,
+                             [&](std::string_view piece) { sink.write(piece.data(), piece.size()); });
+          sink.done();
+          return true;
+        });
   });
   m_http->Get("/healthz",
               [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
@@ -362,10 +372,101 @@ void Service::after_run(const std::vector<ScopeOutcome>& outcomes) {
     std::lock_guard lock(m_status_mutex);
     m_status = summary_line(o);
   }
+  for (const auto& o : outcomes) {
+    if (auto r = load_scope(o.scope); !r) {
+      spdlog::error("reading back {}: {}", o.scope.describe(), r.error().message);
+    }
+  }
   auto r = evaluate();
   if (!r) {
     spdlog::error("alert evaluation: {}", r.error().message);
   }
+  // A large listing leaves freed pages behind in the allocator's arenas: give them back.
+  malloc_trim(0);
+}
+
+std::shared_ptr<const metrics::State> Service::state() const {
+  std::lock_guard lock(m_state_mutex);
+  return m_state;
+}
+
+void Service::set_state(std::shared_ptr<const metrics::State> next) {
+  std::lock_guard lock(m_state_mutex);
+  m_state = std::move(next);
+}
+
+Result<void> Service::load_state() {
+  std::shared_ptr<Generation> gen;
+  {
+    std::lock_guard lock(m_sched_mutex);
+    gen = m_gen;
+  }
+  auto next = std::make_shared<metrics::State>();
+  std::lock_guard lock(m_store_mutex);
+  auto codes = m_store->codes({}, m_clock.now());
+  if (!codes) {
+    return codes.error();
+  }
+  auto scopes = m_store->scopes();
+  if (!scopes) {
+    return scopes.error();
+  }
+  auto firing = m_store->alerts(false);
+  if (!firing) {
+    return firing.error();
+  }
+  // Only what the current configuration collects is exported and judged.
+  std::map<std::string, metrics::CodeList> grouped;
+  for (auto& c : *codes) {
+    if (gen->cfg.find_collector(c.collector) != nullptr) {
+      const collectors::Scope s{c.collector, c.code.product, c.code.account, c.code.region, c.code.order_id};
+      grouped[metrics::scope_key(s)].push_back(std::move(c));
+    }
+  }
+  for (auto& [key, list] : grouped) {
+    next->codes.emplace(key, std::make_shared<const metrics::CodeList>(std::move(list)));
+  }
+  for (auto& s : *scopes) {
+    if (gen->cfg.find_collector(s.scope.collector) != nullptr) {
+      next->scopes.push_back(std::move(s));
+    }
+  }
+  next->alerts = std::move(*firing);
+  set_state(next);
+  return {};
+}
+
+Result<void> Service::load_scope(const collectors::Scope& scope) {
+  std::shared_ptr<Generation> gen;
+  {
+    std::lock_guard lock(m_sched_mutex);
+    gen = m_gen;
+  }
+  db::CodeFilter f;
+  f.scope = scope;
+  std::lock_guard lock(m_store_mutex);
+  auto codes = m_store->codes(f, m_clock.now());
+  if (!codes) {
+    return codes.error();
+  }
+  auto scopes = m_store->scopes();
+  if (!scopes) {
+    return scopes.error();
+  }
+  // Copy-on-write: the other scopes' lists are shared with the previous state.
+  std::lock_guard state_lock(m_state_mutex);
+  auto next = std::make_shared<metrics::State>(*m_state);
+  if (gen->cfg.find_collector(scope.collector) != nullptr) {
+    next->codes[metrics::scope_key(scope)] = std::make_shared<const metrics::CodeList>(std::move(*codes));
+  }
+  next->scopes.clear();
+  for (auto& s : *scopes) {
+    if (gen->cfg.find_collector(s.scope.collector) != nullptr) {
+      next->scopes.push_back(std::move(s));
+    }
+  }
+  m_state = next;
+  return {};
 }
 
 Result<db::AlertChanges> Service::evaluate() {
@@ -374,40 +475,40 @@ Result<db::AlertChanges> Service::evaluate() {
     std::lock_guard lock(m_sched_mutex);
     gen = m_gen;
   }
+  std::lock_guard eval_lock(m_eval_mutex);
   const UnixTime now = m_clock.now();
-  auto state = std::make_shared<metrics::State>();
+  const auto current = state();
+  auto desired = evaluate_alerts(*current, gen->cfg, now);
+  // Most evaluations change nothing: then the database is not touched at all.
+  std::map<std::string, std::string> want;
+  for (const auto& d : desired) {
+    want.emplace(d.key(), d.summary + '\x1f' + d.name);
+  }
+  std::map<std::string, std::string> have;
+  for (const auto& a : current->alerts) {
+    have.emplace(a.key(), a.summary + '\x1f' + a.name);
+  }
+  if (want == have) {
+    return db::AlertChanges{};
+  }
   Result<db::AlertChanges> changes = db::AlertChanges{};
+  Result<std::vector<db::AlertRecord>> firing = std::vector<db::AlertRecord>{};
   {
     std::lock_guard lock(m_store_mutex);
-    auto codes = m_store->codes({}, now);
-    if (!codes) {
-      return codes.error();
-    }
-    auto scopes = m_store->scopes();
-    if (!scopes) {
-      return scopes.error();
-    }
-    const auto desired = evaluate_alerts(*codes, *scopes, gen->cfg, now);
     changes = m_store->reconcile_alerts(desired, now);
     if (!changes) {
       return changes.error();
     }
-    auto firing = m_store->alerts(false);
+    firing = m_store->alerts(false);
     if (!firing) {
       return firing.error();
     }
-    // Only what the current configuration collects is exported.
-    for (auto& c : *codes) {
-      if (gen->cfg.find_collector(c.collector) != nullptr) {
-        state->codes.push_back(std::move(c));
-      }
-    }
-    for (auto& s : *scopes) {
-      if (gen->cfg.find_collector(s.scope.collector) != nullptr) {
-        state->scopes.push_back(std::move(s));
-      }
-    }
-    state->alerts = std::move(*firing);
+  }
+  {
+    std::lock_guard lock(m_state_mutex);
+    auto next = std::make_shared<metrics::State>(*m_state);
+    next->alerts = std::move(*firing);
+    m_state = next;
   }
   for (const auto& a : changes->started) {
     spdlog::warn("alert {} {} firing: {}", a.rule, a.severity, a.is_code_alert() ? a.code_id : a.collector);
@@ -415,20 +516,12 @@ Result<db::AlertChanges> Service::evaluate() {
   for (const auto& a : changes->resolved) {
     spdlog::info("alert {} {} resolved: {}", a.rule, a.severity, a.is_code_alert() ? a.code_id : a.collector);
   }
-  {
-    std::lock_guard lock(m_state_mutex);
-    m_state = state;
-  }
   if (!changes->started.empty() || !changes->resolved.empty()) {
     std::lock_guard lock(m_notify_mutex);
     m_notify_pending = true;
     m_notify_cv.notify_all();
   }
   return changes;
-}
-
-void Service::refresh_state() {
-  (void)evaluate();
 }
 
 std::vector<std::string> Service::notify_once() {
@@ -517,6 +610,9 @@ std::string Service::reload(config::Config next) {
     m_cfg = next;
   }
   build_units(gen);
+  if (auto r = load_state(); !r) {
+    notes += "state not reloaded: " + r.error().message + "; ";
+  }
   (void)evaluate();
   return notes;
 }
@@ -554,6 +650,7 @@ std::vector<ScopeOutcome> Service::run_all_once() {
   for (auto& u : units) {
     auto collector = u->gen->collectors.at(u->collector);
     all.push_back(sync_scope(*collector, *u->scope, *m_store, m_store_mutex, m_clock, &m_stop));
+    (void)load_scope(*u->scope);
     std::lock_guard lock(m_sched_mutex);
     u->running = false;
     --m_running;
@@ -574,7 +671,9 @@ std::string Service::status() const {
 }
 
 std::string Service::metrics_text() const {
-  return metrics::render(m_collectables);
+  std::string out;
+  metrics::write_all(*state(), m_collectables, [&](std::string_view piece) { out.append(piece); });
+  return out;
 }
 
 }  // namespace acmon::daemon

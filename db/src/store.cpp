@@ -488,6 +488,9 @@ Result<std::vector<StoredCode>> Store::codes(const CodeFilter& filter, UnixTime 
   if (filter.account) {
     sql += " AND c.account = ?2";
   }
+  if (filter.scope) {
+    sql += " AND s.collector = ?3 AND s.region = ?4 AND s.order_id = ?5";
+  }
   sql += " ORDER BY c.product, c.account, c.region, c.order_id, c.code_id";
   Stmt q(m_db, sql);
   if (!q.ok()) {
@@ -498,6 +501,11 @@ Result<std::vector<StoredCode>> Store::codes(const CodeFilter& filter, UnixTime 
   }
   if (filter.account) {
     q.bind(2, std::string_view(*filter.account));
+  }
+  if (filter.scope) {
+    q.bind(3, std::string_view(filter.scope->collector))
+        .bind(4, std::string_view(filter.scope->region))
+        .bind(5, std::string_view(filter.scope->order_id));
   }
   std::vector<StoredCode> out;
   while (true) {

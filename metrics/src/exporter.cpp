@@ -39,114 +39,188 @@ void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value)
   f.metric.push_back(std::move(m));
 }
 
-std::vector<ClientMetric::Label> code_labels(const db::StoredCode& s) {
-  const auto& c = s.code;
-  std::vector<ClientMetric::Label> l{{"product", config::to_string(c.product)}, {"account", c.account}, {"id", c.id}};
-  if (c.product == config::Product::ecs) {
-    l.push_back({"region", c.region});
-  } else if (c.product == config::Product::polardb) {
-    l.push_back({"order_id", c.order_id});
+}  // namespace
+
+std::size_t State::code_count() const {
+  std::size_t n = 0;
+  for (const auto& [key, list] : codes) {
+    n += list->size();
   }
-  return l;
+  return n;
 }
 
-std::vector<ClientMetric::Label> scope_labels(const db::ScopeStatus& s) {
-  std::vector<ClientMetric::Label> l{
-      {"collector", s.scope.collector}, {"product", config::to_string(s.scope.product)}, {"account", s.scope.account}};
+std::string scope_key(const collectors::Scope& s) {
+  return s.collector + '\x1f' + s.region + '\x1f' + s.order_id;
+}
+
+namespace {
+
+// Buffers text and hands it to the sink in pieces.
+class Writer {
+ public:
+  explicit Writer(const Sink& sink) : m_sink(sink) { m_buf.reserve(k_chunk + 4096); }
+  ~Writer() { flush(); }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void header(const char* name, const char* help, const char* type) {
+    m_buf.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" ");
+    m_buf.append(type).append("\n");
+  }
+  void begin(const char* name) {
+    m_buf.append(name);
+    m_first = true;
+  }
+  void label(const char* name, std::string_view value) {
+    m_buf.append(m_first ? "{" : ",").append(name).append("=\"");
+    m_first = false;
+    for (char c : value) {
+      switch (c) {
+        case '\\': m_buf.append("\\\\"); break;
+        case '"': m_buf.append("\\\""); break;
+        case '\n': m_buf.append("\\n"); break;
+        default: m_buf.push_back(c);
+      }
+    }
+    m_buf.push_back('"');
+  }
+  void value(double v) {
+    if (!m_first) {
+      m_buf.push_back('}');
+    }
+    char num[32];
+    const double whole = static_cast<double>(static_cast<std::int64_t>(v));
+    if (whole == v && v < 1e15 && v > -1e15) {
+      std::snprintf(num, sizeof num, " %lld\n", static_cast<long long>(v));
+    } else {
+      std::snprintf(num, sizeof num, " %.17g\n", v);
+    }
+    m_buf.append(num);
+    if (m_buf.size() >= k_chunk) {
+      flush();
+    }
+  }
+  void flush() {
+    if (!m_buf.empty()) {
+      m_sink(m_buf);
+      m_buf.clear();
+    }
+  }
+
+ private:
+  static constexpr std::size_t k_chunk = 64 * 1024;
+  const Sink& m_sink;
+  std::string m_buf;
+  bool m_first = true;
+};
+
+void code_labels(Writer& w, const db::StoredCode& s) {
+  const auto& c = s.code;
+  w.label("product", config::to_string(c.product));
+  w.label("account", c.account);
+  w.label("id", c.id);
+  if (c.product == config::Product::ecs) {
+    w.label("region", c.region);
+  } else if (c.product == config::Product::polardb) {
+    w.label("order_id", c.order_id);
+  }
+}
+
+void scope_labels(Writer& w, const db::ScopeStatus& s) {
+  w.label("collector", s.scope.collector);
+  w.label("product", config::to_string(s.scope.product));
+  w.label("account", s.scope.account);
   if (!s.scope.region.empty()) {
-    l.push_back({"region", s.scope.region});
+    w.label("region", s.scope.region);
   }
   if (!s.scope.order_id.empty()) {
-    l.push_back({"order_id", s.scope.order_id});
+    w.label("order_id", s.scope.order_id);
   }
-  return l;
+}
+
+// One gauge family over every code that has the value.
+template <typename Get>
+void code_family(Writer& w, const State& state, const char* name, const char* help, Get get) {
+  w.header(name, help, "gauge");
+  state.for_each_code([&](const db::StoredCode& s) {
+    if (auto v = get(s)) {
+      w.begin(name);
+      code_labels(w, s);
+      w.value(static_cast<double>(*v));
+    }
+  });
 }
 
 }  // namespace
 
-std::vector<MetricFamily> StateCollectable::Collect() const {
-  std::vector<MetricFamily> out;
+void write_state(const State& state, const Sink& sink) {
   try {
-    const auto state = m_source();
-    if (!state) {
-      return out;
+    Writer w(sink);
+    w.header("acmon_code_info", "Activation code known to acmon, 1 per code (from the last poll)", "gauge");
+    state.for_each_code([&](const db::StoredCode& s) {
+      w.begin("acmon_code_info");
+      code_labels(w, s);
+      w.label("name", s.code.name);
+      w.label("state", collectors::to_string(s.state));
+      w.label("api_status", s.code.api_status.value_or(""));
+      w.value(1);
+    });
+    code_family(w, state, "acmon_code_limit", "Maximum number of uses of the code (from the last poll)",
+                [](const db::StoredCode& s) { return s.code.limit; });
+    code_family(w, state, "acmon_code_registered", "Uses of the code so far (from the last poll)",
+                [](const db::StoredCode& s) { return s.code.registered; });
+    code_family(w, state, "acmon_code_deregistered",
+                "Instances deregistered from an ECS activation code (from the last poll)", [](const db::StoredCode& s) {
+                  return s.code.product == config::Product::ecs ? s.code.deregistered : std::nullopt;
+                });
+    code_family(w, state, "acmon_code_created_timestamp_seconds",
+                "Creation time of the code, Unix seconds (from the last poll)",
+                [](const db::StoredCode& s) { return s.code.created_at; });
+    code_family(w, state, "acmon_code_expiry_timestamp_seconds",
+                "Expiry time of the code, Unix seconds (from the last poll)",
+                [](const db::StoredCode& s) { return s.code.expires_at; });
+
+    auto scope_family = [&](const char* name, const char* help, const char* type, auto get) {
+      w.header(name, help, type);
+      for (const auto& s : state.scopes) {
+        if (auto v = get(s)) {
+          w.begin(name);
+          scope_labels(w, s);
+          w.value(*v);
+        }
+      }
+    };
+    scope_family("acmon_collector_up", "1 if the last run of the collector scope succeeded", "gauge",
+                 [](const db::ScopeStatus& s) { return std::optional<double>(s.last_ok ? 1 : 0); });
+    scope_family(
+        "acmon_collector_last_success_timestamp_seconds",
+        "Time of the last successful run of the collector scope, Unix seconds", "gauge", [](const db::ScopeStatus& s) {
+          return s.last_success_at ? std::optional<double>(static_cast<double>(*s.last_success_at)) : std::nullopt;
+        });
+    scope_family("acmon_collector_last_run_duration_seconds", "Duration of the last run of the collector scope",
+                 "gauge", [](const db::ScopeStatus& s) { return std::optional<double>(s.last_duration_seconds); });
+    w.header("acmon_collector_runs_total", "Runs of the collector scope by result", "counter");
+    for (const auto& s : state.scopes) {
+      for (const char* result : {"success", "failure"}) {
+        w.begin("acmon_collector_runs_total");
+        scope_labels(w, s);
+        w.label("result", result);
+        w.value(static_cast<double>(result[0] == 's' ? s.successes : s.failures));
+      }
     }
-    auto info =
-        family("acmon_code_info", "Activation code known to acmon; 1 per code (from the last poll)", MetricType::Gauge);
-    auto limit =
-        family("acmon_code_limit", "Maximum number of uses of the code (from the last poll)", MetricType::Gauge);
-    auto registered =
-        family("acmon_code_registered", "Uses of the code so far (from the last poll)", MetricType::Gauge);
-    auto deregistered =
-        family("acmon_code_deregistered", "Instances deregistered from an ECS activation code (from the last poll)",
-               MetricType::Gauge);
-    auto created = family("acmon_code_created_timestamp_seconds",
-                          "Creation time of the code, Unix seconds (from the last poll)", MetricType::Gauge);
-    auto expiry = family("acmon_code_expiry_timestamp_seconds",
-                         "Expiry time of the code, Unix seconds (from the last poll)", MetricType::Gauge);
-    for (const auto& s : state->codes) {
-      auto l = code_labels(s);
-      auto li = l;
-      li.push_back({"name", s.code.name});
-      li.push_back({"state", collectors::to_string(s.state)});
-      li.push_back({"api_status", s.code.api_status.value_or("")});
-      add(info, std::move(li), 1);
-      if (s.code.limit) {
-        add(limit, l, static_cast<double>(*s.code.limit));
+    scope_family("acmon_collector_codes", "Codes in the last complete listing of the collector scope", "gauge",
+                 [](const db::ScopeStatus& s) { return std::optional<double>(s.codes); });
+    w.header("acmon_alert_active", "1 per active acmon alert, with the alert's labels", "gauge");
+    for (const auto& a : state.alerts) {
+      w.begin("acmon_alert_active");
+      for (const auto& [k, v] : a.labels()) {
+        w.label(k.c_str(), v);
       }
-      if (s.code.registered) {
-        add(registered, l, static_cast<double>(*s.code.registered));
-      }
-      if (s.code.product == config::Product::ecs && s.code.deregistered) {
-        add(deregistered, l, static_cast<double>(*s.code.deregistered));
-      }
-      if (s.code.created_at) {
-        add(created, l, static_cast<double>(*s.code.created_at));
-      }
-      if (s.code.expires_at) {
-        add(expiry, std::move(l), static_cast<double>(*s.code.expires_at));
-      }
-    }
-    auto up = family("acmon_collector_up", "1 if the last run of the collector scope succeeded", MetricType::Gauge);
-    auto last_success =
-        family("acmon_collector_last_success_timestamp_seconds",
-               "Time of the last successful run of the collector scope, Unix seconds", MetricType::Gauge);
-    auto duration = family("acmon_collector_last_run_duration_seconds",
-                           "Duration of the last run of the collector scope", MetricType::Gauge);
-    auto runs = family("acmon_collector_runs_total", "Runs of the collector scope by result", MetricType::Counter);
-    auto count =
-        family("acmon_collector_codes", "Codes in the last complete listing of the collector scope", MetricType::Gauge);
-    for (const auto& s : state->scopes) {
-      auto l = scope_labels(s);
-      add(up, l, s.last_ok ? 1 : 0);
-      if (s.last_success_at) {
-        add(last_success, l, static_cast<double>(*s.last_success_at));
-      }
-      add(duration, l, s.last_duration_seconds);
-      auto ls = l;
-      ls.push_back({"result", "success"});
-      add(runs, std::move(ls), static_cast<double>(s.successes));
-      auto lf = l;
-      lf.push_back({"result", "failure"});
-      add(runs, std::move(lf), static_cast<double>(s.failures));
-      add(count, std::move(l), s.codes);
-    }
-    auto active = family("acmon_alert_active", "1 per active acmon alert, with the alert's labels", MetricType::Gauge);
-    for (const auto& a : state->alerts) {
-      std::vector<ClientMetric::Label> l;
-      for (auto& [k, v] : a.labels()) {
-        l.push_back({k, v});
-      }
-      add(active, std::move(l), 1);
-    }
-    for (auto* f : {&info, &limit, &registered, &deregistered, &created, &expiry, &up, &last_success, &duration, &runs,
-                    &count, &active}) {
-      out.push_back(std::move(*f));
+      w.value(1);
     }
   } catch (const std::exception&) {
-    out.clear();  // never throw into the exposer; a scrape without these families shows the fault
+    // A scrape must not take the daemon down; what was written stands, the rest is missing.
   }
-  return out;
 }
 
 std::vector<MetricFamily> ProcessCollectable::Collect() const {
@@ -227,6 +301,12 @@ void ApiMetrics::on_attempt(const std::string& product, const std::string& actio
 
 void ApiMetrics::on_retry(const std::string& product, const std::string& action) {
   m_retries.Add({{"product", product}, {"action", action}}).Increment();
+}
+
+void write_all(const State& state, const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables,
+               const Sink& sink) {
+  write_state(state, sink);
+  sink(render(collectables));
 }
 
 std::string render(const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables) {

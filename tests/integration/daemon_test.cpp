@@ -68,16 +68,32 @@ class DaemonDay : public ::testing::Test {
     fs::permissions(dir / "secret", fs::perms::owner_read | fs::perms::owner_write);
     json data = {{"accounts", {{{"access_key_id", "LTAIday"}, {"access_key_secret", "day-secret"}}}}};
     // ECS code A: 30 hours to live; its collector warns 12h and 2h before expiry.
-    data["ecs"] = {{{"_account", "LTAIday"}, {"_region", "cn-hangzhou"}, {"ActivationId", "act-A"},
-                    {"InstanceName", "hosts"}, {"InstanceCount", "100"}, {"RegisteredCount", "3"},
-                    {"CreationTime", format_rfc3339(k_t0)}, {"TimeToLiveInHours", "30"}, {"Disabled", "false"}},
+    data["ecs"] = {{{"_account", "LTAIday"},
+                    {"_region", "cn-hangzhou"},
+                    {"ActivationId", "act-A"},
+                    {"InstanceName", "hosts"},
+                    {"InstanceCount", "100"},
+                    {"RegisteredCount", "3"},
+                    {"CreationTime", format_rfc3339(k_t0)},
+                    {"TimeToLiveInHours", "30"},
+                    {"Disabled", "false"}},
                    // ECS code D: 9 of 10 used.
-                   {{"_account", "LTAIday"}, {"_region", "cn-hangzhou"}, {"ActivationId", "act-D"},
-                    {"InstanceCount", 10}, {"RegisteredCount", 9}, {"CreationTime", format_rfc3339(k_t0)},
-                    {"TimeToLiveInHours", 24 * 30}, {"Disabled", false}}};
+                   {{"_account", "LTAIday"},
+                    {"_region", "cn-hangzhou"},
+                    {"ActivationId", "act-D"},
+                    {"InstanceCount", 10},
+                    {"RegisteredCount", 9},
+                    {"CreationTime", format_rfc3339(k_t0)},
+                    {"TimeToLiveInHours", 24 * 30},
+                    {"Disabled", false}}};
     // SMC code B: 30 of 50 used, 60 days to live.
-    data["smc"] = {{{"_account", "LTAIday"}, {"AccessTokenId", "at-B"}, {"Name", "migration"}, {"Count", "50"},
-                    {"RegisteredCount", "30"}, {"CreationTime", format_rfc3339(k_t0)}, {"TimeToLiveInDays", "60"},
+    data["smc"] = {{{"_account", "LTAIday"},
+                    {"AccessTokenId", "at-B"},
+                    {"Name", "migration"},
+                    {"Count", "50"},
+                    {"RegisteredCount", "30"},
+                    {"CreationTime", format_rfc3339(k_t0)},
+                    {"TimeToLiveInDays", "60"},
                     {"Status", "activated"}}};
     sim = std::make_unique<sim::Simulator>(data, sim::Options{false, 8});
     sim->start();
@@ -98,7 +114,8 @@ class DaemonDay : public ::testing::Test {
             (dir / "secret").string() + "\"\n";
     toml += "[[collectors]]\naccount = \"day\"\nproduct = \"ecs\"\nregions = [\"cn-hangzhou\"]\nendpoint = \"" +
             endpoint + "\"\ninterval = \"5m\"\nexpiry_warning = \"12h\"\nexpiry_critical = \"2h\"\n";
-    toml += "[[collectors]]\naccount = \"day\"\nproduct = \"smc\"\nendpoint = \"" + endpoint + "\"\ninterval = \"5m\"\n";
+    toml +=
+        "[[collectors]]\naccount = \"day\"\nproduct = \"smc\"\nendpoint = \"" + endpoint + "\"\ninterval = \"5m\"\n";
     toml += "[alerts]\nusage_warning = 0.8\nusage_critical = 0.95\n";
     toml += "[[notify]]\ntype = \"alertmanager\"\nurl = \"http://127.0.0.1:" + std::to_string(am_port) + "\"\n";
     toml += "[[notify]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:" + std::to_string(hook.port) + "/hook\"\n";
@@ -310,7 +327,7 @@ TEST_F(DaemonDay, ARestartNeitherLosesNorRefiresAlertsAndServesMetricsBeforeAPol
     EXPECT_EQ((*after)[i].starts_at, (*before)[i].starts_at);
   }
   EXPECT_EQ(hook.events().size(), webhooks_before);  // nothing re-fired
-  EXPECT_FALSE(service->ready());                     // no scope has run since the restart
+  EXPECT_FALSE(service->ready());                    // no scope has run since the restart
 }
 
 TEST_F(DaemonDay, ReloadAddsAndRemovesCollectors) {
@@ -332,6 +349,7 @@ TEST_F(DaemonDay, ReloadAddsAndRemovesCollectors) {
   const auto text = service->metrics_text();
   EXPECT_EQ(text.find("collector=\"day-smc\""), std::string::npos);
   EXPECT_EQ(text.find("id=\"at-B\""), std::string::npos);
-  EXPECT_NE(text.find("acmon_collector_up{collector=\"day-pdb\",product=\"polardb\",account=\"day\",order_id=\"o-1\"} 0"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("acmon_collector_up{collector=\"day-pdb\",product=\"polardb\",account=\"day\",order_id=\"o-1\"} 0"),
+      std::string::npos);
 }

@@ -5,13 +5,16 @@
 
 #include "acmon/core/config.hpp"
 #include "acmon/db/store.hpp"
+#include "acmon/metrics/exporter.hpp"
 
 namespace acmon::daemon {
 
 // Every alert that should be firing at `now`. Codes and scopes of collectors that are no longer
 // configured are ignored. starts_at and id are left for the store to fill in.
-std::vector<db::AlertRecord> evaluate_alerts(const std::vector<db::StoredCode>& codes,
-                                             const std::vector<db::ScopeStatus>& scopes, const config::Config& cfg,
-                                             UnixTime now);
+std::vector<db::AlertRecord> evaluate_alerts(const metrics::State& state, const config::Config& cfg, UnixTime now);
+
+// The same, for codes and scopes read straight from the store (`acmon sync`).
+std::vector<db::AlertRecord> evaluate_alerts(std::vector<db::StoredCode> codes, std::vector<db::ScopeStatus> scopes,
+                                             const config::Config& cfg, UnixTime now);
 
 }  // namespace acmon::daemon

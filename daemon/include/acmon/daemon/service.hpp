@@ -73,7 +73,12 @@ class Service {
   void notifier_loop();
   void run_unit(std::shared_ptr<Unit> unit);
   void after_run(const std::vector<ScopeOutcome>& outcomes);
-  void refresh_state();
+  // The whole state from the database (start, reload).
+  Result<void> load_state();
+  // One scope's codes, and every scope's status, from the database after a run.
+  Result<void> load_scope(const collectors::Scope& scope);
+  std::shared_ptr<const metrics::State> state() const;
+  void set_state(std::shared_ptr<const metrics::State> next);
   std::chrono::milliseconds next_delay(const Unit& u, bool ok);
 
   config::Config m_cfg;
@@ -91,6 +96,7 @@ class Service {
   std::shared_ptr<metrics::ApiMetrics> m_api_metrics;
   std::unique_ptr<api::Client> m_client;
 
+  std::mutex m_eval_mutex;  // one evaluation at a time
   mutable std::mutex m_state_mutex;
   std::shared_ptr<const metrics::State> m_state;
   std::vector<std::shared_ptr<prometheus::Collectable>> m_collectables;

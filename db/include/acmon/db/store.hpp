@@ -108,6 +108,7 @@ struct PendingNotification {
 struct CodeFilter {
   std::optional<collectors::Product> product;
   std::optional<std::string> account;
+  std::optional<Scope> scope;  // one scope's codes (collector, region, order id)
   std::optional<State> state;
   bool include_deleted = false;
 };

@@ -9,8 +9,10 @@
 #include <prometheus/registry.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "acmon/core/api.hpp"
@@ -18,24 +20,36 @@
 
 namespace acmon::metrics {
 
-// What the exporter shows; the daemon replaces it after each run and evaluation.
+using CodeList = std::vector<db::StoredCode>;
+
+// What the exporter shows; the daemon replaces it (cheaply: code lists are shared per scope)
+// after each run and evaluation.
 struct State {
-  std::vector<db::StoredCode> codes;
+  std::map<std::string, std::shared_ptr<const CodeList>> codes;  // by scope_key()
   std::vector<db::ScopeStatus> scopes;
   std::vector<db::AlertRecord> alerts;  // firing only
+
+  template <typename F>
+  void for_each_code(F&& f) const {
+    for (const auto& [key, list] : codes) {
+      for (const auto& c : *list) {
+        f(c);
+      }
+    }
+  }
+  [[nodiscard]] std::size_t code_count() const;
 };
+
+std::string scope_key(const collectors::Scope& s);
 
 using StateSource = std::function<std::shared_ptr<const State>()>;
+using Sink = std::function<void(std::string_view)>;
 
-// acmon_code_*, acmon_collector_*, acmon_alert_active. Collect() never throws.
-class StateCollectable final : public prometheus::Collectable {
- public:
-  explicit StateCollectable(StateSource source) : m_source(std::move(source)) {}
-  std::vector<prometheus::MetricFamily> Collect() const override;
-
- private:
-  StateSource m_source;
-};
+// acmon_code_*, acmon_collector_* and acmon_alert_active in the text exposition format, built
+// at scrape time from the state and handed to sink in pieces of about 64 KiB, so a scrape of
+// 100,000 codes never holds the whole page. (prometheus-cpp's ClientMetric model would cost a few
+// KiB per sample; these families are written directly.) Never throws.
+void write_state(const State& state, const Sink& sink);
 
 // process_* from /proc at scrape time (prometheus-cpp has none built in).
 class ProcessCollectable final : public prometheus::Collectable {
@@ -62,5 +76,9 @@ class ApiMetrics final : public api::Observer {
 
 // The text exposition format of everything the collectables hold.
 std::string render(const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables);
+
+// The whole /metrics page: the state families, then the collectables.
+void write_all(const State& state, const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables,
+               const Sink& sink);
 
 }  // namespace acmon::metrics
