@@ -184,6 +184,10 @@ Result<void> Service::start() {
                                              m_cfg.path + "): " + std::strerror(errno));
   }
   m_http_thread = std::thread([this] { m_http->listen_after_bind(); });
+  // httplib's stop() does nothing to a server that is not running yet: wait until it is.
+  while (!m_http->is_running()) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
 
   build_units(gen);
   if (m_cfg.collectors.empty()) {
