@@ -136,7 +136,6 @@ Result<std::vector<Scope>> Collector::scopes() {
             regions.push_back(r["RegionId"].get<std::string>());
           }
         }
-        m_discovered = regions;
       }
       for (const auto& r : regions) {
         Scope s = base;
@@ -213,7 +212,9 @@ Result<Listing> Collector::list_smc(const Scope& s, Listing& out) {
 Result<Listing> Collector::list_ecs(const Scope& s, Listing& out) {
   std::unordered_set<std::string> seen;
   std::string token;
-  const bool discovered = std::find(m_discovered.begin(), m_discovered.end(), s.region) != m_discovered.end();
+  // A "*" collector lists only regions that discovery found (the configuration cannot mix "*"
+  // with named regions), so for it a region without the API simply has no codes.
+  const bool discovered = m_cfg.regions.size() == 1 && m_cfg.regions[0] == "*";
   for (int page = 1;; ++page) {
     if (page > k_max_pages) {
       return scoped(s, make_error(ErrorKind::parse, "more than " + std::to_string(k_max_pages) + " pages; giving up"),

@@ -142,5 +142,41 @@ acmon_pid=""
 check "SIGTERM with runs in flight stops cleanly in ${ms} ms (exit $status)" "[ $status = 0 ] && [ $ms -lt 4000 ]"
 check "... abandoning the runs without recording a failure" "[ \"\$(sqlite3 '$work/acmon.db' 'SELECT count(*) FROM runs WHERE ok=0')\" = 0 ]"
 
+# ---- sd_notify: READY=1 once up, WATCHDOG=1 and STATUS= from the main loop, STOPPING=1 ------
+if command -v python3 >/dev/null 2>&1; then
+  sock="$work/notify.sock"
+  python3 - "$sock" >"$work/notify.log" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(8)
+end = time.time() + 8
+while time.time() < end:
+    try:
+        msg = s.recv(4096).decode()
+    except socket.timeout:
+        break
+    print(msg.replace("\n", " | "), flush=True)
+    if "STOPPING=1" in msg:
+        break
+PY
+  listener=$!
+  for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.05; done
+  curl -s -X DELETE "http://127.0.0.1:$port/_sim/faults" >/dev/null
+  NOTIFY_SOCKET="$sock" WATCHDOG_USEC=1000000 "$ACMON" run --config "$work/acmon.toml" >>"$work/acmon.log" 2>&1 &
+  acmon_pid=$!
+  sleep 2.5
+  kill -TERM "$acmon_pid"
+  wait "$acmon_pid"
+  acmon_pid=""
+  wait "$listener"
+  check "sd_notify: READY=1 is sent" "grep -q 'READY=1' '$work/notify.log'"
+  check "sd_notify: WATCHDOG=1 is sent from the main loop" "[ \$(grep -c 'WATCHDOG=1' '$work/notify.log') -ge 2 ]"
+  check "sd_notify: STATUS= tells the last run" "grep -q 'STATUS=last run: demo-' '$work/notify.log'"
+  check "sd_notify: STOPPING=1 on SIGTERM" "grep -q 'STOPPING=1' '$work/notify.log'"
+else
+  bad "python3 is needed to listen on a notify socket"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -29,7 +29,8 @@ Result<Code> parse_ecs(const nlohmann::json& item, const std::string& account, c
 Result<Code> parse_polardb(const nlohmann::json& item, const std::string& account, const std::string& order_id,
                            int utc_offset);
 
-// Everything one collector needs to list its scopes.
+// Everything one collector needs to list its scopes. Thread-safe (it holds no mutable state):
+// scopes of one collector may be listed side by side, and discovery may run meanwhile.
 class Collector {
  public:
   Collector(config::Collector cfg, api::Client& client, CredentialProvider& credentials);
@@ -52,7 +53,6 @@ class Collector {
   config::Collector m_cfg;
   api::Client& m_client;
   CredentialProvider& m_credentials;
-  std::vector<std::string> m_discovered;  // regions found by discovery
 };
 
 // The default endpoint of a product (ecs: per region).
