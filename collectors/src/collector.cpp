@@ -162,32 +162,38 @@ Result<Listing> Collector::list(const Scope& scope, int* pages_read) {
   return r;
 }
 
-Result<Listing> Collector::list_smc(const Scope& s, Listing& out) {
+Result<Listing> Collector::list_by_page_number(const Scope& s, Listing& out, const PageNumberListing& how) {
   std::unordered_set<std::string> seen;
   std::optional<std::int64_t> total;
   for (int page = 1; page <= k_max_pages; ++page) {
-    auto call = make_call("ListAccessTokens");
-    call.params = {{"PageNumber", std::to_string(page)}, {"PageSize", std::to_string(k_smc_page_size)}};
+    auto call = make_call(how.action);
+    call.params = how.params;
+    call.params["PageNumber"] = std::to_string(page);
+    call.params["PageSize"] = std::to_string(how.page_size);
     auto doc = m_client.call(call, m_credentials);
     ++out.pages;
     if (!doc) {
       return scoped(s, doc.error(), page);
     }
-    auto t = read_total(*doc, "TotalCount");
-    const json* items = read_array(*doc, "AccessTokens");
+    auto t = read_total(*doc, how.total_field);
+    const json* items = read_array(*doc, how.items_field);
     if (!t || items == nullptr) {
-      return scoped(s, make_error(ErrorKind::parse, "the response lacks TotalCount or AccessTokens[]"), page);
+      return scoped(s,
+                    make_error(ErrorKind::parse,
+                               std::string("the response lacks ") + how.total_field + " or " + how.items_field + "[]"),
+                    page);
     }
     if (total && *total != *t) {
-      return scoped(s,
-                    make_error(ErrorKind::parse, "TotalCount changed from " + std::to_string(*total) + " to " +
-                                                     std::to_string(*t) + " while paging; the listing is not trusted"),
-                    page);
+      return scoped(
+          s,
+          make_error(ErrorKind::parse, std::string(how.total_field) + " changed from " + std::to_string(*total) +
+                                           " to " + std::to_string(*t) + " while paging; the listing is not trusted"),
+          page);
     }
     total = *t;
     std::vector<Code> codes;
     for (const auto& item : *items) {
-      auto c = parse_smc(item, s.account);
+      auto c = how.parse(item);
       if (!c) {
         return scoped(s, c.error(), page);
       }
@@ -201,12 +207,20 @@ Result<Listing> Collector::list_smc(const Scope& s, Listing& out) {
     }
   }
   if (static_cast<std::int64_t>(out.codes.size()) != total.value_or(0)) {
-    return scoped(s,
-                  make_error(ErrorKind::parse, "listing incomplete: read " + std::to_string(out.codes.size()) +
-                                                   " codes but TotalCount is " + std::to_string(total.value_or(0))),
-                  0);
+    return scoped(
+        s,
+        make_error(ErrorKind::parse, "listing incomplete: read " + std::to_string(out.codes.size()) + " codes but " +
+                                         how.total_field + " is " + std::to_string(total.value_or(0))),
+        0);
   }
   return std::move(out);
+}
+
+Result<Listing> Collector::list_smc(const Scope& s, Listing& out) {
+  return list_by_page_number(
+      s, out, {"ListAccessTokens", {}, "TotalCount", "AccessTokens", k_smc_page_size, [&](const json& item) {
+                 return parse_smc(item, s.account);
+               }});
 }
 
 Result<Listing> Collector::list_ecs(const Scope& s, Listing& out) {
@@ -265,53 +279,14 @@ Result<Listing> Collector::list_ecs(const Scope& s, Listing& out) {
 }
 
 Result<Listing> Collector::list_polardb(const Scope& s, Listing& out) {
-  std::unordered_set<std::string> seen;
-  std::optional<std::int64_t> total;
-  for (int page = 1; page <= k_max_pages; ++page) {
-    auto call = make_call("DescribeActivationCodes");
-    call.params = {{"AliyunOrderId", s.order_id},
-                   {"PageNumber", std::to_string(page)},
-                   {"PageSize", std::to_string(k_polardb_page_size)}};
-    auto doc = m_client.call(call, m_credentials);
-    ++out.pages;
-    if (!doc) {
-      return scoped(s, doc.error(), page);
-    }
-    auto t = read_total(*doc, "TotalRecordCount");
-    const json* items = read_array(*doc, "Items");
-    if (!t || items == nullptr) {
-      return scoped(s, make_error(ErrorKind::parse, "the response lacks TotalRecordCount or Items[]"), page);
-    }
-    if (total && *total != *t) {
-      return scoped(s,
-                    make_error(ErrorKind::parse, "TotalRecordCount changed from " + std::to_string(*total) + " to " +
-                                                     std::to_string(*t) + " while paging; the listing is not trusted"),
-                    page);
-    }
-    total = *t;
-    std::vector<Code> codes;
-    for (const auto& item : *items) {
-      auto c = parse_polardb(item, s.account, s.order_id, m_cfg.utc_offset);
-      if (!c) {
-        return scoped(s, c.error(), page);
-      }
-      codes.push_back(std::move(*c));
-    }
-    if (auto r = add_codes(out, seen, std::move(codes)); !r) {
-      return scoped(s, r.error(), page);
-    }
-    if (static_cast<std::int64_t>(out.codes.size()) >= *total || items->empty()) {
-      break;
-    }
-  }
-  if (static_cast<std::int64_t>(out.codes.size()) != total.value_or(0)) {
-    return scoped(
-        s,
-        make_error(ErrorKind::parse, "listing incomplete: read " + std::to_string(out.codes.size()) +
-                                         " codes but TotalRecordCount is " + std::to_string(total.value_or(0))),
-        0);
-  }
-  return std::move(out);
+  return list_by_page_number(
+      s, out,
+      {"DescribeActivationCodes",
+       {{"AliyunOrderId", s.order_id}},
+       "TotalRecordCount",
+       "Items",
+       k_polardb_page_size,
+       [&](const json& item) { return parse_polardb(item, s.account, s.order_id, m_cfg.utc_offset); }});
 }
 
 }  // namespace acmon::collectors

@@ -2,21 +2,13 @@
 #include <charconv>
 
 #include "acmon/collectors/collector.hpp"
+#include "acmon/core/text.hpp"
 
 namespace acmon::collectors {
 
 using nlohmann::json;
 
 namespace {
-
-std::string trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) {
-    return {};
-  }
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
 
 Error field_error(const char* field, const std::string& what) {
   return make_error(ErrorKind::parse, std::string("field ") + field + ": " + what);
@@ -32,7 +24,7 @@ Result<std::optional<std::int64_t>> get_int(const json& item, const char* field)
     return std::optional<std::int64_t>(it->get<std::int64_t>());
   }
   if (it->is_string()) {
-    const std::string s = trim(it->get<std::string>());
+    const std::string s(trim(it->get<std::string>()));
     if (s.empty()) {
       return std::optional<std::int64_t>();
     }
@@ -54,7 +46,7 @@ Result<std::optional<bool>> get_bool(const json& item, const char* field) {
     return std::optional<bool>(it->get<bool>());
   }
   if (it->is_string()) {
-    const std::string s = trim(it->get<std::string>());
+    const std::string s(trim(it->get<std::string>()));
     if (s == "true" || s == "True") {
       return std::optional<bool>(true);
     }
@@ -71,7 +63,7 @@ Result<std::string> get_string(const json& item, const char* field) {
     return std::string();
   }
   if (it->is_string()) {
-    return trim(it->get<std::string>());
+    return std::string(trim(it->get<std::string>()));
   }
   if (it->is_number()) {
     return it->dump();

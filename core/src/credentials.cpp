@@ -1,5 +1,6 @@
 #include "acmon/core/credentials.hpp"
 
+#include "acmon/core/text.hpp"
 #include "credential_sources.hpp"
 
 #include <sys/stat.h>
@@ -13,15 +14,6 @@
 namespace acmon {
 
 namespace {
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) {
-    return {};
-  }
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 Error cred_error(const config::Account& a, const std::string& what) {
   return make_error(ErrorKind::config, "account '" + a.name + "': " + what);
@@ -128,7 +120,7 @@ Result<std::string> read_secret_file(const std::string& path) {
   }
   std::ostringstream ss;
   ss << in.rdbuf();
-  std::string secret = trim(ss.str());
+  std::string secret(trim(ss.str()));
   if (secret.empty()) {
     return make_error(ErrorKind::config, "secret file " + path + " is empty");
   }

@@ -5,20 +5,12 @@
 #include <sstream>
 
 #include "acmon/core/credentials.hpp"
+#include "acmon/core/text.hpp"
 #include "credential_sources.hpp"
 
 namespace acmon {
 
 namespace {
-
-std::string trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) {
-    return {};
-  }
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
 
 bool file_exists(const std::string& p) {
   return std::ifstream(p).good();
@@ -32,12 +24,12 @@ std::map<std::string, IniSection> read_ini(std::istream& in) {
   std::string line;
   std::string section;
   while (std::getline(in, line)) {
-    std::string t = trim(line);
+    std::string t(trim(line));
     if (t.empty() || t[0] == ';' || t[0] == '#') {
       continue;
     }
     if (t.front() == '[' && t.back() == ']') {
-      section = trim(t.substr(1, t.size() - 2));
+      section = std::string(trim(std::string_view(t).substr(1, t.size() - 2)));
       out[section];
       continue;
     }
@@ -45,8 +37,8 @@ std::map<std::string, IniSection> read_ini(std::istream& in) {
     if (eq == std::string::npos || section.empty()) {
       continue;
     }
-    std::string key = trim(t.substr(0, eq));
-    std::string value = trim(t.substr(eq + 1));
+    std::string key(trim(std::string_view(t).substr(0, eq)));
+    std::string value(trim(std::string_view(t).substr(eq + 1)));
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     }

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "acmon/core/crypto.hpp"
+#include "acmon/core/text.hpp"
 
 namespace acmon::signing {
 
@@ -90,19 +91,7 @@ void v1_sign(std::string_view method, Params& params, const V1Input& in, std::st
   params["Signature"] = v1_signature(secret, v1_string_to_sign(method, params));
 }
 
-namespace {
-
-std::string trim_value(std::string_view v) {
-  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front())) != 0) {
-    v.remove_prefix(1);
-  }
-  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back())) != 0) {
-    v.remove_suffix(1);
-  }
-  return std::string(v);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string v3_canonical_request(std::string_view method, std::string_view canonical_uri,
                                  std::string_view canonical_query_string,
@@ -118,7 +107,7 @@ std::string v3_canonical_request(std::string_view method, std::string_view canon
   for (const auto& [name, value] : signed_headers) {
     out += name;
     out += ':';
-    out += trim_value(value);
+    out += trim(value);
     out += '\n';
     if (!names.empty()) {
       names += ';';

@@ -296,7 +296,7 @@ void Service::scheduler_loop() {
   m_workers.clear();
 }
 
-void Service::run_unit(std::shared_ptr<Unit> u) {
+void Service::run_unit(const std::shared_ptr<Unit>& u) {
   std::vector<ScopeOutcome> outcomes;
   auto collector = u->gen->collectors.at(u->collector);
   bool ok = true;

@@ -33,6 +33,20 @@ class Stmt {
   // SQLITE_ROW: true; SQLITE_DONE: false; an error otherwise.
   Result<bool> step();
   Result<void> run();  // step() expecting DONE
+  // Steps through every row, calling f() at each; the first error ends it.
+  template <typename F>
+  Result<void> each(F&& f) {
+    while (true) {
+      auto row = step();
+      if (!row) {
+        return row.error();
+      }
+      if (!*row) {
+        return {};
+      }
+      f();
+    }
+  }
 
   [[nodiscard]] bool is_null(int col) const;
   [[nodiscard]] std::int64_t i64(int col) const;

@@ -297,15 +297,11 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
   {
     Stmt sel(m_db, "SELECT code_id, fingerprint, state, deleted_at IS NOT NULL FROM codes WHERE scope_id=?1");
     sel.bind(1, *sid);
-    while (true) {
-      auto row = sel.step();
-      if (!row) {
-        return row.error();
-      }
-      if (!*row) {
-        break;
-      }
-      current.emplace(sel.text(0), Current{sel.i64(1), sel.text(2), sel.i64(3) != 0});
+    if (auto r = sel.each([&] {
+          current.emplace(sel.text(0), Current{sel.i64(1), sel.text(2), sel.i64(3) != 0});
+        });
+        !r) {
+      return r.error();
     }
   }
   // The full stored row, read only for codes that changed or went away.
@@ -508,31 +504,27 @@ Result<std::vector<StoredCode>> Store::codes(const CodeFilter& filter, UnixTime 
         .bind(5, std::string_view(filter.scope->order_id));
   }
   std::vector<StoredCode> out;
-  while (true) {
-    auto row = q.step();
-    if (!row) {
-      return row.error();
-    }
-    if (!*row) {
-      break;
-    }
-    StoredCode sc;
-    Code c;
-    c.id = q.text(0);
-    c.product = config::parse_product(q.text(1)).value_or(config::Product::smc);
-    c.account = q.text(2);
-    c.region = q.text(3);
-    c.order_id = q.text(4);
-    sc.code = read_code_fields(q, 5, c);
-    sc.collector = q.text(13);
-    sc.first_seen = q.i64(14);
-    sc.last_seen = q.opt_i64(15).value_or(0);
-    sc.deleted_at = q.opt_i64(16);
-    sc.state = sc.deleted_at ? State::deleted : collectors::derive_state(sc.code, now);
-    if (filter.state && sc.state != *filter.state) {
-      continue;
-    }
-    out.push_back(std::move(sc));
+  if (auto r = q.each([&] {
+        StoredCode sc;
+        Code c;
+        c.id = q.text(0);
+        c.product = config::parse_product(q.text(1)).value_or(config::Product::smc);
+        c.account = q.text(2);
+        c.region = q.text(3);
+        c.order_id = q.text(4);
+        sc.code = read_code_fields(q, 5, c);
+        sc.collector = q.text(13);
+        sc.first_seen = q.i64(14);
+        sc.last_seen = q.opt_i64(15).value_or(0);
+        sc.deleted_at = q.opt_i64(16);
+        sc.state = sc.deleted_at ? State::deleted : collectors::derive_state(sc.code, now);
+        if (filter.state && sc.state != *filter.state) {
+          return;
+        }
+        out.push_back(std::move(sc));
+      });
+      !r) {
+    return r.error();
   }
   return out;
 }
@@ -544,27 +536,23 @@ Result<std::vector<HistoryEntry>> Store::history(const std::string& code_id, std
          "FROM history h JOIN scopes s ON s.id = h.scope_id WHERE h.code_id = ?1 AND h.at >= ?2 ORDER BY h.at, h.id");
   q.bind(1, std::string_view(code_id)).bind(2, since.value_or(std::numeric_limits<std::int64_t>::min()));
   std::vector<HistoryEntry> out;
-  while (true) {
-    auto row = q.step();
-    if (!row) {
-      return row.error();
-    }
-    if (!*row) {
-      break;
-    }
-    HistoryEntry e;
-    e.at = q.i64(0);
-    e.event = q.text(1);
-    e.detail = q.text(2);
-    Code c;
-    c.id = code_id;
-    c.product = config::parse_product(q.text(12)).value_or(config::Product::smc);
-    c.account = q.text(13);
-    c.region = q.text(14);
-    c.order_id = q.text(15);
-    e.snapshot = read_code_fields(q, 3, c);
-    e.collector = q.text(11);
-    out.push_back(std::move(e));
+  if (auto r = q.each([&] {
+        HistoryEntry e;
+        e.at = q.i64(0);
+        e.event = q.text(1);
+        e.detail = q.text(2);
+        Code c;
+        c.id = code_id;
+        c.product = config::parse_product(q.text(12)).value_or(config::Product::smc);
+        c.account = q.text(13);
+        c.region = q.text(14);
+        c.order_id = q.text(15);
+        e.snapshot = read_code_fields(q, 3, c);
+        e.collector = q.text(11);
+        out.push_back(std::move(e));
+      });
+      !r) {
+    return r.error();
   }
   return out;
 }
@@ -576,31 +564,27 @@ Result<std::vector<ScopeStatus>> Store::scopes() {
          "(SELECT min(started_at) FROM runs r WHERE r.scope_id = scopes.id) FROM scopes "
          "ORDER BY collector, region, order_id");
   std::vector<ScopeStatus> out;
-  while (true) {
-    auto row = q.step();
-    if (!row) {
-      return row.error();
-    }
-    if (!*row) {
-      break;
-    }
-    ScopeStatus s;
-    s.scope.collector = q.text(0);
-    s.scope.product = config::parse_product(q.text(1)).value_or(config::Product::smc);
-    s.scope.account = q.text(2);
-    s.scope.region = q.text(3);
-    s.scope.order_id = q.text(4);
-    s.last_run_at = q.opt_i64(5);
-    s.last_success_at = q.opt_i64(6);
-    s.last_ok = q.i64(7) != 0;
-    s.last_error = q.text(8);
-    s.last_duration_seconds = q.f64(9);
-    s.codes = static_cast<int>(q.i64(10));
-    s.successes = q.i64(11);
-    s.failures = q.i64(12);
-    s.consecutive_failures = static_cast<int>(q.i64(13));
-    s.first_run_at = q.opt_i64(14);
-    out.push_back(std::move(s));
+  if (auto r = q.each([&] {
+        ScopeStatus s;
+        s.scope.collector = q.text(0);
+        s.scope.product = config::parse_product(q.text(1)).value_or(config::Product::smc);
+        s.scope.account = q.text(2);
+        s.scope.region = q.text(3);
+        s.scope.order_id = q.text(4);
+        s.last_run_at = q.opt_i64(5);
+        s.last_success_at = q.opt_i64(6);
+        s.last_ok = q.i64(7) != 0;
+        s.last_error = q.text(8);
+        s.last_duration_seconds = q.f64(9);
+        s.codes = static_cast<int>(q.i64(10));
+        s.successes = q.i64(11);
+        s.failures = q.i64(12);
+        s.consecutive_failures = static_cast<int>(q.i64(13));
+        s.first_run_at = q.opt_i64(14);
+        out.push_back(std::move(s));
+      });
+      !r) {
+    return r.error();
   }
   return out;
 }
@@ -691,16 +675,12 @@ Result<AlertChanges> Store::reconcile_alerts(const std::vector<AlertRecord>& des
   std::unordered_map<std::string, AlertRecord> firing;
   {
     Stmt q(m_db, std::string("SELECT ") + k_alert_columns + " FROM alerts WHERE ends_at IS NULL");
-    while (true) {
-      auto row = q.step();
-      if (!row) {
-        return row.error();
-      }
-      if (!*row) {
-        break;
-      }
-      AlertRecord a = read_alert(q, 0);
-      firing.emplace(a.key(), std::move(a));
+    if (auto r = q.each([&] {
+          AlertRecord a = read_alert(q, 0);
+          firing.emplace(a.key(), std::move(a));
+        });
+        !r) {
+      return r.error();
     }
   }
   AlertChanges changes;
@@ -770,15 +750,8 @@ Result<std::vector<AlertRecord>> Store::alerts(bool include_resolved, UnixTime s
     q.bind(1, since);
   }
   std::vector<AlertRecord> out;
-  while (true) {
-    auto row = q.step();
-    if (!row) {
-      return row.error();
-    }
-    if (!*row) {
-      break;
-    }
-    out.push_back(read_alert(q, 0));
+  if (auto r = q.each([&] { out.push_back(read_alert(q, 0)); }); !r) {
+    return r.error();
   }
   return out;
 }
@@ -794,18 +767,14 @@ Result<std::vector<PendingNotification>> Store::pending_notifications(const std:
                    "ORDER BY a.id");
   q.bind(1, std::string_view(target)).bind(2, resend_before).bind(3, not_before);
   std::vector<PendingNotification> out;
-  while (true) {
-    auto row = q.step();
-    if (!row) {
-      return row.error();
-    }
-    if (!*row) {
-      break;
-    }
-    PendingNotification p;
-    p.alert = read_alert(q, 0);
-    p.resolved = p.alert.ends_at.has_value();
-    out.push_back(std::move(p));
+  if (auto r = q.each([&] {
+        PendingNotification p;
+        p.alert = read_alert(q, 0);
+        p.resolved = p.alert.ends_at.has_value();
+        out.push_back(std::move(p));
+      });
+      !r) {
+    return r.error();
   }
   return out;
 }

@@ -45,6 +45,16 @@ class Collector {
   [[nodiscard]] Result<Listing> list(const Scope& scope, int* pages_read = nullptr);
 
  private:
+  // SMC and PolarDB page the same way: PageNumber from 1 until the items reach the total.
+  struct PageNumberListing {
+    const char* action;
+    signing::Params params;
+    const char* total_field;
+    const char* items_field;
+    int page_size;
+    std::function<Result<Code>(const nlohmann::json&)> parse;
+  };
+  Result<Listing> list_by_page_number(const Scope& s, Listing& out, const PageNumberListing& how);
   Result<Listing> list_smc(const Scope& s, Listing& out);
   Result<Listing> list_ecs(const Scope& s, Listing& out);
   Result<Listing> list_polardb(const Scope& s, Listing& out);

@@ -71,7 +71,7 @@ class Service {
   void build_units(const std::shared_ptr<Generation>& gen);
   void scheduler_loop();
   void notifier_loop();
-  void run_unit(std::shared_ptr<Unit> unit);
+  void run_unit(const std::shared_ptr<Unit>& unit);
   void after_run(const std::vector<ScopeOutcome>& outcomes);
   // The whole state from the database (start, reload).
   Result<void> load_state();
