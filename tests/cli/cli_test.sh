@@ -149,6 +149,37 @@ if [ -n "$code" ] && [ -n "$id" ]; then ok "token create prints the id and the c
 grep -q "$id" <("$ACMON" codes --product smc "${C[@]}") && ok "the new code is listed by the next sync" || bad "new code not listed"
 if grep -rqa -- "$code" "$work"/acmon.db* "$work/sync.out"; then bad "the code was written somewhere"; else ok "the code is in no database file or log"; fi
 
+# ---- the documents' own sample records (tests/fixtures/sim-sample.json) --------------------
+start_sim --data "$(dirname "$0")/../fixtures/sim-sample.json"
+printf 'sample-secret\n' >"$work/sample-secret"
+chmod 600 "$work/sample-secret"
+cat >"$work/sample.toml" <<CONF
+[daemon]
+database = "$work/sample.db"
+[[accounts]]
+name = "sample"
+access_key_id = "LTAIsample"
+access_key_secret_file = "$work/sample-secret"
+[[collectors]]
+account = "sample"
+product = "smc"
+endpoint = "http://127.0.0.1:$port"
+[[collectors]]
+account = "sample"
+product = "ecs"
+regions = ["*"]
+endpoint = "http://127.0.0.1:$port"
+[[collectors]]
+account = "sample"
+product = "polardb"
+order_ids = ["2233****445566", "2233000000002"]
+endpoint = "http://127.0.0.1:$port"
+CONF
+expect "sync of the documents' sample records" 0 'sample-smc: ok, 1 codes' -- "$ACMON" sync --config "$work/sample.toml"
+sample=$("$ACMON" codes --json --config "$work/sample.toml" | json_eval 'console.log(d.map(c => [c.product, c.id, c.limit, c.registered, c.expires_at].join(" ")).join("; "))')
+want="ecs 4ECEEE12-56F1-4FBC-9AB1-890F1234**** 1 1 2021-01-20T10:00:00Z; polardb 123   2054-10-16T16:46:20Z; smc at-bp1akz2zp67r0k6r**** 100 5 2022-10-09T02:35:44Z"
+[ "$sample" = "$want" ] && ok "the sample records, field by field" || bad "sample records: $sample"
+
 # ---- SIGKILL in the middle of a large write --------------------------------------------------
 start_sim --generate '{"account":"LTAIcli","secret":"cli-secret","smc":60000}'
 write_config '"2233000000001"'
