@@ -1,0 +1,218 @@
+// The alert rules as a pure function of state, configuration and time; notification bodies; the
+// text exposition of the state.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "acmon/daemon/alerts.hpp"
+#include "acmon/daemon/notify.hpp"
+#include "acmon/metrics/exporter.hpp"
+
+using namespace acmon;
+
+namespace {
+
+const UnixTime k_now = 1'800'000'000;
+
+config::Config make_config() {
+  return config::parse(R"(
+[[accounts]]
+name = "prod"
+credentials = "env"
+[[collectors]]
+account = "prod"
+product = "smc"
+interval = "5m"
+[[collectors]]
+account = "prod"
+product = "ecs"
+regions = ["cn-hangzhou"]
+expiry_warning = "12h"
+expiry_critical = "2h"
+usage_warning = 0.5
+usage_critical = 0.9
+[alerts]
+expiry_warning = "7d"
+expiry_critical = "1d"
+usage_warning = 0.8
+usage_critical = 0.95
+)",
+                       "t.toml");
+}
+
+db::StoredCode smc(const std::string& id, std::optional<std::int64_t> left, std::int64_t used = 0,
+                   std::int64_t limit = 100) {
+  db::StoredCode s;
+  s.collector = "prod-smc";
+  s.code.product = config::Product::smc;
+  s.code.account = "prod";
+  s.code.id = id;
+  s.code.name = "n-" + id;
+  s.code.limit = limit;
+  s.code.registered = used;
+  if (left) {
+    s.code.expires_at = k_now + *left;
+  }
+  s.code.api_status = "activated";
+  s.state = collectors::derive_state(s.code, k_now);
+  return s;
+}
+
+std::set<std::string> fired(const std::vector<db::StoredCode>& codes, std::vector<db::ScopeStatus> scopes = {}) {
+  std::set<std::string> out;
+  for (const auto& a : daemon::evaluate_alerts(codes, std::move(scopes), make_config(), k_now)) {
+    out.insert(a.rule + " " + a.severity + " " + (a.is_code_alert() ? a.code_id : a.collector) + " " + a.summary);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(AlertRules, ExpiryBoundaries) {
+  EXPECT_EQ(fired({smc("a", 7 * 86400 + 1)}), std::set<std::string>{});
+  EXPECT_EQ(fired({smc("a", 7 * 86400)}), (std::set<std::string>{"code_expiring warning a expires in 7d"}));
+  EXPECT_EQ(fired({smc("a", 86400 + 1)}), (std::set<std::string>{"code_expiring warning a expires in 1d"}));
+  EXPECT_EQ(fired({smc("a", 86400)}), (std::set<std::string>{"code_expiring critical a expires in 1d"}));
+  EXPECT_EQ(fired({smc("a", 2 * 86400 + 3 * 3600)}),
+            (std::set<std::string>{"code_expiring warning a expires in 2d 3h"}));
+  EXPECT_EQ(fired({smc("a", 1)}), (std::set<std::string>{"code_expiring critical a expires in 1s"}));
+  EXPECT_EQ(fired({smc("a", 0)}), std::set<std::string>{});  // expired: no longer "expiring"
+  EXPECT_EQ(fired({smc("a", std::nullopt)}), std::set<std::string>{});
+}
+
+TEST(AlertRules, OnlyActiveCodesExpire) {
+  auto disabled = smc("a", 3600);
+  disabled.code.api_status = "disabled";
+  disabled.state = collectors::State::disabled;
+  auto exhausted = smc("b", 3600, 100, 100);
+  EXPECT_EQ(exhausted.state, collectors::State::exhausted);
+  EXPECT_EQ(fired({disabled}), std::set<std::string>{});
+  // Exhausted: no expiry alert (it is already unusable), but usage is critical.
+  EXPECT_EQ(fired({exhausted}), (std::set<std::string>{"code_usage_high critical b 100/100 used"}));
+}
+
+TEST(AlertRules, UsageBoundaries) {
+  EXPECT_EQ(fired({smc("a", std::nullopt, 79)}), std::set<std::string>{});
+  EXPECT_EQ(fired({smc("a", std::nullopt, 80)}), (std::set<std::string>{"code_usage_high warning a 80/100 used"}));
+  EXPECT_EQ(fired({smc("a", std::nullopt, 94)}), (std::set<std::string>{"code_usage_high warning a 94/100 used"}));
+  EXPECT_EQ(fired({smc("a", std::nullopt, 95)}), (std::set<std::string>{"code_usage_high critical a 95/100 used"}));
+  auto unknown = smc("a", std::nullopt, 5, 0);
+  unknown.code.limit.reset();
+  EXPECT_EQ(fired({unknown}), std::set<std::string>{});
+}
+
+TEST(AlertRules, ACollectorsThresholdsOverrideTheGlobalOnes) {
+  auto e = smc("e", 11 * 3600, 50);
+  e.collector = "prod-ecs";
+  e.code.product = config::Product::ecs;
+  e.code.region = "cn-hangzhou";
+  e.code.api_status = "enabled";
+  EXPECT_EQ(fired({e}),
+            (std::set<std::string>{"code_expiring warning e expires in 11h", "code_usage_high warning e 50/100 used"}));
+  e.code.expires_at = k_now + 2 * 3600;
+  e.code.registered = 90;
+  EXPECT_EQ(fired({e}), (std::set<std::string>{"code_expiring critical e expires in 2h",
+                                               "code_usage_high critical e 90/100 used"}));
+}
+
+TEST(AlertRules, CodesOfCollectorsNoLongerConfiguredAreIgnored) {
+  auto gone = smc("a", 3600, 99);
+  gone.collector = "old-smc";
+  EXPECT_EQ(fired({gone}), std::set<std::string>{});
+}
+
+TEST(AlertRules, CollectorFailing) {
+  auto scope = [](std::optional<UnixTime> last_success, int failures, std::optional<UnixTime> first_run) {
+    db::ScopeStatus s;
+    s.scope = collectors::Scope{"prod-smc", config::Product::smc, "prod", "", ""};
+    s.last_success_at = last_success;
+    s.last_run_at = k_now - 10;
+    s.first_run_at = first_run;
+    s.consecutive_failures = failures;
+    s.last_error = "api error InternalError";
+    return s;
+  };
+  EXPECT_EQ(fired({}, {scope(k_now - 900, 2, k_now - 86400)}), std::set<std::string>{});  // exactly 3 x 5m
+  EXPECT_EQ(fired({}, {scope(k_now - 901, 2, k_now - 86400)}),
+            (std::set<std::string>{
+                "collector_failing warning prod-smc last success 15m ago, 2 failed run(s): api error InternalError"}));
+  EXPECT_EQ(fired({}, {scope(k_now - 60, 3, k_now - 86400)}),
+            (std::set<std::string>{
+                "collector_failing warning prod-smc last success 1m ago, 3 failed run(s): api error InternalError"}));
+  // Never succeeded: counted from the first run.
+  EXPECT_EQ(fired({}, {scope(std::nullopt, 1, k_now - 60)}), std::set<std::string>{});
+  EXPECT_EQ(fired({}, {scope(std::nullopt, 2, k_now - 1000)}).size(), 1U);
+  auto other = scope(k_now - 100000, 5, k_now - 200000);
+  other.scope.collector = "old-smc";
+  EXPECT_EQ(fired({}, {other}), std::set<std::string>{});
+}
+
+TEST(AlertRules, LabelsAndIdentity) {
+  auto alerts = daemon::evaluate_alerts({smc("a", 3600)}, {}, make_config(), k_now);
+  ASSERT_EQ(alerts.size(), 1U);
+  EXPECT_EQ(alerts[0].labels(), (std::vector<std::pair<std::string, std::string>>{{"rule", "code_expiring"},
+                                                                                  {"severity", "critical"},
+                                                                                  {"product", "smc"},
+                                                                                  {"account", "prod"},
+                                                                                  {"id", "a"},
+                                                                                  {"name", "n-a"}}));
+  auto warning = alerts[0];
+  warning.severity = "warning";
+  EXPECT_NE(warning.key(), alerts[0].key());  // severity is part of the identity
+  auto renamed = alerts[0];
+  renamed.summary = "expires in 59m";
+  EXPECT_EQ(renamed.key(), alerts[0].key());  // the summary is not
+}
+
+TEST(NotifyBodies, AlertmanagerCarriesAlertnameAndEndsAtOnlyWhenResolved) {
+  db::AlertRecord a;
+  a.rule = "code_usage_high";
+  a.severity = "warning";
+  a.product = "ecs";
+  a.account = "prod";
+  a.region = "cn-hangzhou";
+  a.code_id = "act-1";
+  a.collector = "prod-ecs";
+  a.name = "hosts";
+  a.summary = "43/50 used";
+  a.starts_at = k_now;
+  db::PendingNotification firing{a, false};
+  auto resolved = firing;
+  resolved.alert.ends_at = k_now + 60;
+  resolved.resolved = true;
+  auto body = nlohmann::json::parse(daemon::alertmanager_body({firing, resolved}, "http://127.0.0.1:9796/metrics"));
+  ASSERT_EQ(body.size(), 2U);
+  EXPECT_EQ(body[0]["labels"]["alertname"], "code_usage_high");
+  EXPECT_EQ(body[0]["labels"]["region"], "cn-hangzhou");
+  EXPECT_FALSE(body[0]["labels"].contains("collector"));
+  EXPECT_EQ(body[0]["annotations"]["summary"], "43/50 used");
+  EXPECT_EQ(body[0]["startsAt"], format_rfc3339(k_now));
+  EXPECT_FALSE(body[0].contains("endsAt"));
+  EXPECT_EQ(body[1]["endsAt"], format_rfc3339(k_now + 60));
+  auto hook = nlohmann::json::parse(daemon::webhook_body(resolved));
+  EXPECT_EQ(hook["status"], "resolved");
+  EXPECT_EQ(hook["alert"]["id"], "act-1");
+  EXPECT_TRUE(hook["alert"]["order_id"].is_null());
+  EXPECT_TRUE(hook["alert"]["collector"].is_null());
+  EXPECT_EQ(hook["alert"]["ends_at"], format_rfc3339(k_now + 60));
+}
+
+TEST(Exposition, EscapesLabelsAndOmitsUnknownValues) {
+  metrics::State st;
+  auto code = smc("a", 3600, 5);
+  code.code.name = "quote\" back\\slash\nnewline";
+  code.code.limit.reset();
+  st.codes.emplace("k", std::make_shared<const metrics::CodeList>(metrics::CodeList{code}));
+  std::string out;
+  metrics::write_state(st, [&](std::string_view p) { out.append(p); });
+  EXPECT_NE(
+      out.find(
+          R"(acmon_code_info{product="smc",account="prod",id="a",name="quote\" back\\slash\nnewline",state="active",api_status="activated"} 1)"),
+      std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("acmon_code_limit{"), std::string::npos);  // unknown: absent, not 0
+  EXPECT_NE(out.find("acmon_code_registered{product=\"smc\",account=\"prod\",id=\"a\"} 5\n"), std::string::npos);
+  EXPECT_NE(out.find("acmon_code_expiry_timestamp_seconds{product=\"smc\",account=\"prod\",id=\"a\"} 1800003600\n"),
+            std::string::npos);
+  EXPECT_NE(out.find("# TYPE acmon_collector_runs_total counter\n"), std::string::npos);
+}
