@@ -70,25 +70,6 @@ void check_credentials(const config::Config& cfg) {
   }
 }
 
-nlohmann::ordered_json alert_json(const db::AlertRecord& a) {
-  using json = nlohmann::ordered_json;
-  auto or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
-  json j;
-  j["rule"] = a.rule;
-  j["severity"] = a.severity;
-  j["product"] = a.product;
-  j["account"] = a.account;
-  j["region"] = or_null(a.region);
-  j["order_id"] = or_null(a.order_id);
-  j["id"] = or_null(a.code_id);
-  j["collector"] = a.is_code_alert() ? json(nullptr) : json(a.collector);
-  j["name"] = a.is_code_alert() ? json(a.name) : json(nullptr);
-  j["summary"] = a.summary;
-  j["starts_at"] = format_rfc3339(a.starts_at);
-  j["ends_at"] = a.ends_at ? json(format_rfc3339(*a.ends_at)) : json(nullptr);
-  return j;
-}
-
 // Evaluates the alert rules over the stored state and stores the changes; returns them.
 db::AlertChanges evaluate_now(const config::Config& cfg, db::Store& store, UnixTime now) {
   auto codes = store.codes({}, now);
@@ -190,7 +171,7 @@ int cmd_alerts(const std::string& path, bool json, bool all) {
   if (json) {
     nlohmann::ordered_json arr = nlohmann::ordered_json::array();
     for (const auto& a : *alerts) {
-      arr.push_back(alert_json(a));
+      arr.push_back(daemon::alert_json(a));
     }
     std::cout << arr.dump(2) << "\n";
     return 0;

@@ -63,25 +63,28 @@ std::string alertmanager_body(const std::vector<db::PendingNotification>& alerts
   return arr.dump();
 }
 
-std::string webhook_body(const db::PendingNotification& change) {
-  const auto& a = change.alert;
+ordered_json alert_json(const db::AlertRecord& a) {
   auto or_null = [](const std::string& s) { return s.empty() ? ordered_json(nullptr) : ordered_json(s); };
-  ordered_json alert;
-  alert["rule"] = a.rule;
-  alert["severity"] = a.severity;
-  alert["product"] = a.product;
-  alert["account"] = a.account;
-  alert["region"] = or_null(a.region);
-  alert["order_id"] = or_null(a.order_id);
-  alert["id"] = or_null(a.code_id);
-  alert["collector"] = a.is_code_alert() ? ordered_json(nullptr) : ordered_json(a.collector);
-  alert["name"] = or_null(a.name);
-  alert["summary"] = a.summary;
-  alert["starts_at"] = format_rfc3339(a.starts_at);
-  alert["ends_at"] = a.ends_at ? ordered_json(format_rfc3339(*a.ends_at)) : ordered_json(nullptr);
+  ordered_json j;
+  j["rule"] = a.rule;
+  j["severity"] = a.severity;
+  j["product"] = a.product;
+  j["account"] = a.account;
+  j["region"] = or_null(a.region);
+  j["order_id"] = or_null(a.order_id);
+  j["id"] = or_null(a.code_id);
+  j["collector"] = a.is_code_alert() ? ordered_json(nullptr) : ordered_json(a.collector);
+  j["name"] = a.is_code_alert() ? ordered_json(a.name) : ordered_json(nullptr);
+  j["summary"] = a.summary;
+  j["starts_at"] = format_rfc3339(a.starts_at);
+  j["ends_at"] = a.ends_at ? ordered_json(format_rfc3339(*a.ends_at)) : ordered_json(nullptr);
+  return j;
+}
+
+std::string webhook_body(const db::PendingNotification& change) {
   ordered_json body;
   body["status"] = change.resolved ? "resolved" : "firing";
-  body["alert"] = std::move(alert);
+  body["alert"] = alert_json(change.alert);
   return body.dump();
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,9 @@ namespace acmon::daemon {
 constexpr std::int64_t k_alertmanager_resend = 60;
 // Resolutions older than this are not sent to a receiver that never heard of them.
 constexpr std::int64_t k_resolution_horizon = 86400;
+
+// An alert as `acmon alerts --json` prints it and the webhook sends it (SPEC.md's keys).
+nlohmann::ordered_json alert_json(const db::AlertRecord& a);
 
 // The receiver's identity in the store: "alertmanager:URL" or "webhook:URL".
 std::string target_name(const config::Notify& n);
