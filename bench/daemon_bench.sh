@@ -9,9 +9,9 @@ shift 2
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(1000 100000)
 work=$(mktemp -d)
+. "$(dirname "$0")/../tests/lib.sh"
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+trap 'for p in "${pids[@]}" $sim_pid; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 printf 'bench-secret\n' >"$work/secret"
 chmod 600 "$work/secret"
@@ -19,13 +19,9 @@ ticks=$(getconf CLK_TCK)
 
 printf '%-8s %10s %10s %12s %12s %12s %10s\n' codes series scrape_ms scrape_MiB rss_MiB peak_MiB idle_cpu
 for n in "${sizes[@]}"; do
-  rm -f "$work/port" "$work"/acmon.db*
+  rm -f "$work"/acmon.db*
   smc=$((n * 40 / 100)); ecs=$((n * 30 / 100)); pdb=$((n - smc - 2 * ecs))
-  "$SIM" --port-file "$work/port" --generate "{\"account\":\"LTAIb\",\"secret\":\"bench-secret\",\"smc\":$smc,\"ecs\":{\"regions\":[\"cn-hangzhou\",\"cn-beijing\"],\"per_region\":$((ecs))},\"polardb\":{\"orders\":[\"o-1\"],\"per_order\":$pdb}}" >/dev/null 2>&1 &
-  sim=$!
-  pids+=($sim)
-  for _ in $(seq 600); do [ -s "$work/port" ] && break; sleep 0.05; done
-  port=$(cat "$work/port")
+  start_sim --generate "{\"account\":\"LTAIb\",\"secret\":\"bench-secret\",\"smc\":$smc,\"ecs\":{\"regions\":[\"cn-hangzhou\",\"cn-beijing\"],\"per_region\":$((ecs))},\"polardb\":{\"orders\":[\"o-1\"],\"per_order\":$pdb}}"
   mport=$(free_port)
   cat >"$work/acmon.toml" <<CONF
 [daemon]
@@ -69,7 +65,7 @@ CONF
   series=$(grep -vc '^#' "$work/metrics.txt")
   rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$acmon/status")
   hwm=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$acmon/status")
-  kill "$sim"; wait "$sim" 2>/dev/null  # idle: nothing to poll, no scrapes
+  kill "$sim_pid"; wait "$sim_pid" 2>/dev/null; sim_pid=""  # idle: nothing to poll, no scrapes
   c0=$(cpu_ticks "$acmon")
   sleep 20
   c1=$(cpu_ticks "$acmon")

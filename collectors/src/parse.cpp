@@ -82,7 +82,10 @@ Result<std::string> get_id(const json& item, const char* field) {
   return s;
 }
 
-Result<std::optional<UnixTime>> get_rfc3339(const json& item, const char* field) {
+// A time field: RFC 3339, or with zoneless_offset a zone-less "2024-10-16 16:46:20" read at that
+// offset (an RFC 3339 value is accepted there too). Absent or empty is nullopt.
+Result<std::optional<UnixTime>> get_time(const json& item, const char* field,
+                                         std::optional<int> zoneless_offset = std::nullopt) {
   auto s = get_string(item, field);
   if (!s) {
     return s.error();
@@ -90,28 +93,16 @@ Result<std::optional<UnixTime>> get_rfc3339(const json& item, const char* field)
   if (s->empty()) {
     return std::optional<UnixTime>();
   }
-  auto t = parse_rfc3339(*s);
+  std::optional<UnixTime> t;
+  if (zoneless_offset) {
+    t = parse_zoneless(*s, *zoneless_offset);
+  }
   if (!t) {
-    return field_error(field, "'" + *s + "' is not a time of the form 2022-09-09T02:35:44Z");
-  }
-  return std::optional<UnixTime>(*t);
-}
-
-Result<std::optional<UnixTime>> get_zoneless(const json& item, const char* field, int offset) {
-  auto s = get_string(item, field);
-  if (!s) {
-    return s.error();
-  }
-  if (s->empty()) {
-    return std::optional<UnixTime>();
-  }
-  auto t = parse_zoneless(*s, offset);
-  if (!t) {
-    // Some answers may carry a zone after all.
     t = parse_rfc3339(*s);
   }
   if (!t) {
-    return field_error(field, "'" + *s + "' is not a time of the form 2024-10-16 16:46:20");
+    return field_error(field, "'" + *s + "' is not a time of the form " +
+                                  (zoneless_offset ? "2024-10-16 16:46:20" : "2022-09-09T02:35:44Z"));
   }
   return std::optional<UnixTime>(*t);
 }
@@ -139,7 +130,7 @@ Result<Code> parse_smc(const json& item, const std::string& account) {
   ACMON_TRY(desc, get_string(item, "Description"));
   ACMON_TRY(count, get_int(item, "Count"));
   ACMON_TRY(used, get_int(item, "RegisteredCount"));
-  ACMON_TRY(created, get_rfc3339(item, "CreationTime"));
+  ACMON_TRY(created, get_time(item, "CreationTime"));
   ACMON_TRY(ttl, get_int(item, "TimeToLiveInDays"));
   ACMON_TRY(status, get_string(item, "Status"));
   c.id = *id;
@@ -171,7 +162,7 @@ Result<Code> parse_ecs(const json& item, const std::string& account, const std::
   ACMON_TRY(count, get_int(item, "InstanceCount"));
   ACMON_TRY(used, get_int(item, "RegisteredCount"));
   ACMON_TRY(gone, get_int(item, "DeregisteredCount"));
-  ACMON_TRY(created, get_rfc3339(item, "CreationTime"));
+  ACMON_TRY(created, get_time(item, "CreationTime"));
   ACMON_TRY(ttl, get_int(item, "TimeToLiveInHours"));
   ACMON_TRY(disabled, get_bool(item, "Disabled"));
   c.id = *id;
@@ -199,8 +190,8 @@ Result<Code> parse_polardb(const json& item, const std::string& account, const s
   ACMON_TRY(id, get_id(item, "Id"));
   ACMON_TRY(name, get_string(item, "Name"));
   ACMON_TRY(desc, get_string(item, "Description"));
-  ACMON_TRY(created, get_zoneless(item, "GmtCreated", utc_offset));
-  ACMON_TRY(expires, get_zoneless(item, "ExpireAt", utc_offset));
+  ACMON_TRY(created, get_time(item, "GmtCreated", utc_offset));
+  ACMON_TRY(expires, get_time(item, "ExpireAt", utc_offset));
   c.id = *id;
   c.name = *name;
   c.description = *desc;

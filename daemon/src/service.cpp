@@ -296,7 +296,7 @@ void Service::scheduler_loop() {
   m_workers.clear();
 }
 
-void Service::run_unit(const std::shared_ptr<Unit>& u) {
+std::vector<ScopeOutcome> Service::run_unit(const std::shared_ptr<Unit>& u, bool evaluate_after) {
   std::vector<ScopeOutcome> outcomes;
   auto collector = u->gen->collectors.at(u->collector);
   bool ok = true;
@@ -343,7 +343,7 @@ void Service::run_unit(const std::shared_ptr<Unit>& u) {
     std::lock_guard lock(m_sched_mutex);
     u->running = false;
     --m_running;
-    return;
+    return outcomes;
   }
   bool first_round_done = false;
   {
@@ -359,14 +359,15 @@ void Service::run_unit(const std::shared_ptr<Unit>& u) {
       }
     }
   }
-  after_run(outcomes);
-  if (first_round_done) {
+  after_run(outcomes, evaluate_after);
+  if (first_round_done && evaluate_after) {
     m_ready = true;  // every scope has run once, and alerts were evaluated after the last of them
   }
   m_sched_cv.notify_all();
+  return outcomes;
 }
 
-void Service::after_run(const std::vector<ScopeOutcome>& outcomes) {
+void Service::after_run(const std::vector<ScopeOutcome>& outcomes, bool evaluate_after) {
   for (const auto& o : outcomes) {
     if (o.ok) {
       spdlog::info("{}", summary_line(o));
@@ -381,9 +382,10 @@ void Service::after_run(const std::vector<ScopeOutcome>& outcomes) {
       spdlog::error("reading back {}: {}", o.scope.describe(), r.error().message);
     }
   }
-  auto r = evaluate();
-  if (!r) {
-    spdlog::error("alert evaluation: {}", r.error().message);
+  if (evaluate_after) {
+    if (auto r = evaluate(); !r) {
+      spdlog::error("alert evaluation: {}", r.error().message);
+    }
   }
   // A large listing leaves freed pages behind in the allocator's arenas: give them back.
   malloc_trim(0);
@@ -622,45 +624,30 @@ std::string Service::reload(config::Config next) {
 }
 
 std::vector<ScopeOutcome> Service::run_all_once() {
-  std::vector<std::shared_ptr<Unit>> units;
-  {
-    std::lock_guard lock(m_sched_mutex);
-    for (auto& [k, u] : m_units) {
-      if (!u->scope) {
-        units.push_back(u);  // discovery first
-      }
-    }
-  }
   std::vector<ScopeOutcome> all;
-  for (auto& u : units) {
+  // Discovery first, so that the scopes it finds are run too.
+  for (const bool discovery : {true, false}) {
+    std::vector<std::shared_ptr<Unit>> units;
     {
       std::lock_guard lock(m_sched_mutex);
-      u->running = true;
-      ++m_running;
-    }
-    run_unit(u);
-  }
-  units.clear();
-  {
-    std::lock_guard lock(m_sched_mutex);
-    for (auto& [k, u] : m_units) {
-      if (u->scope && !u->running) {
-        units.push_back(u);
-        u->running = true;
-        ++m_running;
+      for (auto& [k, u] : m_units) {
+        if (!u->scope == discovery && !u->running) {
+          u->running = true;
+          ++m_running;
+          units.push_back(u);
+        }
       }
     }
+    for (auto& u : units) {
+      auto outcomes = run_unit(u, false);
+      all.insert(all.end(), outcomes.begin(), outcomes.end());
+    }
   }
-  for (auto& u : units) {
-    auto collector = u->gen->collectors.at(u->collector);
-    all.push_back(sync_scope(*collector, *u->scope, *m_store, m_store_mutex, m_clock, &m_stop));
-    (void)load_scope(*u->scope);
-    std::lock_guard lock(m_sched_mutex);
-    u->running = false;
-    --m_running;
-    u->done_once = true;
-  }
+  // One evaluation after the whole pass, as `acmon sync` does: a pass at a new time is one poll.
   (void)evaluate();
+  if (m_first_round_left.load() == 0) {
+    m_ready = true;
+  }
   return all;
 }
 

@@ -97,6 +97,16 @@ json strip_private(const json& record) {
   return out;
 }
 
+// Items [begin, begin + size) of a listing of count records, as the API sends them.
+template <typename At>
+json page_of(std::size_t count, std::size_t begin, std::size_t size, At at) {
+  json items = json::array();
+  for (std::size_t i = begin; i < count && i < begin + size; ++i) {
+    items.push_back(strip_private(at(i)));
+  }
+  return items;
+}
+
 struct Fault {
   FaultSpec spec;
   int seen = 0;
@@ -331,6 +341,18 @@ struct Simulator::Impl {
     return true;
   }
 
+  // A scope's records in listing order (caller holds data_mutex).
+  const std::vector<json>& scope_items(const std::string& product, const std::string& scope) {
+    static const std::vector<json> k_empty;
+    // find(), not operator[]: readers hold only a shared lock and must not insert.
+    auto p = codes.find(product);
+    if (p == codes.end()) {
+      return k_empty;
+    }
+    auto it = p->second.find(scope);
+    return it == p->second.end() ? k_empty : it->second.items;
+  }
+
   json stats() const {
     std::lock_guard lock(stats_mutex);
     return {{"requests", requests},
@@ -543,10 +565,7 @@ struct Simulator::Impl {
       size = *v;
     }
     std::shared_lock lock(data_mutex);
-    const auto& scopes = codes["smc"];
-    auto it = scopes.find(account);
-    static const std::vector<json> k_empty;
-    const auto& list = it == scopes.end() ? k_empty : it->second.items;
+    const auto& list = scope_items("smc", account);
     const std::string name = param(p, "Name");
     const std::string status = param(p, "Status");
     std::vector<const json*> matching;
@@ -558,11 +577,8 @@ struct Simulator::Impl {
       matching.push_back(&rec);
     }
     Reply r;
-    json items = json::array();
-    const auto begin = static_cast<std::size_t>((page - 1) * size);
-    for (std::size_t i = begin; i < matching.size() && i < begin + static_cast<std::size_t>(size); ++i) {
-      items.push_back(strip_private(*matching[i]));
-    }
+    json items = page_of(matching.size(), static_cast<std::size_t>((page - 1) * size), static_cast<std::size_t>(size),
+                         [&](std::size_t i) -> const json& { return *matching[i]; });
     r.body = {{"RequestId", rid},
               {"AccessTokens", std::move(items)},
               {"TotalCount", matching.size()},
@@ -675,14 +691,8 @@ struct Simulator::Impl {
       begin = static_cast<std::size_t>(page - 1) * size;
     }
     std::shared_lock lock(data_mutex);
-    const auto& scopes = codes["ecs"];
-    auto it = scopes.find(scope);
-    static const std::vector<json> k_empty;
-    const auto& list = it == scopes.end() ? k_empty : it->second.items;
-    json items = json::array();
-    for (std::size_t i = begin; i < list.size() && i < begin + size; ++i) {
-      items.push_back(strip_private(list[i]));
-    }
+    const auto& list = scope_items("ecs", scope);
+    json items = page_of(list.size(), begin, size, [&](std::size_t i) -> const json& { return list[i]; });
     Reply r;
     // As in the document's own sample, numbers come back as strings.
     r.body = {{"RequestId", rid}, {"ActivationList", std::move(items)}};
@@ -733,15 +743,9 @@ struct Simulator::Impl {
     if (orders.count(scope) == 0) {
       return api_error(404, "InvalidAliyunOrderId.NotFound", "The specified AliyunOrderId does not exist.", rid);
     }
-    const auto& scopes = codes["polardb"];
-    auto it = scopes.find(scope);
-    static const std::vector<json> k_empty;
-    const auto& list = it == scopes.end() ? k_empty : it->second.items;
-    json items = json::array();
-    const auto begin = static_cast<std::size_t>((page - 1) * size);
-    for (std::size_t i = begin; i < list.size() && i < begin + static_cast<std::size_t>(size); ++i) {
-      items.push_back(strip_private(list[i]));
-    }
+    const auto& list = scope_items("polardb", scope);
+    json items = page_of(list.size(), static_cast<std::size_t>((page - 1) * size), static_cast<std::size_t>(size),
+                         [&](std::size_t i) -> const json& { return list[i]; });
     Reply r;
     r.body = {{"RequestId", rid},
               {"Items", items},

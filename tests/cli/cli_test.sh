@@ -6,13 +6,9 @@ set -uo pipefail
 ACMON=$1
 SIM=$2
 work=$(mktemp -d)
-sim_pid=""
+. "$(dirname "$0")/../lib.sh"
 trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"' EXIT
-passed=0
-failed=0
 
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 # expect NAME EXPECTED_STATUS PATTERN -- command...: status and a pattern in stdout+stderr
 expect() {
   local name=$1 want=$2 pattern=$3
@@ -26,16 +22,6 @@ expect() {
     bad "$name (status $status, wanted $want; pattern '$pattern')"
     sed 's/^/     | /' <<<"$out" | head -20
   fi
-}
-json_eval() { node -e "const d=JSON.parse(require('fs').readFileSync(0,'utf8')); $1"; }
-
-start_sim() {  # start_sim ARGS... : starts acmon-sim, sets $port
-  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
-  rm -f "$work/port"
-  "$SIM" --port-file "$work/port" "$@" >"$work/sim.log" 2>&1 &
-  sim_pid=$!
-  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-  port=$(cat "$work/port")
 }
 
 write_config() {  # write_config ORDER_IDS
@@ -205,5 +191,4 @@ done
 count=$(sqlite3 "$work/acmon.db" "SELECT count(*) FROM codes WHERE deleted_at IS NULL")
 [ "$count" = "60000" ] && ok "a sync after the kills completes" || bad "after the kills: $count codes"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

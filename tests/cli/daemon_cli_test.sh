@@ -6,29 +6,9 @@ set -uo pipefail
 ACMON=$1
 SIM=$2
 work=$(mktemp -d)
-sim_pid=""
+. "$(dirname "$0")/../lib.sh"
 acmon_pid=""
 trap '[ -n "$acmon_pid" ] && kill -9 "$acmon_pid" 2>/dev/null; [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"' EXIT
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-# eventually NAME COND: like check, but COND may take up to 10 s to become true.
-eventually() {
-  for _ in $(seq 200); do eval "$2" && { ok "$1"; return; }; sleep 0.05; done
-  bad "$1"
-}
-json_eval() { node -e "const d=JSON.parse(require('fs').readFileSync(0,'utf8')); $1"; }
-
-start_sim() {
-  rm -f "$work/port"
-  "$SIM" --port-file "$work/port" "$@" >"$work/sim.log" 2>&1 &
-  sim_pid=$!
-  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-  port=$(cat "$work/port")
-}
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 mport=$(free_port)
 M="http://127.0.0.1:$mport"
 
@@ -181,5 +161,4 @@ else
   bad "python3 is needed to listen on a notify socket"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -7,18 +7,11 @@ src=$1
 ACMON=$2
 SIM=$3
 work=$(mktemp -d)
+. "$(dirname "$0")/../lib.sh"
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+trap 'for p in "${pids[@]}" $sim_pid; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-"$SIM" --port-file "$work/port" --generate '{"account":"LTAIdash","secret":"dash-secret","smc":150,"ecs":{"regions":["cn-hangzhou","cn-beijing"],"per_region":60},"polardb":{"orders":["o-1"],"per_order":30},"seed":3}' >"$work/sim.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-port=$(cat "$work/port")
+start_sim --generate '{"account":"LTAIdash","secret":"dash-secret","smc":150,"ecs":{"regions":["cn-hangzhou","cn-beijing"],"per_region":60},"polardb":{"orders":["o-1"],"per_order":30},"seed":3}'
 mport=$(free_port)
 printf 'dash-secret\n' >"$work/secret"
 chmod 600 "$work/secret"
@@ -94,5 +87,4 @@ while IFS=$'\t' read -r title expr; do
   if [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -gt 0 ]; then ok "panel '$title': $n series for $expr"; else bad "panel '$title': $n for $expr"; fi
 done <"$work/queries.tsv"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

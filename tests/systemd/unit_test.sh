@@ -6,11 +6,8 @@ src=$1
 acmon=$2
 unit=$src/systemd/acmon.service
 work=$(mktemp -d)
+. "$(dirname "$0")/../lib.sh"
 trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 
 # verify checks that ExecStart= exists: point it at the built binary.
 sed "s|/usr/bin/acmon|$acmon|g" "$unit" >"$work/acmon.service"
@@ -30,5 +27,4 @@ else
   tail -5 <<<"$security"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

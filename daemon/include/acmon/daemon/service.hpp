@@ -71,8 +71,10 @@ class Service {
   void build_units(const std::shared_ptr<Generation>& gen);
   void scheduler_loop();
   void notifier_loop();
-  void run_unit(const std::shared_ptr<Unit>& unit);
-  void after_run(const std::vector<ScopeOutcome>& outcomes);
+  // Runs one unit (the caller has marked it running); returns the scope outcomes it wrote.
+  // evaluate_after: evaluate the alert rules once it is stored (run_all_once evaluates once at the end).
+  std::vector<ScopeOutcome> run_unit(const std::shared_ptr<Unit>& unit, bool evaluate_after = true);
+  void after_run(const std::vector<ScopeOutcome>& outcomes, bool evaluate_after);
   // The whole state from the database (start, reload).
   Result<void> load_state();
   // One scope's codes, and every scope's status, from the database after a run.
