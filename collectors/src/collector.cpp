@@ -148,21 +148,77 @@ Result<std::vector<Scope>> Collector::scopes() {
   return out;
 }
 
-Result<Listing> Collector::list(const Scope& scope, int* pages_read) {
-  Listing work;
-  Result<Listing> r = make_error(ErrorKind::usage, "unknown product");
-  switch (scope.product) {
-    case Product::smc: r = list_smc(scope, work); break;
-    case Product::ecs: r = list_ecs(scope, work); break;
-    case Product::polardb: r = list_polardb(scope, work); break;
+Result<Listing> Collector::list(const Scope& scope, int* pages_read, const std::unordered_set<std::string>* known) {
+  int pages = 0;
+  std::optional<std::vector<std::string>> previous;  // the ids of the last complete pass, sorted
+  Result<Listing> result = make_error(ErrorKind::usage, "no pass was made");
+  for (int pass = 1; pass <= k_max_passes; ++pass) {
+    Pass work;
+    result = list_pass(scope, work);
+    pages += work.listing.pages;
+    if (!result) {
+      if (work.changed && pass < k_max_passes) {
+        continue;  // the list moved while it was read: read it again from the first page
+      }
+      break;
+    }
+    if (known == nullptr) {
+      break;
+    }
+    std::vector<std::string> ids;
+    ids.reserve(result->codes.size());
+    for (const auto& c : result->codes) {
+      ids.push_back(c.id);
+    }
+    std::sort(ids.begin(), ids.end());
+    // A code this pass lacks is gone only if the pass agrees with the one before it: a deletion
+    // and an addition between two pages shift a live code out of a PageNumber listing unseen.
+    const auto missing =
+        static_cast<std::size_t>(std::count_if(known->begin(), known->end(), [&](const std::string& id) {
+          return !std::binary_search(ids.begin(), ids.end(), id);
+        }));
+    if (missing == 0 || (previous && *previous == ids)) {
+      break;
+    }
+    previous = std::move(ids);
+    result = make_error(ErrorKind::parse, std::to_string(missing) +
+                                              " known code(s) missing, and the list changed "
+                                              "between " +
+                                              std::to_string(pass) +
+                                              " complete listings: no code is marked deleted until two agree");
   }
   if (pages_read != nullptr) {
-    *pages_read = work.pages;
+    *pages_read = pages;
   }
-  return r;
+  if (result) {
+    result->pages = pages;
+  }
+  return result;
 }
 
-Result<Listing> Collector::list_by_page_number(const Scope& s, Listing& out, const PageNumberListing& how) {
+Result<Listing> Collector::list_pass(const Scope& scope, Pass& pass) {
+  switch (scope.product) {
+    case Product::smc:
+      return list_by_page_number(
+          scope, pass, {"ListAccessTokens", {}, "TotalCount", "AccessTokens", k_smc_page_size, [&](const json& item) {
+                          return parse_smc(item, scope.account);
+                        }});
+    case Product::ecs: return list_ecs(scope, pass);
+    case Product::polardb:
+      return list_by_page_number(
+          scope, pass,
+          {"DescribeActivationCodes",
+           {{"AliyunOrderId", scope.order_id}},
+           "TotalRecordCount",
+           "Items",
+           k_polardb_page_size,
+           [&](const json& item) { return parse_polardb(item, scope.account, scope.order_id, m_cfg.utc_offset); }});
+  }
+  return make_error(ErrorKind::usage, "unknown product");
+}
+
+Result<Listing> Collector::list_by_page_number(const Scope& s, Pass& pass, const PageNumberListing& how) {
+  Listing& out = pass.listing;
   std::unordered_set<std::string> seen;
   std::optional<std::int64_t> total;
   for (int page = 1; page <= k_max_pages; ++page) {
@@ -183,7 +239,11 @@ Result<Listing> Collector::list_by_page_number(const Scope& s, Listing& out, con
                                std::string("the response lacks ") + how.total_field + " or " + how.items_field + "[]"),
                     page);
     }
+    if (*t < 0) {
+      return scoped(s, make_error(ErrorKind::parse, std::string(how.total_field) + " is negative"), page);
+    }
     if (total && *total != *t) {
+      pass.changed = true;
       return scoped(
           s,
           make_error(ErrorKind::parse, std::string(how.total_field) + " changed from " + std::to_string(*total) +
@@ -200,6 +260,7 @@ Result<Listing> Collector::list_by_page_number(const Scope& s, Listing& out, con
       codes.push_back(std::move(*c));
     }
     if (auto r = add_codes(out, seen, std::move(codes)); !r) {
+      pass.changed = true;
       return scoped(s, r.error(), page);
     }
     if (static_cast<std::int64_t>(out.codes.size()) >= *total || items->empty()) {
@@ -207,6 +268,7 @@ Result<Listing> Collector::list_by_page_number(const Scope& s, Listing& out, con
     }
   }
   if (static_cast<std::int64_t>(out.codes.size()) != total.value_or(0)) {
+    pass.changed = true;
     return scoped(
         s,
         make_error(ErrorKind::parse, "listing incomplete: read " + std::to_string(out.codes.size()) + " codes but " +
@@ -216,15 +278,10 @@ Result<Listing> Collector::list_by_page_number(const Scope& s, Listing& out, con
   return std::move(out);
 }
 
-Result<Listing> Collector::list_smc(const Scope& s, Listing& out) {
-  return list_by_page_number(
-      s, out, {"ListAccessTokens", {}, "TotalCount", "AccessTokens", k_smc_page_size, [&](const json& item) {
-                 return parse_smc(item, s.account);
-               }});
-}
-
-Result<Listing> Collector::list_ecs(const Scope& s, Listing& out) {
+Result<Listing> Collector::list_ecs(const Scope& s, Pass& pass) {
+  Listing& out = pass.listing;
   std::unordered_set<std::string> seen;
+  std::unordered_set<std::string> tokens;
   std::string token;
   // A "*" collector lists only regions that discovery found (the configuration cannot mix "*"
   // with named regions), so for it a region without the API simply has no codes.
@@ -242,8 +299,9 @@ Result<Listing> Collector::list_ecs(const Scope& s, Listing& out) {
     auto doc = m_client.call(call, m_credentials);
     ++out.pages;
     if (!doc) {
-      if (doc.error().code == "RegionId.ApiNotSupported" && discovered) {
-        out.codes.clear();  // a discovered region without the API simply has no codes
+      // Only the first page can say the region has no such API: later, the same answer means the
+      // listing broke off, and taking it as "no codes" would delete every code of the region.
+      if (page == 1 && discovered && doc.error().code == "RegionId.ApiNotSupported") {
         return std::move(out);
       }
       return scoped(s, doc.error(), page);
@@ -261,32 +319,28 @@ Result<Listing> Collector::list_ecs(const Scope& s, Listing& out) {
       codes.push_back(std::move(*c));
     }
     if (auto r = add_codes(out, seen, std::move(codes)); !r) {
+      pass.changed = true;
       return scoped(s, r.error(), page);
     }
     std::string next;
-    if (auto it = doc->find("NextToken"); it != doc->end() && it->is_string()) {
+    if (auto it = doc->find("NextToken"); it != doc->end() && !it->is_null()) {
+      if (!it->is_string()) {
+        return scoped(s, make_error(ErrorKind::parse, "NextToken is not a string"), page);
+      }
       next = it->get<std::string>();
     }
-    if (next.empty() || items->empty()) {
+    // The listing ends when NextToken comes back empty, and only then: an empty page that still
+    // carries a token is followed, not taken as the end.
+    if (next.empty()) {
       break;
     }
-    if (next == token) {
-      return scoped(s, make_error(ErrorKind::parse, "NextToken did not advance; the listing is not trusted"), page);
+    if (!tokens.insert(next).second) {
+      return scoped(s, make_error(ErrorKind::parse, "NextToken repeated an earlier one; the listing is not trusted"),
+                    page);
     }
-    token = next;
+    token = std::move(next);
   }
   return std::move(out);
-}
-
-Result<Listing> Collector::list_polardb(const Scope& s, Listing& out) {
-  return list_by_page_number(
-      s, out,
-      {"DescribeActivationCodes",
-       {{"AliyunOrderId", s.order_id}},
-       "TotalRecordCount",
-       "Items",
-       k_polardb_page_size,
-       [&](const json& item) { return parse_polardb(item, s.account, s.order_id, m_cfg.utc_offset); }});
 }
 
 }  // namespace acmon::collectors

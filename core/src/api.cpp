@@ -16,7 +16,13 @@ bool is_retryable(const Error& e) {
     case ErrorKind::timeout: return true;
     case ErrorKind::api:
     case ErrorKind::http:
-      return e.http_status >= 500 || e.code.rfind("Throttling", 0) == 0 || e.code == "ServiceUnavailable";
+      // A used nonce means a request went out twice; the next attempt carries a fresh one.
+      return e.http_status >= 500 || e.code.rfind("Throttling", 0) == 0 || e.code == "ServiceUnavailable" ||
+             e.code == "SignatureNonceUsed";
+    case ErrorKind::parse:
+      // A success status with a body that is not a JSON object (empty, cut short by a proxy):
+      // a transport fault in all but name. A body refused for its size has no status and stays final.
+      return e.http_status >= 200 && e.http_status < 300;
     default: return false;
   }
 }

@@ -35,13 +35,51 @@ struct SlistDeleter {
 };
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
+// What one transfer collects, and what its callbacks found.
+struct Transfer {
+  std::string* body = nullptr;
+  std::size_t max_body = 0;
+  bool too_large = false;
+  Headers* headers = nullptr;
+  bool too_many_headers = false;
+  int sends = 0;  // requests put on the wire in this transfer
+  bool resent = false;
+};
+
+// libcurl caps each header line; this caps their number.
+constexpr std::size_t k_max_headers = 200;
+
 size_t on_body(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
+  auto* t = static_cast<Transfer*>(user);
+  if (t->body->size() + size * n > t->max_body) {
+    t->too_large = true;
+    return 0;  // curl ends the transfer with a write error
+  }
+  t->body->append(data, size * n);
   return size * n;
 }
 
+// Called before each request is sent. libcurl re-sends a request by itself when a reused
+// connection dies before any response byte; a re-sent signed request carries a used nonce and
+// the cloud refuses it (SignatureNonceUsed). So a second send in one transfer is stopped here,
+// and the caller retries with a fresh signature.
+int on_prereq(void* user, char* /*conn_primary_ip*/, char* /*conn_local_ip*/, int /*conn_primary_port*/,
+              int /*conn_local_port*/) {
+  auto* t = static_cast<Transfer*>(user);
+  if (++t->sends > 1) {
+    t->resent = true;
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
+}
+
 size_t on_header(char* data, size_t size, size_t n, void* user) {
-  auto* headers = static_cast<Headers*>(user);
+  auto* t = static_cast<Transfer*>(user);
+  auto* headers = t->headers;
+  if (headers->size() >= k_max_headers) {
+    t->too_many_headers = true;
+    return 0;
+  }
   std::string_view line(data, size * n);
   const auto colon = line.find(':');
   if (colon != std::string_view::npos) {
@@ -142,10 +180,19 @@ Result<Response> CurlTransport::send(const Request& request) {
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // every encoding curl supports
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  Transfer transfer;
+  transfer.body = &response.body;
+  transfer.headers = &response.headers;
+  transfer.max_body = request.max_body;
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+  curl_easy_setopt(h, CURLOPT_PREREQDATA, &transfer);
+  // A declared length over the cap fails before the body is read; the decoded cap above holds for
+  // compressed and chunked answers.
+  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_body));
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
   if (m_cancel != nullptr) {
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -165,15 +212,28 @@ Result<Response> CurlTransport::send(const Request& request) {
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
   if (rc != CURLE_OK) {
+    // The handle may hold a broken connection: it is dropped rather than reused.
     const std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
-    // The handle may hold a broken connection: drop it rather than reuse it.
-    if (rc == CURLE_ABORTED_BY_CALLBACK) {
-      return make_error(ErrorKind::network, "cancelled");
+    if (transfer.resent) {
+      return make_error(ErrorKind::network, "connection dropped before any response byte");
     }
-    if (rc == CURLE_OPERATION_TIMEDOUT) {
-      return make_error(ErrorKind::timeout, "request timed out: " + detail);
+    if (transfer.too_many_headers) {
+      return make_error(ErrorKind::parse,
+                        "the response has more than " + std::to_string(k_max_headers) + " headers; refused");
     }
-    return make_error(ErrorKind::network, detail);
+    if (transfer.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+      return make_error(ErrorKind::parse,
+                        "the response body exceeds " + std::to_string(request.max_body >> 20) + " MiB; refused");
+    }
+    switch (rc) {
+      case CURLE_ABORTED_BY_CALLBACK: return make_error(ErrorKind::network, "cancelled");
+      case CURLE_OPERATION_TIMEDOUT: return make_error(ErrorKind::timeout, "request timed out: " + detail);
+      case CURLE_GOT_NOTHING:
+      case CURLE_RECV_ERROR:
+      case CURLE_SEND_ERROR:
+      case CURLE_PARTIAL_FILE: return make_error(ErrorKind::network, "connection dropped: " + detail);
+      default: return make_error(ErrorKind::network, detail);
+    }
   }
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <thread>
+#include <unordered_set>
 
 namespace acmon::daemon {
 
@@ -42,7 +43,19 @@ ScopeOutcome sync_scope(collectors::Collector& collector, const collectors::Scop
   db::RunInfo run;
   run.started_at = clock.now();
   int pages = 0;
-  auto listing = collector.list(scope, &pages);
+  // The codes the store holds as live: the listing confirms any that it lacks before they are
+  // written as deleted.
+  std::unordered_set<std::string> known;
+  {
+    std::lock_guard lock(store_mutex);
+    auto ids = store.live_code_ids(scope);
+    if (!ids) {
+      out.error = "the stored codes could not be read: " + ids.error().message;
+      return out;
+    }
+    known = std::move(*ids);
+  }
+  auto listing = collector.list(scope, &pages, &known);
   run.finished_at = clock.now();
   out.seconds = run.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   out.pages = run.pages = pages;

@@ -2,8 +2,12 @@
 
 #include <httplib.h>
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -24,8 +28,9 @@ FaultSpec fault_from_json(const json& j) {
   if (!j.is_object()) {
     throw std::invalid_argument("a fault must be a JSON object");
   }
-  static const std::unordered_set<std::string> k_kinds{"throttle",  "error500", "error503", "delay",    "malformed",
-                                                       "truncated", "drop",     "error",    "lie_total"};
+  static const std::unordered_set<std::string> k_kinds{"throttle",  "error500", "error503", "delay",     "malformed",
+                                                       "truncated", "drop",     "error",    "lie_total", "reset",
+                                                       "short",     "html502",  "empty200", "change",    "empty_page"};
   FaultSpec f;
   f.kind = j.value("kind", "");
   if (k_kinds.count(f.kind) == 0) {
@@ -44,6 +49,15 @@ FaultSpec fault_from_json(const json& j) {
   }
   if (f.kind == "error" && (f.code.empty() || f.status < 400 || f.status > 599)) {
     throw std::invalid_argument("a fault of kind error needs code and a status of 400..599");
+  }
+  if (f.kind == "change") {
+    f.add = j.value("add", json::array());
+    for (const auto& id : j.value("remove", json::array())) {
+      f.remove.push_back(id.is_string() ? id.get<std::string>() : id.dump());
+    }
+    if (!f.add.is_array() || (f.add.empty() && f.remove.empty())) {
+      throw std::invalid_argument("a fault of kind change needs records to add or ids to remove");
+    }
   }
   return f;
 }
@@ -139,8 +153,10 @@ struct Fault {
 struct Reply {
   int status = 200;
   json body;
-  std::string raw;  // when set, sent verbatim instead of body
-  int cut = -1;     // >= 0: close the connection after this many bytes
+  std::string raw;     // when set, sent verbatim instead of body
+  int cut = -1;        // >= 0: close the connection after this many bytes
+  bool reset = false;  // close the connection before sending a single byte
+  std::string content_type = "application/json;charset=utf-8";
 };
 
 Reply api_error(int status, const std::string& code, const std::string& message, const std::string& request_id) {
@@ -822,6 +838,23 @@ struct Simulator::Impl {
       if (k == "delay") {
         std::this_thread::sleep_for(std::chrono::milliseconds(fired->spec.delay_ms));
       }
+      if (k == "reset") {
+        Reply r;  // the request was read and its nonce used; the connection closes with no answer
+        r.reset = true;
+        return r;
+      }
+      if (k == "html502") {
+        Reply r;
+        r.status = 502;
+        r.raw =
+            "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>"
+            "</body></html>";
+        r.content_type = "text/html";
+        return r;
+      }
+      if (k == "change") {
+        apply_change(actions().at(auth.action).first, fired->spec);
+      }
     }
     Reply r;
     if (auth.action == "ListAccessTokens") {
@@ -846,6 +879,26 @@ struct Simulator::Impl {
       } else if (k == "drop") {
         r.raw = r.body.dump();
         r.cut = 0;
+      } else if (k == "short") {
+        // A complete HTTP answer whose JSON stops half-way (a proxy's cut-short body).
+        const std::string full = r.body.dump();
+        r.raw = full.substr(0, full.size() / 2);
+      } else if (k == "empty200") {
+        r.raw = " ";
+        r.content_type = "text/plain";
+      } else if (k == "empty_page") {
+        // An empty page that still promises more: a client must not take it as the end.
+        for (const char* f : {"ActivationList", "AccessTokens", "Items"}) {
+          if (r.body.contains(f)) {
+            r.body[f] = json::array();
+          }
+        }
+        if (r.body.contains("NextToken")) {
+          // The token leads back to the items this page left out.
+          const std::string sent = param(params, "NextToken");
+          r.body["NextToken"] =
+              sent.empty() ? make_next_token(0, auth.account + "|" + param(params, "RegionId")) : sent;
+        }
       } else if (k == "lie_total") {
         // A total that promises more than the list holds: a client must not page forever.
         for (const char* f : {"TotalCount", "TotalRecordCount"}) {
@@ -856,6 +909,46 @@ struct Simulator::Impl {
       }
     }
     return r;
+  }
+
+  // Applies a change fault's edits to the data of one product (between two pages of a listing).
+  void apply_change(const std::string& product, const FaultSpec& spec) {
+    for (const auto& id : spec.remove) {
+      remove(product, id);
+    }
+    for (const auto& rec : spec.add) {
+      upsert(product, rec);
+    }
+  }
+
+  // Closes the server side of the connection a request came on, so the client reads no byte at
+  // all, as when a front end closes an idle keep-alive connection the client was about to reuse.
+  // The socket is found by its peer address (httplib does not hand it to handlers).
+  static void reset_connection(const httplib::Request& req) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+      int fd = -1;
+      try {
+        fd = std::stoi(entry.path().filename().string());
+      } catch (const std::exception&) {
+        continue;
+      }
+      sockaddr_storage peer{};
+      socklen_t len = sizeof peer;
+      if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) {
+        continue;
+      }
+      char host[NI_MAXHOST];
+      char port[NI_MAXSERV];
+      if (getnameinfo(reinterpret_cast<sockaddr*>(&peer), len, host, sizeof host, port, sizeof port,
+                      NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        continue;
+      }
+      if (req.remote_addr == host && std::to_string(req.remote_port) == port) {
+        ::shutdown(fd, SHUT_RDWR);
+        return;
+      }
+    }
   }
 
   static void send(const Reply& r, httplib::Response& res) {
@@ -872,7 +965,7 @@ struct Simulator::Impl {
                                });
       return;
     }
-    res.set_content(*body, "application/json;charset=utf-8");
+    res.set_content(*body, r.content_type);
   }
 
   void routes() {
@@ -882,6 +975,9 @@ struct Simulator::Impl {
         r = handle_api(req);
       } catch (const std::exception& e) {
         r = api_error(500, "InternalError", std::string("simulator: ") + e.what(), request_id());
+      }
+      if (r.reset) {
+        reset_connection(req);
       }
       send(r, res);
     };

@@ -56,12 +56,83 @@ TEST_F(SimTest, TruncatedBodyAndDroppedConnectionAreTransportErrorsAndRetried) {
   }
 }
 
-TEST_F(SimTest, MalformedBodyIsAParseErrorAndNotRetried) {
-  start(with_tokens({{{"kind", "malformed"}, {"times", 0}}}));
+TEST_F(SimTest, BodiesThatAreNotJsonAreRetriedThenAParseError) {
+  // A cut-short or empty 200 is a transport fault in all but name: retried, and reported as a
+  // parse error when it persists.
+  for (const char* kind : {"malformed", "short", "empty200"}) {
+    start(with_tokens({{{"kind", kind}, {"times", 1}}}));
+    sleeper.delays.clear();
+    auto once = run(call("ListAccessTokens"));
+    ASSERT_TRUE(once) << kind << ": " << once.error().describe();
+    EXPECT_EQ((*once)["AccessTokens"].size(), 2U) << kind;
+    EXPECT_EQ(sleeper.delays.size(), 1U) << kind;
+
+    start(with_tokens({{{"kind", kind}, {"times", 0}}}));
+    sleeper.delays.clear();
+    auto r = run(call("ListAccessTokens"));
+    ASSERT_FALSE(r) << kind;
+    EXPECT_EQ(r.error().kind, ErrorKind::parse) << kind;
+    EXPECT_EQ(sleeper.delays.size(), 3U) << kind;
+  }
+}
+
+// A front end closes an idle keep-alive connection just as the client reuses it: the request is
+// read (its nonce used) and no byte comes back. libcurl would re-send the identical signed request
+// on its own, which the cloud refuses as SignatureNonceUsed; acmon must sign a new attempt.
+TEST_F(SimTest, AConnectionDroppedBeforeAnyByteIsRetriedWithAFreshSignature) {
+  start(with_tokens({{{"kind", "reset"}, {"after", 1}, {"times", 1}}}));
+  ASSERT_TRUE(run(call("ListAccessTokens")));  // opens the connection that the next call reuses
+  for (auto v : {config::SignatureVersion::v3, config::SignatureVersion::v1}) {
+    sleeper.delays.clear();
+    auto r = run(call("ListAccessTokens", {}, v));
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_EQ((*r)["AccessTokens"].size(), 2U);
+    sim->set_faults(json::array({{{"kind", "reset"}, {"times", 1}}}));
+  }
+  // No request reached the simulator twice with one nonce (that would be an auth failure).
+  EXPECT_EQ(sim->stats()["auth_failures"], 0);
+  EXPECT_EQ(sim->stats()["faults_fired"], 2);
+
+  start(with_tokens({{{"kind", "reset"}, {"times", 0}}}));
+  sleeper.delays.clear();
+  auto fail = run(call("ListAccessTokens"));
+  ASSERT_FALSE(fail);
+  EXPECT_EQ(fail.error().kind, ErrorKind::network);
+  EXPECT_NE(fail.error().message.find("connection dropped"), std::string::npos) << fail.error().describe();
+  EXPECT_EQ(sleeper.delays.size(), 3U);
+  EXPECT_EQ(sim->stats()["auth_failures"], 0);
+}
+
+TEST_F(SimTest, AnHtml502IsRetried) {
+  start(with_tokens({{{"kind", "html502"}, {"times", 1}}}));
   auto r = run(call("ListAccessTokens"));
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(sleeper.delays.size(), 1U);
+  start(with_tokens({{{"kind", "html502"}, {"times", 0}}}));
+  auto fail = run(call("ListAccessTokens"));
+  ASSERT_FALSE(fail);
+  EXPECT_EQ(fail.error().http_status, 502);
+  EXPECT_EQ(fail.error().kind, ErrorKind::http);
+}
+
+TEST_F(SimTest, AnAnswerLargerThanTheCapIsRefusedAndNotRetried) {
+  json data = with_tokens(json::array());
+  // 300 codes of ~8 KiB each: a 2.4 MB page, over a 1 MiB cap set for the test.
+  data["smc"] = json::array();
+  for (int i = 0; i < 50; ++i) {
+    json t = smc_token("at-big-" + std::to_string(i));
+    t["Description"] = std::string(40000, 'x');
+    data["smc"].push_back(t);
+  }
+  start(data);
+  auto c = call("ListAccessTokens", {{"PageSize", "50"}});
+  http::Request req = client->build(c, *provider.get(), clock.now(), "nonce-big");
+  req.max_body = std::size_t{1} << 20;
+  auto r = transport_ptr->send(req);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, ErrorKind::parse);
-  EXPECT_TRUE(sleeper.delays.empty());
+  EXPECT_NE(r.error().message.find("exceeds 1 MiB"), std::string::npos) << r.error().describe();
+  EXPECT_FALSE(api::is_retryable(r.error()));
 }
 
 TEST_F(SimTest, ClientErrorsAreNotRetried) {

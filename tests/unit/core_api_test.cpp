@@ -112,7 +112,11 @@ TEST(Retryable, ThrottlingServerErrorsAndTransportOnly) {
   EXPECT_FALSE(api::is_retryable(api_err(400, "SignatureDoesNotMatch")));
   EXPECT_FALSE(api::is_retryable(api_err(403, "Operation.Forbidden")));
   EXPECT_FALSE(api::is_retryable(api_err(404, "InvalidAccessKeyId.NotFound")));
-  EXPECT_FALSE(api::is_retryable(make_error(ErrorKind::parse, "bad json")));
+  EXPECT_FALSE(api::is_retryable(make_error(ErrorKind::parse, "body over the cap")));
+  EXPECT_TRUE(api::is_retryable(api_err(400, "SignatureNonceUsed")));
+  Error cut = make_error(ErrorKind::parse, "not JSON");
+  cut.http_status = 200;
+  EXPECT_TRUE(api::is_retryable(cut));
 }
 
 TEST(Client, RetriesWithGrowingCappedJitteredBackoffAndResignsEachAttempt) {

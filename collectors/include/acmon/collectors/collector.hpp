@@ -5,6 +5,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "acmon/collectors/code.hpp"
@@ -21,6 +22,8 @@ struct Listing {
 
 // Pages are bounded: a listing never asks for more than this many pages.
 constexpr int k_max_pages = 10000;
+// Passes over a scope's pages in one listing (re-reads of a list that moved, confirmations).
+constexpr int k_max_passes = 4;
 
 // Parsers of one API item into a Code; errors name the field. Numbers and booleans may come
 // as strings; whitespace is trimmed; times per API.md.
@@ -39,12 +42,24 @@ class Collector {
 
   // The scopes to list. ecs with ["*"] asks DescribeRegions (one API call).
   [[nodiscard]] Result<std::vector<Scope>> scopes();
-  // One complete listing of one scope. A region found by discovery that answers
-  // RegionId.ApiNotSupported is an empty, complete listing. pages_read, when given, receives
-  // the number of pages requested, on failure too.
-  [[nodiscard]] Result<Listing> list(const Scope& scope, int* pages_read = nullptr);
+  // One complete listing of one scope, or an error — never a partial list.
+  // - A list that visibly moves while it is paged (a changed total, an id on two pages) is read
+  //   again from the first page, up to k_max_passes passes.
+  // - known: the ids the store holds as live for this scope. When a pass lacks any of them, the
+  //   listing is repeated until two consecutive passes agree (or one lacks none), so a code is
+  //   missing from the result only when acmon is sure it is gone.
+  // - A region found by discovery whose first page answers RegionId.ApiNotSupported is an empty,
+  //   complete listing; that answer on any later page is an error.
+  // pages_read, when given, receives the number of pages requested in all passes, on failure too.
+  [[nodiscard]] Result<Listing> list(const Scope& scope, int* pages_read = nullptr,
+                                     const std::unordered_set<std::string>* known = nullptr);
 
  private:
+  // One pass over every page; `changed` tells that the list moved while it was read.
+  struct Pass {
+    Listing listing;
+    bool changed = false;
+  };
   // SMC and PolarDB page the same way: PageNumber from 1 until the items reach the total.
   struct PageNumberListing {
     const char* action;
@@ -54,10 +69,9 @@ class Collector {
     int page_size;
     std::function<Result<Code>(const nlohmann::json&)> parse;
   };
-  Result<Listing> list_by_page_number(const Scope& s, Listing& out, const PageNumberListing& how);
-  Result<Listing> list_smc(const Scope& s, Listing& out);
-  Result<Listing> list_ecs(const Scope& s, Listing& out);
-  Result<Listing> list_polardb(const Scope& s, Listing& out);
+  Result<Listing> list_pass(const Scope& s, Pass& pass);
+  Result<Listing> list_by_page_number(const Scope& s, Pass& pass, const PageNumberListing& how);
+  Result<Listing> list_ecs(const Scope& s, Pass& pass);
   api::Call make_call(const std::string& action, const std::string& region = "") const;
 
   config::Collector m_cfg;

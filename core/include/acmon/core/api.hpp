@@ -56,7 +56,8 @@ class Observer {
   virtual void on_retry(const std::string& product, const std::string& action) = 0;
 };
 
-// True for throttling, 5xx and transport failures; false for every other error.
+// True for throttling, 5xx, transport failures (a dropped connection included), a used nonce and a
+// success status whose body is not JSON; false for every other error (other 4xx above all).
 bool is_retryable(const Error& e);
 
 // Turns an HTTP response into the JSON document or a typed error carrying Code, Message, RequestId.

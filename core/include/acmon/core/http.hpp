@@ -14,6 +14,9 @@ namespace acmon::http {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// The largest response body accepted, after decoding (a page of 50 codes is well under 1 MiB).
+constexpr std::size_t k_max_body = std::size_t{16} << 20;
+
 struct Request {
   std::string method = "GET";  // GET, POST, PUT
   std::string url;
@@ -21,6 +24,7 @@ struct Request {
   std::string body;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds timeout{10000};  // total, per attempt
+  std::size_t max_body = k_max_body;         // decoded bytes; a larger answer is refused
 };
 
 struct Response {
@@ -30,8 +34,10 @@ struct Response {
   [[nodiscard]] std::string header(std::string_view name) const;
 };
 
-// Sends one request. Transport failures are Errors of kind network or timeout;
-// any HTTP status, 4xx and 5xx included, is a Response. Implementations are thread-safe.
+// Sends one request, exactly once. Transport failures are Errors of kind network or timeout
+// (a connection closed before or during the answer: "connection dropped"); a body over max_body
+// is an Error of kind parse; any HTTP status, 4xx and 5xx included, is a Response.
+// Implementations are thread-safe.
 class Transport {
  public:
   virtual ~Transport() = default;

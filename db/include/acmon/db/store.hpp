@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "acmon/collectors/code.hpp"
@@ -132,6 +133,8 @@ class Store {
   // The history of every code with this id (ids are unique per product and account).
   Result<std::vector<HistoryEntry>> history(const std::string& code_id, std::optional<UnixTime> since);
   Result<std::vector<ScopeStatus>> scopes();
+  // The ids of a scope's codes that are not deleted: what a new listing must account for.
+  Result<std::unordered_set<std::string>> live_code_ids(const Scope& scope);
   // Deletes history and runs older than before; returns rows removed.
   Result<std::int64_t> prune(UnixTime before);
 

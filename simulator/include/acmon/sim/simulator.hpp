@@ -7,11 +7,13 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace acmon::sim {
 
 // A fault: what goes wrong, for which action, and when.
-//   kind: throttle | error500 | error503 | delay | malformed | truncated | drop | error | lie_total
+//   kind: throttle | error500 | error503 | delay | malformed | truncated | drop | error | lie_total |
+//         reset | short | html502 | empty200 | change | empty_page (see simulator/README.md)
 //   action: an Action name, or "*" for every action
 //   after: matching requests let through before the fault starts (so after=2 hits the 3rd)
 //   times: how many matching requests it hits; 0 means every one from then on
@@ -27,6 +29,8 @@ struct FaultSpec {
   int delay_ms = 0;
   std::string code;
   int status = 0;
+  nlohmann::json add = nlohmann::json::array();  // change: records to add (the action's product)
+  std::vector<std::string> remove;               // change: ids to remove
 };
 FaultSpec fault_from_json(const nlohmann::json& j);  // throws std::invalid_argument
 
