@@ -4,6 +4,7 @@
 
 #include <netdb.h>
 #include <sys/socket.h>
+#include <zlib.h>
 
 #include <atomic>
 #include <deque>
@@ -30,7 +31,7 @@ FaultSpec fault_from_json(const json& j) {
   }
   static const std::unordered_set<std::string> k_kinds{"throttle",  "error500", "error503", "delay",     "malformed",
                                                        "truncated", "drop",     "error",    "lie_total", "reset",
-                                                       "short",     "html502",  "empty200", "change",    "empty_page"};
+                                                       "short",     "html502",  "empty200", "change",    "empty_page", "hostile"};
   FaultSpec f;
   f.kind = j.value("kind", "");
   if (k_kinds.count(f.kind) == 0) {
@@ -49,6 +50,10 @@ FaultSpec fault_from_json(const json& j) {
   }
   if (f.kind == "error" && (f.code.empty() || f.status < 400 || f.status > 599)) {
     throw std::invalid_argument("a fault of kind error needs code and a status of 400..599");
+  }
+  f.shape = j.value("shape", "");
+  if (f.kind == "hostile" && f.shape != "deep" && f.shape != "wide" && f.shape != "long" && f.shape != "gzip") {
+    throw std::invalid_argument("a fault of kind hostile needs a shape: deep, wide, long or gzip");
   }
   if (f.kind == "change") {
     f.add = j.value("add", json::array());
@@ -156,6 +161,7 @@ struct Reply {
   std::string raw;     // when set, sent verbatim instead of body
   int cut = -1;        // >= 0: close the connection after this many bytes
   bool reset = false;  // close the connection before sending a single byte
+  bool gzip = false;   // raw is gzip-encoded
   std::string content_type = "application/json;charset=utf-8";
 };
 
@@ -855,6 +861,9 @@ struct Simulator::Impl {
       if (k == "change") {
         apply_change(actions().at(auth.action).first, fired->spec);
       }
+      if (k == "hostile") {
+        return hostile(fired->spec.shape, rid);
+      }
     }
     Reply r;
     if (auth.action == "ListAccessTokens") {
@@ -911,6 +920,58 @@ struct Simulator::Impl {
     return r;
   }
 
+  // Answers built to hurt a client: a value nested a million deep, an array of seven million
+  // numbers, a 12 MB string (each in an otherwise valid page), or a gzip body that inflates to 256 MiB.
+  static Reply hostile(const std::string& shape, const std::string& rid) {
+    Reply r;
+    const std::string head = R"({"RequestId":")" + rid +
+                             R"(","TotalCount":1,"TotalRecordCount":1,"NextToken":"","AccessTokens":[{"AccessTokenId":"at-h","Id":1,"ActivationId":"act-h","Count":)";
+    const std::string tail = R"(}],"Items":[],"ActivationList":[]})";
+    if (shape == "deep") {
+      constexpr std::size_t depth = 1000000;
+      r.raw = head + std::string(depth, '[') + std::string(depth, ']') + tail;
+    } else if (shape == "wide") {
+      constexpr std::size_t n = 7000000;
+      std::string arr = "[0";
+      arr.reserve(2 * n + 2);
+      for (std::size_t i = 1; i < n; ++i) {
+        arr += ",0";
+      }
+      r.raw = head + arr + "]" + tail;
+    } else if (shape == "long") {
+      r.raw = head + R"("1","Name":")" + std::string(12u << 20, 'n') + "\"" + tail;
+    } else {
+      r.raw = gzip_bomb();
+      r.content_type = "application/octet-stream";  // so that the server does not compress it again
+      r.gzip = true;
+    }
+    return r;
+  }
+
+  static const std::string& gzip_bomb() {
+    static const std::string body = [] {
+      z_stream z{};
+      deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
+      const std::string zeros(std::size_t{1} << 20, ' ');
+      std::string out;
+      std::vector<unsigned char> buf(1 << 16);
+      for (int chunk = 0; chunk < 256; ++chunk) {
+        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(zeros.data()));
+        z.avail_in = static_cast<uInt>(zeros.size());
+        const int flush = chunk == 255 ? Z_FINISH : Z_NO_FLUSH;
+        do {
+          z.next_out = buf.data();
+          z.avail_out = static_cast<uInt>(buf.size());
+          deflate(&z, flush);
+          out.append(reinterpret_cast<const char*>(buf.data()), buf.size() - z.avail_out);
+        } while (z.avail_out == 0);
+      }
+      deflateEnd(&z);
+      return out;
+    }();
+    return body;
+  }
+
   // Applies a change fault's edits to the data of one product (between two pages of a listing).
   void apply_change(const std::string& product, const FaultSpec& spec) {
     for (const auto& id : spec.remove) {
@@ -964,6 +1025,9 @@ struct Simulator::Impl {
                                  return false;  // abort: the connection is closed mid-body
                                });
       return;
+    }
+    if (r.gzip) {
+      res.set_header("Content-Encoding", "gzip");
     }
     res.set_content(*body, r.content_type);
   }

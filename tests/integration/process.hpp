@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -72,6 +73,25 @@ class Process {
     m_pid = -1;
   }
   [[nodiscard]] pid_t pid() const { return m_pid; }
+
+  struct Exit {
+    int status = -1;      // exit status, or -1 when killed by a signal
+    int signal = 0;       // the signal that ended it
+    long max_rss_kib = 0;  // peak resident memory
+  };
+  // Waits for the process to end by itself.
+  Exit wait() {
+    Exit e;
+    int st = 0;
+    rusage ru{};
+    if (m_pid > 0 && ::wait4(m_pid, &st, 0, &ru) == m_pid) {
+      m_pid = -1;
+      e.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+      e.signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+      e.max_rss_kib = ru.ru_maxrss;
+    }
+    return e;
+  }
 
  private:
   pid_t m_pid = -1;

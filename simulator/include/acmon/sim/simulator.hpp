@@ -13,7 +13,7 @@ namespace acmon::sim {
 
 // A fault: what goes wrong, for which action, and when.
 //   kind: throttle | error500 | error503 | delay | malformed | truncated | drop | error | lie_total |
-//         reset | short | html502 | empty200 | change | empty_page (see simulator/README.md)
+//         reset | short | html502 | empty200 | change | empty_page | hostile (see simulator/README.md)
 //   action: an Action name, or "*" for every action
 //   after: matching requests let through before the fault starts (so after=2 hits the 3rd)
 //   times: how many matching requests it hits; 0 means every one from then on
@@ -31,6 +31,7 @@ struct FaultSpec {
   int status = 0;
   nlohmann::json add = nlohmann::json::array();  // change: records to add (the action's product)
   std::vector<std::string> remove;               // change: ids to remove
+  std::string shape;                             // hostile: deep | wide | long | gzip
 };
 FaultSpec fault_from_json(const nlohmann::json& j);  // throws std::invalid_argument
 
