@@ -1,0 +1,104 @@
+// The daemon's HTTP server (libmicrohttpd): a few fixed routes, an event loop that slow or idle
+// clients cannot hold, and bounds on connections, request size and idle time.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "acmon/core/result.hpp"
+
+struct MHD_Connection;
+struct MHD_Daemon;
+
+namespace acmon::daemon {
+
+// What bounds one server. The defaults are the daemon's.
+struct HttpLimits {
+  unsigned connections = 512;                 // open at once; more wait in the listen backlog (never an fd each)
+  unsigned per_address = 384;                 // from one client address (0: no limit): one host never takes all
+  std::chrono::seconds idle_timeout{10};      // a connection that sends and reads nothing is closed
+  std::size_t connection_memory = 32 * 1024;  // per connection: request line, headers (count and
+                                              // bytes) and the send buffer; a larger request is 431
+  unsigned threads = 2;                       // event loops (epoll), connections spread over them
+  unsigned streams = 8;                       // streamed bodies being written at once; one more is answered 503
+  std::size_t stream_buffer = 256 * 1024;     // bytes a stream renders ahead of its client
+};
+
+// One request, as a handler sees it; valid only during the handler's call.
+class HttpRequest {
+ public:
+  [[nodiscard]] const std::string& method() const { return m_method; }
+  [[nodiscard]] const std::string& path() const { return m_path; }
+  // A request header (case-insensitive name), if present.
+  [[nodiscard]] std::optional<std::string> header(const std::string& name) const;
+
+ private:
+  friend struct HttpServerAccess;
+  HttpRequest(MHD_Connection* connection, std::string method, std::string path)
+      : m_connection(connection), m_method(std::move(method)), m_path(std::move(path)) {}
+  MHD_Connection* m_connection;
+  std::string m_method;
+  std::string m_path;
+};
+
+// Hands a streamed body its bytes in pieces; may block while the client is behind. Pieces after
+// the client has gone (or the server stops) are dropped.
+using HttpWriter = std::function<void(std::string_view)>;
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;  // more headers (Content-Encoding, …)
+  std::string body;
+  // When set, the body: run on a thread of its own and sent as it is written (chunked), so a large
+  // page is never held whole and neither its rendering nor a slow reader holds the event loop.
+  std::function<void(const HttpWriter&)> stream;
+};
+
+// Answers one request; called on a server thread (several at once), so it must be thread-safe.
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// Routes fixed before start(); GET routes answer HEAD too. Unknown paths are 404, other methods
+// 405. Move-free; the destructor stops it. (TLS and basic authentication belong in start()'s
+// options and a check before the routes, when they come.)
+class HttpServer {
+ public:
+  explicit HttpServer(HttpLimits limits = {});
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Before start() only.
+  void route(const std::string& method, const std::string& path, HttpHandler handler);
+
+  // Binds host:port (an IPv4 or IPv6 literal or a name; port 0 picks a free one) and serves on
+  // the server's own threads. The error (kind network) names the address and the reason.
+  Result<void> start(const std::string& host, int port);
+  // The bound port, after start().
+  [[nodiscard]] int port() const { return m_port; }
+  // Closes the listener and every connection, ends streams in flight and waits for their
+  // threads; returns within the time one stream takes to notice (milliseconds). Idempotent.
+  void stop();
+
+  struct Stream;  // a streamed body in flight (private to the implementation)
+  struct Shared;  // what the server threads share (private to the implementation)
+
+ private:
+  friend struct HttpServerAccess;
+  HttpLimits m_limits;
+  std::map<std::pair<std::string, std::string>, HttpHandler> m_routes;  // by (method, path)
+  std::shared_ptr<Shared> m_shared;
+  MHD_Daemon* m_daemon = nullptr;
+  int m_listen_fd = -1;
+  int m_port = 0;
+};
+
+}  // namespace acmon::daemon

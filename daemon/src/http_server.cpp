@@ -1,0 +1,394 @@
+#include "acmon/daemon/http_server.hpp"
+
+#include <microhttpd.h>
+#include <spdlog/spdlog.h>
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+namespace acmon::daemon {
+
+// A streamed body between its producer thread (which renders) and the event loop (which sends):
+// at most `limit` bytes wait in between, so the producer waits for a slow client, never the loop.
+struct HttpServer::Stream {
+  explicit Stream(std::size_t buffer) : limit(buffer) {}
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::deque<std::string> chunks;
+  std::size_t queued = 0;        // bytes in chunks
+  std::size_t front_offset = 0;  // bytes of chunks.front() already sent
+  bool finished = false;         // the producer returned
+  bool cancelled = false;        // the connection is gone or the server stops
+  std::size_t limit;
+  std::atomic<bool> done{false};  // the producer thread has nothing left to do
+};
+
+struct HttpServer::Shared {
+  std::mutex mutex;
+  bool stopping = false;
+  std::vector<std::pair<std::shared_ptr<Stream>, std::thread>> streams;
+};
+
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+// How long the event loop waits for a producer's next piece before it gives the response up.
+// Rendering produces a piece in well under a millisecond; this only bounds a stuck producer.
+constexpr std::chrono::seconds k_producer_stall{5};
+constexpr int k_backlog = 128;
+constexpr std::size_t k_stream_block = 32 * 1024;
+
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : m_fd(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  [[nodiscard]] int get() const { return m_fd; }
+  int release() { return std::exchange(m_fd, -1); }
+  void reset(int fd = -1) {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    m_fd = fd;
+  }
+
+ private:
+  int m_fd;
+};
+
+struct AddrInfoFree {
+  void operator()(addrinfo* a) const { ::freeaddrinfo(a); }
+};
+
+// libmicrohttpd's own messages (the connection limit reached, a request too large, …): at most one
+// line every 10 s, so a flood of clients cannot flood the journal.
+__attribute__((format(printf, 2, 0))) void log_mhd(void* /*cls*/, const char* fmt, va_list ap) {
+  static std::atomic<std::int64_t> last{std::numeric_limits<std::int64_t>::min() / 2};
+  static std::atomic<int> suppressed{0};
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(Steady::now().time_since_epoch()).count();
+  auto prev = last.load();
+  if (now - prev < 10 || !last.compare_exchange_strong(prev, now)) {
+    suppressed.fetch_add(1);
+    return;
+  }
+  char buf[512];
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  std::string line(buf);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
+    line.pop_back();
+  }
+  if (const int more = suppressed.exchange(0); more > 0) {
+    spdlog::warn("http: {} ({} similar messages suppressed)", line, more);
+  } else {
+    spdlog::warn("http: {}", line);
+  }
+}
+
+ssize_t read_stream(void* cls, std::uint64_t /*pos*/, char* buf, std::size_t max) {
+  auto& s = **static_cast<std::shared_ptr<HttpServer::Stream>*>(cls);
+  std::unique_lock lock(s.mutex);
+  if (!s.cv.wait_for(lock, k_producer_stall, [&] { return s.cancelled || s.finished || !s.chunks.empty(); })) {
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
+  if (s.cancelled) {
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
+  if (s.chunks.empty()) {
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  }
+  std::size_t n = 0;
+  while (n < max && !s.chunks.empty()) {
+    const std::string& front = s.chunks.front();
+    const std::size_t take = std::min(max - n, front.size() - s.front_offset);
+    std::memcpy(buf + n, front.data() + s.front_offset, take);
+    n += take;
+    s.front_offset += take;
+    if (s.front_offset == front.size()) {
+      s.queued -= front.size();
+      s.chunks.pop_front();
+      s.front_offset = 0;
+    }
+  }
+  lock.unlock();
+  s.cv.notify_all();
+  return static_cast<ssize_t>(n);
+}
+
+// The response is gone (sent, the client left, or the server stops): the producer drops the rest.
+void free_stream(void* cls) {
+  auto* s = static_cast<std::shared_ptr<HttpServer::Stream>*>(cls);
+  {
+    std::lock_guard lock((*s)->mutex);
+    (*s)->cancelled = true;
+  }
+  (*s)->cv.notify_all();
+  delete s;
+}
+
+}  // namespace
+
+std::optional<std::string> HttpRequest::header(const std::string& name) const {
+  const char* v = MHD_lookup_connection_value(m_connection, MHD_HEADER_KIND, name.c_str());
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  return std::string(v);
+}
+
+HttpServer::HttpServer(HttpLimits limits) : m_limits(limits), m_shared(std::make_shared<Shared>()) {}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+void HttpServer::route(const std::string& method, const std::string& path, HttpHandler handler) {
+  m_routes[{method, path}] = std::move(handler);
+}
+
+namespace {
+
+// Queues r with resp as its body (r.body when resp is null); consumes resp.
+MHD_Result queue(MHD_Connection* connection, const HttpResponse& r, MHD_Response* resp = nullptr) {
+  if (resp == nullptr) {
+    resp = MHD_create_response_from_buffer(r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY);
+  }
+  if (resp == nullptr) {
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type.c_str());
+  for (const auto& [name, value] : r.headers) {
+    MHD_add_response_header(resp, name.c_str(), value.c_str());
+  }
+  const MHD_Result ret = MHD_queue_response(connection, static_cast<unsigned>(r.status), resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+HttpResponse text(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+// The event loop's side of a request: route, run the handler, queue its answer.
+struct HttpServerAccess {
+  static MHD_Result handle(HttpServer& server, MHD_Connection* connection, const std::string& method,
+                           const std::string& path) {
+    const bool head = method == MHD_HTTP_METHOD_HEAD;
+    auto it = server.m_routes.find({head ? std::string(MHD_HTTP_METHOD_GET) : method, path});
+    if (it == server.m_routes.end()) {
+      std::string allow;
+      for (const auto& [key, handler] : server.m_routes) {
+        if (key.second == path) {
+          allow += (allow.empty() ? "" : ", ") + key.first;
+        }
+      }
+      if (allow.empty()) {
+        return queue(connection, text(404, "not found\n"));
+      }
+      auto r = text(405, "method not allowed\n");
+      r.headers.emplace_back("Allow", allow);
+      return queue(connection, r);
+    }
+    HttpResponse r;
+    try {
+      r = it->second(HttpRequest(connection, method, path));
+    } catch (const std::exception& e) {
+      spdlog::error("http: {} {}: {}", method, path, e.what());
+      r = text(500, "internal error\n");
+    }
+    if (!r.stream) {
+      return queue(connection, r);
+    }
+    if (head) {
+      r.stream = nullptr;
+      return queue(connection, r);
+    }
+    return start_stream(server, connection, std::move(r));
+  }
+
+  static MHD_Result start_stream(HttpServer& server, MHD_Connection* connection, HttpResponse r) {
+    auto& shared = *server.m_shared;
+    std::lock_guard lock(shared.mutex);
+    // Threads whose stream is over are joined here (at once: they are done), so none piles up.
+    std::erase_if(shared.streams, [](auto& entry) {
+      if (!entry.first->done.load()) {
+        return false;
+      }
+      entry.second.join();
+      return true;
+    });
+    if (shared.stopping || shared.streams.size() >= server.m_limits.streams) {
+      auto busy = text(503, "busy: too many responses in progress, retry\n");
+      busy.headers.emplace_back("Retry-After", "1");
+      return queue(connection, busy);
+    }
+    auto stream = std::make_shared<HttpServer::Stream>(server.m_limits.stream_buffer);
+    auto* cls = new std::shared_ptr<HttpServer::Stream>(stream);
+    MHD_Response* resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, k_stream_block, &read_stream, cls, &free_stream);
+    if (resp == nullptr) {
+      delete cls;
+      return MHD_NO;
+    }
+    std::thread producer([stream, render = std::move(r.stream)] {
+      const HttpWriter writer = [&stream](std::string_view piece) {
+        std::unique_lock slock(stream->mutex);
+        stream->cv.wait(slock, [&] { return stream->cancelled || stream->queued < stream->limit; });
+        if (stream->cancelled || piece.empty()) {
+          return;
+        }
+        stream->chunks.emplace_back(piece);
+        stream->queued += piece.size();
+        slock.unlock();
+        stream->cv.notify_all();
+      };
+      try {
+        render(writer);
+      } catch (const std::exception& e) {
+        spdlog::error("http: a streamed response failed: {}", e.what());
+        std::lock_guard slock(stream->mutex);
+        stream->cancelled = true;  // the client sees the response cut short, not a complete one
+      }
+      {
+        std::lock_guard slock(stream->mutex);
+        stream->finished = true;
+      }
+      stream->cv.notify_all();
+      stream->done = true;
+    });
+    shared.streams.emplace_back(stream, std::move(producer));
+    return queue(connection, r, resp);
+  }
+};
+
+namespace {
+
+MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, const char* method,
+                      const char* /*version*/, const char* /*upload_data*/, std::size_t* /*upload_data_size*/,
+                      void** /*con_cls*/) {
+  return HttpServerAccess::handle(*static_cast<HttpServer*>(cls), connection, method, url);
+}
+
+}  // namespace
+
+Result<void> HttpServer::start(const std::string& host, int port) {
+  const std::string where =
+      (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
+    return make_error(ErrorKind::network, "cannot listen on " + where + ": " + ::gai_strerror(rc));
+  }
+  std::unique_ptr<addrinfo, AddrInfoFree> addrs(found);
+  UniqueFd fd;
+  int family = AF_INET;
+  std::string reason = "no address";
+  for (const addrinfo* a = addrs.get(); a != nullptr; a = a->ai_next) {
+    fd.reset(::socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (fd.get() < 0) {
+      reason = std::strerror(errno);
+      continue;
+    }
+    const int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd.get(), k_backlog) != 0) {
+      reason = std::strerror(errno);
+      fd.reset();
+      continue;
+    }
+    family = a->ai_family;
+    break;
+  }
+  if (fd.get() < 0) {
+    return make_error(ErrorKind::network, "cannot listen on " + where + ": " + reason);
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+  m_port = ntohs(family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                    : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+
+  std::vector<MHD_OptionItem> options{
+      {MHD_OPTION_LISTEN_SOCKET, fd.get(), nullptr},
+      {MHD_OPTION_CONNECTION_LIMIT, static_cast<intptr_t>(m_limits.connections), nullptr},
+      {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(m_limits.idle_timeout.count()), nullptr},
+      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(m_limits.connection_memory), nullptr},
+      {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&log_mhd), nullptr},
+  };
+  if (m_limits.per_address > 0) {
+    options.push_back({MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<intptr_t>(m_limits.per_address), nullptr});
+  }
+  if (m_limits.threads > 1) {
+    options.push_back({MHD_OPTION_THREAD_POOL_SIZE, static_cast<intptr_t>(m_limits.threads), nullptr});
+  }
+  options.push_back({MHD_OPTION_END, 0, nullptr});
+  // epoll event loops on threads of their own (never a thread per connection); ITC so that stop()
+  // wakes them at once.
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  if (family == AF_INET6) {
+    flags |= MHD_USE_IPv6;
+  }
+  m_daemon =
+      MHD_start_daemon(flags, 0, nullptr, nullptr, &on_request, this, MHD_OPTION_ARRAY, options.data(), MHD_OPTION_END);
+  if (m_daemon == nullptr) {
+    return make_error(ErrorKind::network, "cannot listen on " + where + ": the HTTP server did not start");
+  }
+  m_listen_fd = fd.release();  // the daemon's now, until stop() takes it back
+  return {};
+}
+
+void HttpServer::stop() {
+  if (m_daemon == nullptr) {
+    return;
+  }
+  {
+    std::lock_guard lock(m_shared->mutex);
+    m_shared->stopping = true;
+    for (auto& [stream, thread] : m_shared->streams) {
+      {
+        std::lock_guard slock(stream->mutex);
+        stream->cancelled = true;
+      }
+      stream->cv.notify_all();
+    }
+  }
+  const MHD_socket listener = MHD_quiesce_daemon(m_daemon);  // no new connections from here on
+  MHD_stop_daemon(m_daemon);                                 // closes every connection, joins the loops
+  m_daemon = nullptr;
+  if (listener != MHD_INVALID_SOCKET) {
+    ::close(listener);
+  }
+  m_listen_fd = -1;
+  std::vector<std::pair<std::shared_ptr<Stream>, std::thread>> streams;
+  {
+    std::lock_guard lock(m_shared->mutex);
+    streams.swap(m_shared->streams);
+  }
+  for (auto& [stream, thread] : streams) {
+    thread.join();
+  }
+}
+
+}  // namespace acmon::daemon
