@@ -253,13 +253,21 @@ struct HttpServerAccess {
       const HttpWriter writer = [&stream](std::string_view piece) {
         std::unique_lock slock(stream->mutex);
         stream->cv.wait(slock, [&] { return stream->cancelled || stream->queued < stream->limit; });
-        if (stream->cancelled || piece.empty()) {
-          return;
+        if (stream->cancelled) {
+          return false;
         }
-        stream->chunks.emplace_back(piece);
+        if (piece.empty()) {
+          return true;
+        }
+        if (!stream->chunks.empty() && stream->chunks.back().size() + piece.size() <= k_stream_block) {
+          stream->chunks.back().append(piece);  // small pieces travel together
+        } else {
+          stream->chunks.emplace_back(piece);
+        }
         stream->queued += piece.size();
         slock.unlock();
         stream->cv.notify_all();
+        return true;
       };
       try {
         render(writer);

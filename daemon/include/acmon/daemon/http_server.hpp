@@ -49,9 +49,9 @@ class HttpRequest {
   std::string m_path;
 };
 
-// Hands a streamed body its bytes in pieces; may block while the client is behind. Pieces after
-// the client has gone (or the server stops) are dropped.
-using HttpWriter = std::function<void(std::string_view)>;
+// Hands a streamed body its bytes in pieces; blocks while the client is behind. Returns false once
+// the client has gone or the server stops: the pieces are dropped and the body may end early.
+using HttpWriter = std::function<bool(std::string_view)>;
 
 struct HttpResponse {
   int status = 200;
