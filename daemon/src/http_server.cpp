@@ -16,39 +16,63 @@
 #include <cstring>
 #include <deque>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <thread>
 
 namespace acmon::daemon {
 
 // A streamed body between its producer thread (which renders) and the event loop (which sends):
-// at most `limit` bytes wait in between, so the producer waits for a slow client, never the loop.
+// at most `limit` bytes wait in between, so the producer waits for a slow client. The event loop
+// never waits for the producer: with nothing to send it suspends the connection, and the producer
+// resumes it (under `mutex`, so that a stop never finds a connection left suspended).
 struct HttpServer::Stream {
-  explicit Stream(std::size_t buffer) : limit(buffer) {}
+  Stream(MHD_Connection* c, std::size_t buffer) : connection(c), limit(buffer) {}
   std::mutex mutex;
-  std::condition_variable cv;
+  std::condition_variable cv;  // wakes the producer
+  MHD_Connection* connection;
   std::deque<std::string> chunks;
   std::size_t queued = 0;        // bytes in chunks
   std::size_t front_offset = 0;  // bytes of chunks.front() already sent
   bool finished = false;         // the producer returned
   bool cancelled = false;        // the connection is gone or the server stops
+  bool suspended = false;        // the event loop waits for the producer
   std::size_t limit;
   std::atomic<bool> done{false};  // the producer thread has nothing left to do
+
+  // With the mutex held: hands the connection back to its event loop if it waits.
+  void resume_locked() {
+    if (suspended) {
+      suspended = false;
+      MHD_resume_connection(connection);
+    }
+  }
 };
 
+// What the event loops, the producers and the deadline watcher share; one mutex for all of it.
 struct HttpServer::Shared {
   std::mutex mutex;
+  std::condition_variable cv;  // wakes the deadline watcher
   bool stopping = false;
   std::vector<std::pair<std::shared_ptr<Stream>, std::thread>> streams;
+  // Connections still owing a request's line and headers, and by when. An entry is erased when
+  // libmicrohttpd reports the connection closed, which it does before it closes the descriptor:
+  // so the watcher, under the mutex, only ever shuts down a descriptor that is still this one.
+  struct Pending {
+    int fd = -1;
+    std::chrono::steady_clock::time_point deadline;
+    bool waiting = true;  // false while a handler answers or a response is sent
+    bool cut = false;
+  };
+  std::map<MHD_Connection*, Pending> pending;
+  std::chrono::seconds request_timeout{10};
+  std::thread watcher;
 };
 
 namespace {
 
 using Steady = std::chrono::steady_clock;
 
-// How long the event loop waits for a producer's next piece before it gives the response up.
-// Rendering produces a piece in well under a millisecond; this only bounds a stuck producer.
-constexpr std::chrono::seconds k_producer_stall{5};
 constexpr int k_backlog = 128;
 constexpr std::size_t k_stream_block = 32 * 1024;
 
@@ -99,17 +123,79 @@ __attribute__((format(printf, 2, 0))) void log_mhd(void* /*cls*/, const char* fm
   }
 }
 
+// New connections get a deadline for their first request; a request that reaches the routes has
+// none while it is answered; a finished response starts the deadline for the next one.
+void on_connection(void* cls, MHD_Connection* connection, void** /*socket_context*/,
+                   MHD_ConnectionNotificationCode toe) {
+  auto& shared = *static_cast<HttpServer::Shared*>(cls);
+  std::lock_guard lock(shared.mutex);
+  if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+    shared.pending.erase(connection);
+    return;
+  }
+  const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (info == nullptr) {
+    return;
+  }
+  shared.pending[connection] = {info->connect_fd, Steady::now() + shared.request_timeout, true, false};
+  shared.cv.notify_all();
+}
+
+void on_completed(void* cls, MHD_Connection* connection, void** /*con_cls*/, MHD_RequestTerminationCode /*toe*/) {
+  auto& shared = *static_cast<HttpServer::Shared*>(cls);
+  std::lock_guard lock(shared.mutex);
+  if (auto it = shared.pending.find(connection); it != shared.pending.end()) {
+    it->second.deadline = Steady::now() + shared.request_timeout;
+    it->second.waiting = true;
+    shared.cv.notify_all();
+  }
+}
+
+// Shuts down connections past their deadline; their event loop then sees the end and closes them.
+void watch_deadlines(HttpServer::Shared& shared) {
+  std::unique_lock lock(shared.mutex);
+  while (!shared.stopping) {
+    const auto now = Steady::now();
+    auto next = Steady::time_point::max();
+    int cut = 0;
+    for (auto& [connection, p] : shared.pending) {
+      if (!p.waiting || p.cut) {
+        continue;
+      }
+      if (p.deadline <= now) {
+        ::shutdown(p.fd, SHUT_RDWR);
+        p.cut = true;
+        ++cut;
+      } else {
+        next = std::min(next, p.deadline);
+      }
+    }
+    if (cut > 0) {
+      spdlog::debug("http: closed {} connection(s) that sent no complete request within {} s", cut,
+                    shared.request_timeout.count());
+    }
+    if (next == Steady::time_point::max()) {
+      shared.cv.wait(lock);
+    } else {
+      shared.cv.wait_until(lock, next);
+    }
+  }
+}
+
 ssize_t read_stream(void* cls, std::uint64_t /*pos*/, char* buf, std::size_t max) {
   auto& s = **static_cast<std::shared_ptr<HttpServer::Stream>*>(cls);
   std::unique_lock lock(s.mutex);
-  if (!s.cv.wait_for(lock, k_producer_stall, [&] { return s.cancelled || s.finished || !s.chunks.empty(); })) {
-    return MHD_CONTENT_READER_END_WITH_ERROR;
-  }
   if (s.cancelled) {
     return MHD_CONTENT_READER_END_WITH_ERROR;
   }
   if (s.chunks.empty()) {
-    return MHD_CONTENT_READER_END_OF_STREAM;
+    if (s.finished) {
+      return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    // Nothing rendered yet: out of the event loop until the producer has something.
+    s.suspended = true;
+    MHD_suspend_connection(s.connection);
+    return 0;
   }
   std::size_t n = 0;
   while (n < max && !s.chunks.empty()) {
@@ -150,7 +236,9 @@ std::optional<std::string> HttpRequest::header(const std::string& name) const {
   return std::string(v);
 }
 
-HttpServer::HttpServer(HttpLimits limits) : m_limits(limits), m_shared(std::make_shared<Shared>()) {}
+HttpServer::HttpServer(HttpLimits limits) : m_limits(limits), m_shared(std::make_shared<Shared>()) {
+  m_shared->request_timeout = limits.request_timeout;
+}
 
 HttpServer::~HttpServer() {
   stop();
@@ -192,6 +280,12 @@ HttpResponse text(int status, std::string body) {
 struct HttpServerAccess {
   static MHD_Result handle(HttpServer& server, MHD_Connection* connection, const std::string& method,
                            const std::string& path) {
+    {
+      std::lock_guard lock(server.m_shared->mutex);
+      if (auto p = server.m_shared->pending.find(connection); p != server.m_shared->pending.end()) {
+        p->second.waiting = false;
+      }
+    }
     const bool head = method == MHD_HTTP_METHOD_HEAD;
     auto it = server.m_routes.find({head ? std::string(MHD_HTTP_METHOD_GET) : method, path});
     if (it == server.m_routes.end()) {
@@ -241,7 +335,7 @@ struct HttpServerAccess {
       busy.headers.emplace_back("Retry-After", "1");
       return queue(connection, busy);
     }
-    auto stream = std::make_shared<HttpServer::Stream>(server.m_limits.stream_buffer);
+    auto stream = std::make_shared<HttpServer::Stream>(connection, server.m_limits.stream_buffer);
     auto* cls = new std::shared_ptr<HttpServer::Stream>(stream);
     MHD_Response* resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, k_stream_block, &read_stream, cls, &free_stream);
@@ -265,8 +359,7 @@ struct HttpServerAccess {
           stream->chunks.emplace_back(piece);
         }
         stream->queued += piece.size();
-        slock.unlock();
-        stream->cv.notify_all();
+        stream->resume_locked();
         return true;
       };
       try {
@@ -279,8 +372,8 @@ struct HttpServerAccess {
       {
         std::lock_guard slock(stream->mutex);
         stream->finished = true;
+        stream->resume_locked();
       }
-      stream->cv.notify_all();
       stream->done = true;
     });
     shared.streams.emplace_back(stream, std::move(producer));
@@ -339,11 +432,13 @@ Result<void> HttpServer::start(const std::string& host, int port) {
                                     : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 
   std::vector<MHD_OptionItem> options{
+      {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&log_mhd), nullptr},
       {MHD_OPTION_LISTEN_SOCKET, fd.get(), nullptr},
       {MHD_OPTION_CONNECTION_LIMIT, static_cast<intptr_t>(m_limits.connections), nullptr},
       {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(m_limits.idle_timeout.count()), nullptr},
       {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(m_limits.connection_memory), nullptr},
-      {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&log_mhd), nullptr},
+      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&on_connection), m_shared.get()},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&on_completed), m_shared.get()},
   };
   if (m_limits.per_address > 0) {
     options.push_back({MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<intptr_t>(m_limits.per_address), nullptr});
@@ -354,7 +449,8 @@ Result<void> HttpServer::start(const std::string& host, int port) {
   options.push_back({MHD_OPTION_END, 0, nullptr});
   // epoll event loops on threads of their own (never a thread per connection); ITC so that stop()
   // wakes them at once.
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  unsigned flags =
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
   if (family == AF_INET6) {
     flags |= MHD_USE_IPv6;
   }
@@ -364,6 +460,7 @@ Result<void> HttpServer::start(const std::string& host, int port) {
     return make_error(ErrorKind::network, "cannot listen on " + where + ": the HTTP server did not start");
   }
   m_listen_fd = fd.release();  // the daemon's now, until stop() takes it back
+  m_shared->watcher = std::thread([shared = m_shared.get()] { watch_deadlines(*shared); });
   return {};
 }
 
@@ -374,10 +471,12 @@ void HttpServer::stop() {
   {
     std::lock_guard lock(m_shared->mutex);
     m_shared->stopping = true;
+    m_shared->cv.notify_all();
     for (auto& [stream, thread] : m_shared->streams) {
       {
         std::lock_guard slock(stream->mutex);
         stream->cancelled = true;
+        stream->resume_locked();  // no connection may stay suspended through MHD_stop_daemon
       }
       stream->cv.notify_all();
     }
@@ -389,6 +488,9 @@ void HttpServer::stop() {
     ::close(listener);
   }
   m_listen_fd = -1;
+  if (m_shared->watcher.joinable()) {
+    m_shared->watcher.join();
+  }
   std::vector<std::pair<std::shared_ptr<Stream>, std::thread>> streams;
   {
     std::lock_guard lock(m_shared->mutex);

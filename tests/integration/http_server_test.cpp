@@ -180,6 +180,7 @@ TEST(HttpServer, StreamsALargeBodyWholeAndInOrder) {
 // requests nor a stop; a stream beyond the limit is 503, and the clients' departure is noticed.
 TEST(HttpServer, SlowStreamsHoldNeitherOthersNorStop) {
   HttpLimits limits;
+  limits.threads = 1;  // everything on one event loop
   limits.streams = 3;
   limits.stream_buffer = 64 * 1024;
   auto server = std::make_unique<HttpServer>(limits);
@@ -211,17 +212,15 @@ TEST(HttpServer, SlowStreamsHoldNeitherOthersNorStop) {
   for (int i = 0; i < 200 && endless.running.load() < 2; ++i) {
     std::this_thread::sleep_for(milliseconds(10));
   }
-  ASSERT_EQ(endless.running.load(), 2);
+  EXPECT_EQ(endless.running.load(), 2);
 
   auto t0 = Steady::now();
   auto health = get(base + "/healthz");
-  ASSERT_TRUE(health);
-  EXPECT_EQ(health->status, 200);
+  EXPECT_TRUE(health && health->status == 200);
   EXPECT_LT(seconds_since(t0), 0.5) << "a slow render and two stalled readers held /healthz";
   auto busy = get(base + "/endless");
-  ASSERT_TRUE(busy);
-  EXPECT_EQ(busy->status, 503) << "three streams in flight are the limit";
-  EXPECT_EQ(busy->header("retry-after"), "1");
+  EXPECT_TRUE(busy && busy->status == 503) << "three streams in flight are the limit";
+  EXPECT_TRUE(busy && busy->header("retry-after") == "1");
   release = true;
   slow.join();
 
@@ -254,4 +253,44 @@ TEST(HttpServer, AFailingHandlerIs500AndTheServerGoesOn) {
   EXPECT_EQ(ok->status, 200);
   server.stop();
   server.stop();  // idempotent
+}
+
+// libmicrohttpd's idle timeout counts from the last byte; a client that trickles its headers is
+// closed by the request deadline instead, and one that sent its request in time is answered.
+TEST(HttpServer, TricklingClientsAreClosedAtTheRequestDeadline) {
+  HttpLimits limits;
+  limits.request_timeout = std::chrono::seconds(1);
+  HttpServer server(limits);
+  server.route("GET", "/healthz", [](const HttpRequest&) { return text("ok\n"); });
+  ASSERT_TRUE(server.start("127.0.0.1", 0));
+
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(server.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string start = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+  ::send(fd, start.data(), start.size(), MSG_NOSIGNAL);
+  const auto t0 = Steady::now();
+  bool closed = false;
+  while (!closed && seconds_since(t0) < 5) {
+    if (::send(fd, "a", 1, MSG_NOSIGNAL) != 1) {
+      closed = true;
+      break;
+    }
+    char c = 0;
+    const auto r = ::recv(fd, &c, 1, MSG_DONTWAIT);
+    closed = r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  const double took = seconds_since(t0);
+  ::close(fd);
+  EXPECT_TRUE(closed);
+  EXPECT_GT(took, 0.8);
+  EXPECT_LT(took, 2.5);
+
+  auto ok = get("http://127.0.0.1:" + std::to_string(server.port()) + "/healthz");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
 }

@@ -22,14 +22,24 @@ namespace acmon::daemon {
 
 // What bounds one server. The defaults are the daemon's.
 struct HttpLimits {
-  unsigned connections = 512;                 // open at once; more wait in the listen backlog (never an fd each)
-  unsigned per_address = 384;                 // from one client address (0: no limit): one host never takes all
-  std::chrono::seconds idle_timeout{10};      // a connection that sends and reads nothing is closed
-  std::size_t connection_memory = 32 * 1024;  // per connection: request line, headers (count and
-                                              // bytes) and the send buffer; a larger request is 431
-  unsigned threads = 2;                       // event loops (epoll), connections spread over them
-  unsigned streams = 8;                       // streamed bodies being written at once; one more is answered 503
-  std::size_t stream_buffer = 256 * 1024;     // bytes a stream renders ahead of its client
+  // Connections open at once; more wait in the kernel's listen backlog, costing no descriptor.
+  unsigned connections = 512;
+  // Connections from one client address (0: no limit), so that one host never takes them all.
+  unsigned per_address = 384;
+  // A connection that sends and reads nothing this long is closed.
+  std::chrono::seconds idle_timeout{10};
+  // A request's line and headers must have arrived this long after the connection opened or the
+  // previous response ended; a client that trickles them is closed then.
+  std::chrono::seconds request_timeout{10};
+  // Memory per connection: the request line and headers (so their count and bytes) and the send
+  // buffer. A request that does not fit is answered 431 and closed.
+  std::size_t connection_memory = 32 * 1024;
+  // Event loops (epoll); connections are spread over them.
+  unsigned threads = 2;
+  // Streamed bodies being written at once; one more request for one is answered 503.
+  unsigned streams = 8;
+  // Bytes a stream renders ahead of its client.
+  std::size_t stream_buffer = 256 * 1024;
 };
 
 // One request, as a handler sees it; valid only during the handler's call.
