@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace acmon::daemon {
@@ -321,63 +322,80 @@ struct HttpServerAccess {
 
   static MHD_Result start_stream(HttpServer& server, MHD_Connection* connection, HttpResponse r) {
     auto& shared = *server.m_shared;
-    std::lock_guard lock(shared.mutex);
-    // Threads whose stream is over are joined here (at once: they are done), so none piles up.
-    std::erase_if(shared.streams, [](auto& entry) {
-      if (!entry.first->done.load()) {
-        return false;
+    auto stream = std::make_shared<HttpServer::Stream>(connection, server.m_limits.stream_buffer);
+    bool started = false;
+    {
+      std::lock_guard lock(shared.mutex);
+      // Threads whose stream is over are joined here (at once: they are done), so none piles up.
+      std::erase_if(shared.streams, [](auto& entry) {
+        if (!entry.first->done.load()) {
+          return false;
+        }
+        entry.second.join();
+        return true;
+      });
+      if (!shared.stopping && shared.streams.size() < server.m_limits.streams) {
+        try {
+          shared.streams.emplace_back(stream, std::thread(produce, stream, std::move(r.stream)));
+          started = true;
+        } catch (const std::system_error& e) {
+          spdlog::warn("http: cannot start a thread for a streamed response: {}", e.what());
+        }
       }
-      entry.second.join();
-      return true;
-    });
-    if (shared.stopping || shared.streams.size() >= server.m_limits.streams) {
+    }
+    if (!started) {
       auto busy = text(503, "busy: too many responses in progress, retry\n");
       busy.headers.emplace_back("Retry-After", "1");
       return queue(connection, busy);
     }
-    auto stream = std::make_shared<HttpServer::Stream>(connection, server.m_limits.stream_buffer);
     auto* cls = new std::shared_ptr<HttpServer::Stream>(stream);
     MHD_Response* resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, k_stream_block, &read_stream, cls, &free_stream);
     if (resp == nullptr) {
-      delete cls;
+      free_stream(cls);  // the producer stops
       return MHD_NO;
     }
-    std::thread producer([stream, render = std::move(r.stream)] {
-      const HttpWriter writer = [&stream](std::string_view piece) {
-        std::unique_lock slock(stream->mutex);
-        stream->cv.wait(slock, [&] { return stream->cancelled || stream->queued < stream->limit; });
-        if (stream->cancelled) {
-          return false;
-        }
-        if (piece.empty()) {
-          return true;
-        }
-        if (!stream->chunks.empty() && stream->chunks.back().size() + piece.size() <= k_stream_block) {
-          stream->chunks.back().append(piece);  // small pieces travel together
-        } else {
-          stream->chunks.emplace_back(piece);
-        }
-        stream->queued += piece.size();
-        stream->resume_locked();
-        return true;
-      };
-      try {
-        render(writer);
-      } catch (const std::exception& e) {
-        spdlog::error("http: a streamed response failed: {}", e.what());
-        std::lock_guard slock(stream->mutex);
-        stream->cancelled = true;  // the client sees the response cut short, not a complete one
-      }
-      {
-        std::lock_guard slock(stream->mutex);
-        stream->finished = true;
-        stream->resume_locked();
-      }
-      stream->done = true;
-    });
-    shared.streams.emplace_back(stream, std::move(producer));
     return queue(connection, r, resp);
+  }
+
+  // A producer thread: renders the body into the stream until it ends or the client is gone.
+  static void produce(const std::shared_ptr<HttpServer::Stream>& stream,
+                      const std::function<void(const HttpWriter&)>& render) {
+    const HttpWriter writer = [&stream](std::string_view piece) {
+      std::unique_lock slock(stream->mutex);
+      stream->cv.wait(slock, [&] { return stream->cancelled || stream->queued < stream->limit; });
+      if (stream->cancelled) {
+        return false;
+      }
+      if (piece.empty()) {
+        return true;
+      }
+      if (!stream->chunks.empty() && stream->chunks.back().size() + piece.size() <= k_stream_block) {
+        stream->chunks.back().append(piece);  // small pieces travel together
+      } else {
+        stream->chunks.emplace_back(piece);
+      }
+      stream->queued += piece.size();
+      stream->resume_locked();
+      return true;
+    };
+    try {
+      render(writer);
+    } catch (const std::exception& e) {
+      spdlog::error("http: a streamed response failed: {}", e.what());
+      std::lock_guard slock(stream->mutex);
+      stream->cancelled = true;  // the client sees the response cut short, not a complete one
+    } catch (...) {
+      spdlog::error("http: a streamed response failed");
+      std::lock_guard slock(stream->mutex);
+      stream->cancelled = true;
+    }
+    {
+      std::lock_guard slock(stream->mutex);
+      stream->finished = true;
+      stream->resume_locked();
+    }
+    stream->done = true;
   }
 };
 
@@ -386,7 +404,12 @@ namespace {
 MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, const char* method,
                       const char* /*version*/, const char* /*upload_data*/, std::size_t* /*upload_data_size*/,
                       void** /*con_cls*/) {
-  return HttpServerAccess::handle(*static_cast<HttpServer*>(cls), connection, method, url);
+  try {
+    return HttpServerAccess::handle(*static_cast<HttpServer*>(cls), connection, method, url);
+  } catch (const std::exception& e) {  // out of memory: nothing may cross into C
+    spdlog::error("http: {} {}: {}", method, url, e.what());
+    return MHD_NO;
+  }
 }
 
 }  // namespace
