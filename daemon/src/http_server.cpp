@@ -482,7 +482,7 @@ Result<void> HttpServer::start(const std::string& host, int port) {
   if (m_daemon == nullptr) {
     return make_error(ErrorKind::network, "cannot listen on " + where + ": the HTTP server did not start");
   }
-  m_listen_fd = fd.release();  // the daemon's now, until stop() takes it back
+  fd.release();  // the daemon's now, until stop() takes it back
   m_shared->watcher = std::thread([shared = m_shared.get()] { watch_deadlines(*shared); });
   return {};
 }
@@ -510,7 +510,6 @@ void HttpServer::stop() {
   if (listener != MHD_INVALID_SOCKET) {
     ::close(listener);
   }
-  m_listen_fd = -1;
   if (m_shared->watcher.joinable()) {
     m_shared->watcher.join();
   }
