@@ -1,6 +1,5 @@
 #include "acmon/daemon/service.hpp"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include <malloc.h>
@@ -11,6 +10,7 @@
 #include <set>
 
 #include "acmon/daemon/alerts.hpp"
+#include "acmon/daemon/http_server.hpp"
 #include "acmon/daemon/notify.hpp"
 
 namespace acmon::daemon {
@@ -153,41 +153,37 @@ Result<void> Service::start() {
   }
 
   auto hp = config::split_host_port(m_cfg.daemon.listen);
-  m_http = std::make_unique<httplib::Server>();
-  m_http->new_task_queue = [] { return new httplib::ThreadPool(4); };
-  m_http->set_keep_alive_timeout(5);
-  m_http->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  m_http = std::make_unique<HttpServer>();
+  m_http->route("GET", "/metrics", [this](const HttpRequest&) {
     // Streamed from a snapshot of the state: a large page is never held whole.
-    auto snapshot = state();
-    res.set_chunked_content_provider(
-        "text/plain; version=0.0.4; charset=utf-8", [this, snapshot](size_t /*offset*/, httplib::DataSink& sink) {
-          metrics::write_all(*snapshot, m_collectables,
-                             [&](std::string_view piece) { sink.write(piece.data(), piece.size()); });
-          sink.done();
-          return true;
-        });
+    HttpResponse res;
+    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    res.stream = [this, snapshot = state()](const HttpWriter& write) {
+      metrics::write_all(*snapshot, m_collectables, [&](std::string_view piece) { write(piece); });
+    };
+    return res;
   });
-  m_http->Get("/healthz",
-              [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
-  m_http->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+  m_http->route("GET", "/healthz", [](const HttpRequest&) {
+    HttpResponse res;
+    res.content_type = "text/plain";
+    res.body = "ok\n";
+    return res;
+  });
+  m_http->route("GET", "/readyz", [this](const HttpRequest&) {
+    HttpResponse res;
+    res.content_type = "text/plain";
     if (m_ready.load()) {
-      res.set_content("ready\n", "text/plain");
+      res.body = "ready\n";
     } else {
       res.status = 503;
-      res.set_content("not ready: the first run of every collector scope has not finished\n", "text/plain");
+      res.body = "not ready: the first run of every collector scope has not finished\n";
     }
+    return res;
   });
-  m_port = hp->second == 0 ? m_http->bind_to_any_port(hp->first)
-                           : (m_http->bind_to_port(hp->first, hp->second) ? hp->second : -1);
-  if (m_port <= 0) {
-    return make_error(ErrorKind::config, "cannot listen on " + m_cfg.daemon.listen + " (daemon.listen in " +
-                                             m_cfg.path + "): " + std::strerror(errno));
+  if (auto r = m_http->start(hp->first, hp->second); !r) {
+    return make_error(ErrorKind::config, r.error().message + " (daemon.listen in " + m_cfg.path + ")");
   }
-  m_http_thread = std::thread([this] { m_http->listen_after_bind(); });
-  // httplib's stop() does nothing to a server that is not running yet: wait until it is.
-  while (!m_http->is_running()) {
-    std::this_thread::sleep_for(milliseconds(1));
-  }
+  m_port = m_http->port();
 
   build_units(gen);
   if (m_cfg.collectors.empty()) {
@@ -220,9 +216,6 @@ void Service::stop() {
   }
   if (m_http) {
     m_http->stop();
-  }
-  if (m_http_thread.joinable()) {
-    m_http_thread.join();
   }
 }
 

@@ -20,11 +20,9 @@
 #include "acmon/db/store.hpp"
 #include "acmon/metrics/exporter.hpp"
 
-namespace httplib {
-class Server;
-}
-
 namespace acmon::daemon {
+
+class HttpServer;
 
 struct ServiceOptions {
   int parallel = 4;                                 // scope runs at a time
@@ -114,8 +112,7 @@ class Service {
   std::mutex m_notify_mutex;
   bool m_notify_pending = false;
 
-  std::unique_ptr<httplib::Server> m_http;
-  std::thread m_http_thread;
+  std::unique_ptr<HttpServer> m_http;
   int m_port = 0;
   std::atomic<bool> m_ready{false};
   std::atomic<int> m_first_round_left{0};

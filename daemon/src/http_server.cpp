@@ -1,0 +1,526 @@
+#include "acmon/daemon/http_server.hpp"
+
+#include <microhttpd.h>
+#include <spdlog/spdlog.h>
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+namespace acmon::daemon {
+
+// A streamed body between its producer thread (which renders) and the event loop (which sends):
+// at most `limit` bytes wait in between, so the producer waits for a slow client. The event loop
+// never waits for the producer: with nothing to send it suspends the connection, and the producer
+// resumes it (under `mutex`, so that a stop never finds a connection left suspended).
+struct HttpServer::Stream {
+  Stream(MHD_Connection* c, std::size_t buffer) : connection(c), limit(buffer) {}
+  std::mutex mutex;
+  std::condition_variable cv;  // wakes the producer
+  MHD_Connection* connection;
+  std::deque<std::string> chunks;
+  std::size_t queued = 0;        // bytes in chunks
+  std::size_t front_offset = 0;  // bytes of chunks.front() already sent
+  bool finished = false;         // the producer returned
+  bool cancelled = false;        // the connection is gone or the server stops
+  bool suspended = false;        // the event loop waits for the producer
+  std::size_t limit;
+  std::atomic<bool> done{false};  // the producer thread has nothing left to do
+
+  // With the mutex held: hands the connection back to its event loop if it waits.
+  void resume_locked() {
+    if (suspended) {
+      suspended = false;
+      MHD_resume_connection(connection);
+    }
+  }
+};
+
+// What the event loops, the producers and the deadline watcher share; one mutex for all of it.
+struct HttpServer::Shared {
+  std::mutex mutex;
+  std::condition_variable cv;  // wakes the deadline watcher
+  bool stopping = false;
+  std::vector<std::pair<std::shared_ptr<Stream>, std::thread>> streams;
+  // Connections still owing a request's line and headers, and by when. An entry is erased when
+  // libmicrohttpd reports the connection closed, which it does before it closes the descriptor:
+  // so the watcher, under the mutex, only ever shuts down a descriptor that is still this one.
+  struct Pending {
+    int fd = -1;
+    std::chrono::steady_clock::time_point deadline;
+    bool waiting = true;  // false while a handler answers or a response is sent
+    bool cut = false;
+  };
+  std::map<MHD_Connection*, Pending> pending;
+  std::chrono::seconds request_timeout{10};
+  std::thread watcher;
+};
+
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+constexpr int k_backlog = 128;
+constexpr std::size_t k_stream_block = 32 * 1024;
+
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : m_fd(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  [[nodiscard]] int get() const { return m_fd; }
+  int release() { return std::exchange(m_fd, -1); }
+  void reset(int fd = -1) {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    m_fd = fd;
+  }
+
+ private:
+  int m_fd;
+};
+
+struct AddrInfoFree {
+  void operator()(addrinfo* a) const { ::freeaddrinfo(a); }
+};
+
+// libmicrohttpd's own messages (the connection limit reached, a request too large, …): at most one
+// line every 10 s, so a flood of clients cannot flood the journal.
+__attribute__((format(printf, 2, 0))) void log_mhd(void* /*cls*/, const char* fmt, va_list ap) {
+  static std::atomic<std::int64_t> last{std::numeric_limits<std::int64_t>::min() / 2};
+  static std::atomic<int> suppressed{0};
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(Steady::now().time_since_epoch()).count();
+  auto prev = last.load();
+  if (now - prev < 10 || !last.compare_exchange_strong(prev, now)) {
+    suppressed.fetch_add(1);
+    return;
+  }
+  char buf[512];
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  std::string line(buf);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
+    line.pop_back();
+  }
+  if (const int more = suppressed.exchange(0); more > 0) {
+    spdlog::warn("http: {} ({} similar messages suppressed)", line, more);
+  } else {
+    spdlog::warn("http: {}", line);
+  }
+}
+
+// New connections get a deadline for their first request; a request that reaches the routes has
+// none while it is answered; a finished response starts the deadline for the next one.
+void on_connection(void* cls, MHD_Connection* connection, void** /*socket_context*/,
+                   MHD_ConnectionNotificationCode toe) {
+  auto& shared = *static_cast<HttpServer::Shared*>(cls);
+  std::lock_guard lock(shared.mutex);
+  if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+    shared.pending.erase(connection);
+    return;
+  }
+  const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (info == nullptr) {
+    return;
+  }
+  shared.pending[connection] = {info->connect_fd, Steady::now() + shared.request_timeout, true, false};
+  shared.cv.notify_all();
+}
+
+void on_completed(void* cls, MHD_Connection* connection, void** /*con_cls*/, MHD_RequestTerminationCode /*toe*/) {
+  auto& shared = *static_cast<HttpServer::Shared*>(cls);
+  std::lock_guard lock(shared.mutex);
+  if (auto it = shared.pending.find(connection); it != shared.pending.end()) {
+    it->second.deadline = Steady::now() + shared.request_timeout;
+    it->second.waiting = true;
+    shared.cv.notify_all();
+  }
+}
+
+// Shuts down connections past their deadline; their event loop then sees the end and closes them.
+void watch_deadlines(HttpServer::Shared& shared) {
+  std::unique_lock lock(shared.mutex);
+  while (!shared.stopping) {
+    const auto now = Steady::now();
+    auto next = Steady::time_point::max();
+    int cut = 0;
+    for (auto& [connection, p] : shared.pending) {
+      if (!p.waiting || p.cut) {
+        continue;
+      }
+      if (p.deadline <= now) {
+        ::shutdown(p.fd, SHUT_RDWR);
+        p.cut = true;
+        ++cut;
+      } else {
+        next = std::min(next, p.deadline);
+      }
+    }
+    if (cut > 0) {
+      spdlog::debug("http: closed {} connection(s) that sent no complete request within {} s", cut,
+                    shared.request_timeout.count());
+    }
+    if (next == Steady::time_point::max()) {
+      shared.cv.wait(lock);
+    } else {
+      shared.cv.wait_until(lock, next);
+    }
+  }
+}
+
+ssize_t read_stream(void* cls, std::uint64_t /*pos*/, char* buf, std::size_t max) {
+  auto& s = **static_cast<std::shared_ptr<HttpServer::Stream>*>(cls);
+  std::unique_lock lock(s.mutex);
+  if (s.cancelled) {
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
+  if (s.chunks.empty()) {
+    if (s.finished) {
+      return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    // Nothing rendered yet: out of the event loop until the producer has something.
+    s.suspended = true;
+    MHD_suspend_connection(s.connection);
+    return 0;
+  }
+  std::size_t n = 0;
+  while (n < max && !s.chunks.empty()) {
+    const std::string& front = s.chunks.front();
+    const std::size_t take = std::min(max - n, front.size() - s.front_offset);
+    std::memcpy(buf + n, front.data() + s.front_offset, take);
+    n += take;
+    s.front_offset += take;
+    if (s.front_offset == front.size()) {
+      s.queued -= front.size();
+      s.chunks.pop_front();
+      s.front_offset = 0;
+    }
+  }
+  lock.unlock();
+  s.cv.notify_all();
+  return static_cast<ssize_t>(n);
+}
+
+// The response is gone (sent, the client left, or the server stops): the producer drops the rest.
+void free_stream(void* cls) {
+  auto* s = static_cast<std::shared_ptr<HttpServer::Stream>*>(cls);
+  {
+    std::lock_guard lock((*s)->mutex);
+    (*s)->cancelled = true;
+  }
+  (*s)->cv.notify_all();
+  delete s;
+}
+
+}  // namespace
+
+std::optional<std::string> HttpRequest::header(const std::string& name) const {
+  const char* v = MHD_lookup_connection_value(m_connection, MHD_HEADER_KIND, name.c_str());
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  return std::string(v);
+}
+
+HttpServer::HttpServer(HttpLimits limits) : m_limits(limits), m_shared(std::make_shared<Shared>()) {
+  m_shared->request_timeout = limits.request_timeout;
+}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+void HttpServer::route(const std::string& method, const std::string& path, HttpHandler handler) {
+  m_routes[{method, path}] = std::move(handler);
+}
+
+namespace {
+
+// Queues r with resp as its body (r.body when resp is null); consumes resp.
+MHD_Result queue(MHD_Connection* connection, const HttpResponse& r, MHD_Response* resp = nullptr) {
+  if (resp == nullptr) {
+    resp = MHD_create_response_from_buffer(r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY);
+  }
+  if (resp == nullptr) {
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type.c_str());
+  for (const auto& [name, value] : r.headers) {
+    MHD_add_response_header(resp, name.c_str(), value.c_str());
+  }
+  const MHD_Result ret = MHD_queue_response(connection, static_cast<unsigned>(r.status), resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+HttpResponse text(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+// The event loop's side of a request: route, run the handler, queue its answer.
+struct HttpServerAccess {
+  static MHD_Result handle(HttpServer& server, MHD_Connection* connection, const std::string& method,
+                           const std::string& path) {
+    {
+      std::lock_guard lock(server.m_shared->mutex);
+      if (auto p = server.m_shared->pending.find(connection); p != server.m_shared->pending.end()) {
+        p->second.waiting = false;
+      }
+    }
+    const bool head = method == MHD_HTTP_METHOD_HEAD;
+    auto it = server.m_routes.find({head ? std::string(MHD_HTTP_METHOD_GET) : method, path});
+    if (it == server.m_routes.end()) {
+      std::string allow;
+      for (const auto& [key, handler] : server.m_routes) {
+        if (key.second == path) {
+          allow += (allow.empty() ? "" : ", ") + key.first;
+        }
+      }
+      if (allow.empty()) {
+        return queue(connection, text(404, "not found\n"));
+      }
+      auto r = text(405, "method not allowed\n");
+      r.headers.emplace_back("Allow", allow);
+      return queue(connection, r);
+    }
+    HttpResponse r;
+    try {
+      r = it->second(HttpRequest(connection, method, path));
+    } catch (const std::exception& e) {
+      spdlog::error("http: {} {}: {}", method, path, e.what());
+      r = text(500, "internal error\n");
+    }
+    if (!r.stream) {
+      return queue(connection, r);
+    }
+    if (head) {
+      r.stream = nullptr;
+      return queue(connection, r);
+    }
+    return start_stream(server, connection, std::move(r));
+  }
+
+  static MHD_Result start_stream(HttpServer& server, MHD_Connection* connection, HttpResponse r) {
+    auto& shared = *server.m_shared;
+    auto stream = std::make_shared<HttpServer::Stream>(connection, server.m_limits.stream_buffer);
+    bool started = false;
+    {
+      std::lock_guard lock(shared.mutex);
+      // Threads whose stream is over are joined here (at once: they are done), so none piles up.
+      std::erase_if(shared.streams, [](auto& entry) {
+        if (!entry.first->done.load()) {
+          return false;
+        }
+        entry.second.join();
+        return true;
+      });
+      if (!shared.stopping && shared.streams.size() < server.m_limits.streams) {
+        try {
+          shared.streams.emplace_back(stream, std::thread(produce, stream, std::move(r.stream)));
+          started = true;
+        } catch (const std::system_error& e) {
+          spdlog::warn("http: cannot start a thread for a streamed response: {}", e.what());
+        }
+      }
+    }
+    if (!started) {
+      auto busy = text(503, "busy: too many responses in progress, retry\n");
+      busy.headers.emplace_back("Retry-After", "1");
+      return queue(connection, busy);
+    }
+    auto* cls = new std::shared_ptr<HttpServer::Stream>(stream);
+    MHD_Response* resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, k_stream_block, &read_stream, cls, &free_stream);
+    if (resp == nullptr) {
+      free_stream(cls);  // the producer stops
+      return MHD_NO;
+    }
+    return queue(connection, r, resp);
+  }
+
+  // A producer thread: renders the body into the stream until it ends or the client is gone.
+  static void produce(const std::shared_ptr<HttpServer::Stream>& stream,
+                      const std::function<void(const HttpWriter&)>& render) {
+    const HttpWriter writer = [&stream](std::string_view piece) {
+      std::unique_lock slock(stream->mutex);
+      stream->cv.wait(slock, [&] { return stream->cancelled || stream->queued < stream->limit; });
+      if (stream->cancelled) {
+        return false;
+      }
+      if (piece.empty()) {
+        return true;
+      }
+      if (!stream->chunks.empty() && stream->chunks.back().size() + piece.size() <= k_stream_block) {
+        stream->chunks.back().append(piece);  // small pieces travel together
+      } else {
+        stream->chunks.emplace_back(piece);
+      }
+      stream->queued += piece.size();
+      stream->resume_locked();
+      return true;
+    };
+    try {
+      render(writer);
+    } catch (const std::exception& e) {
+      spdlog::error("http: a streamed response failed: {}", e.what());
+      std::lock_guard slock(stream->mutex);
+      stream->cancelled = true;  // the client sees the response cut short, not a complete one
+    } catch (...) {
+      spdlog::error("http: a streamed response failed");
+      std::lock_guard slock(stream->mutex);
+      stream->cancelled = true;
+    }
+    {
+      std::lock_guard slock(stream->mutex);
+      stream->finished = true;
+      stream->resume_locked();
+    }
+    stream->done = true;
+  }
+};
+
+namespace {
+
+MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, const char* method,
+                      const char* /*version*/, const char* /*upload_data*/, std::size_t* /*upload_data_size*/,
+                      void** /*con_cls*/) {
+  try {
+    return HttpServerAccess::handle(*static_cast<HttpServer*>(cls), connection, method, url);
+  } catch (const std::exception& e) {  // out of memory: nothing may cross into C
+    spdlog::error("http: {} {}: {}", method, url, e.what());
+    return MHD_NO;
+  }
+}
+
+}  // namespace
+
+Result<void> HttpServer::start(const std::string& host, int port) {
+  const std::string where =
+      (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
+    return make_error(ErrorKind::network, "cannot listen on " + where + ": " + ::gai_strerror(rc));
+  }
+  std::unique_ptr<addrinfo, AddrInfoFree> addrs(found);
+  UniqueFd fd;
+  int family = AF_INET;
+  std::string reason = "no address";
+  for (const addrinfo* a = addrs.get(); a != nullptr; a = a->ai_next) {
+    fd.reset(::socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (fd.get() < 0) {
+      reason = std::strerror(errno);
+      continue;
+    }
+    const int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd.get(), k_backlog) != 0) {
+      reason = std::strerror(errno);
+      fd.reset();
+      continue;
+    }
+    family = a->ai_family;
+    break;
+  }
+  if (fd.get() < 0) {
+    return make_error(ErrorKind::network, "cannot listen on " + where + ": " + reason);
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+  m_port = ntohs(family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                    : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+
+  std::vector<MHD_OptionItem> options{
+      {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&log_mhd), nullptr},
+      {MHD_OPTION_LISTEN_SOCKET, fd.get(), nullptr},
+      {MHD_OPTION_CONNECTION_LIMIT, static_cast<intptr_t>(m_limits.connections), nullptr},
+      {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(m_limits.idle_timeout.count()), nullptr},
+      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(m_limits.connection_memory), nullptr},
+      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&on_connection), m_shared.get()},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&on_completed), m_shared.get()},
+  };
+  if (m_limits.per_address > 0) {
+    options.push_back({MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<intptr_t>(m_limits.per_address), nullptr});
+  }
+  if (m_limits.threads > 1) {
+    options.push_back({MHD_OPTION_THREAD_POOL_SIZE, static_cast<intptr_t>(m_limits.threads), nullptr});
+  }
+  options.push_back({MHD_OPTION_END, 0, nullptr});
+  // epoll event loops on threads of their own (never a thread per connection); ITC so that stop()
+  // wakes them at once.
+  unsigned flags =
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+  if (family == AF_INET6) {
+    flags |= MHD_USE_IPv6;
+  }
+  m_daemon =
+      MHD_start_daemon(flags, 0, nullptr, nullptr, &on_request, this, MHD_OPTION_ARRAY, options.data(), MHD_OPTION_END);
+  if (m_daemon == nullptr) {
+    return make_error(ErrorKind::network, "cannot listen on " + where + ": the HTTP server did not start");
+  }
+  fd.release();  // the daemon's now, until stop() takes it back
+  m_shared->watcher = std::thread([shared = m_shared.get()] { watch_deadlines(*shared); });
+  return {};
+}
+
+void HttpServer::stop() {
+  if (m_daemon == nullptr) {
+    return;
+  }
+  {
+    std::lock_guard lock(m_shared->mutex);
+    m_shared->stopping = true;
+    m_shared->cv.notify_all();
+    for (auto& [stream, thread] : m_shared->streams) {
+      {
+        std::lock_guard slock(stream->mutex);
+        stream->cancelled = true;
+        stream->resume_locked();  // no connection may stay suspended through MHD_stop_daemon
+      }
+      stream->cv.notify_all();
+    }
+  }
+  const MHD_socket listener = MHD_quiesce_daemon(m_daemon);  // no new connections from here on
+  MHD_stop_daemon(m_daemon);                                 // closes every connection, joins the loops
+  m_daemon = nullptr;
+  if (listener != MHD_INVALID_SOCKET) {
+    ::close(listener);
+  }
+  if (m_shared->watcher.joinable()) {
+    m_shared->watcher.join();
+  }
+  std::vector<std::pair<std::shared_ptr<Stream>, std::thread>> streams;
+  {
+    std::lock_guard lock(m_shared->mutex);
+    streams.swap(m_shared->streams);
+  }
+  for (auto& [stream, thread] : streams) {
+    thread.join();
+  }
+}
+
+}  // namespace acmon::daemon
