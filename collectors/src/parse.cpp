@@ -154,7 +154,7 @@ Result<std::optional<UnixTime>> get_time(const json& item, const char* field,
     t = parse_rfc3339(*s);
   }
   if (!t) {
-    return field_error(field, describe_value(json(*s)) + " is not a time of the form " +
+    return field_error(field, "'" + cap_text(*s, 40) + "' is not a time of the form " +
                                   (zoneless_offset ? "2024-10-16 16:46:20" : "2022-09-09T02:35:44Z"));
   }
   return std::optional<UnixTime>(*t);
