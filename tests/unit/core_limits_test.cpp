@@ -1,12 +1,15 @@
 // Input that must neither crash acmon nor fool it: deep or huge API answers, API text with control
 // characters, times and durations at the edges of their ranges, configuration that would reach the wire.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "acmon/core/api.hpp"
 #include "acmon/core/config.hpp"
+#include "acmon/core/credentials.hpp"
 #include "acmon/core/time.hpp"
 
 using namespace acmon;
@@ -226,4 +229,44 @@ TEST(Limits, DevZeroIsNotAConfiguration) {
   } catch (const config::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
   }
+}
+
+TEST(Limits, RamRoleAnswersOfTheWrongShapeAreErrors) {
+  // The metadata service is on the network too: a field of the wrong type, or a long Code with a
+  // line break, must make an error, not an exception or a forged log line.
+  const std::string answers[] = {
+      R"({"Code":"Success","AccessKeyId":5,"AccessKeySecret":"s","SecurityToken":"t","Expiration":"2026-01-01T01:00:00Z"})",
+      R"({"Code":"Success","AccessKeyId":"STS.x","AccessKeySecret":["s"],"SecurityToken":"t","Expiration":1})",
+      nlohmann::json{{"Code", "Failed\n2026-01-01 [error] forged" + std::string(100000, 'x')}}.dump(),
+      std::string(100000, '[') + std::string(100000, ']'),
+  };
+  std::atomic<std::size_t> next{0};
+  httplib::Server md;
+  md.Put("/latest/api/token",
+         [&](const httplib::Request&, httplib::Response& res) { res.set_content("md-token", "text/plain"); });
+  md.Get("/latest/meta-data/ram/security-credentials/role", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(answers[next++ % std::size(answers)], "application/json");
+  });
+  const int port = md.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { md.listen_after_bind(); });
+  while (!md.is_running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  config::Account a;
+  a.name = "r";
+  a.source = config::CredentialSource::ram_role;
+  a.source_arg = "role";
+  CredentialOptions o;
+  o.env = [](const std::string&) { return std::optional<std::string>(); };
+  o.metadata_url = "http://127.0.0.1:" + std::to_string(port);
+  for (std::size_t i = 0; i < std::size(answers); ++i) {
+    auto p = make_credential_provider(a, o);
+    Result<Credentials> c = make_error(ErrorKind::config, "not called");
+    EXPECT_NO_THROW(c = p->get()) << "answer " << i;
+    ASSERT_FALSE(c.has_value()) << "answer " << i;
+    EXPECT_LT(c.error().message.size(), 600U) << "answer " << i;
+    EXPECT_TRUE(one_line(c.error().message)) << c.error().message.substr(0, 200);
+  }
+  md.stop();
+  t.join();
 }
