@@ -270,3 +270,28 @@ TEST(Limits, RamRoleAnswersOfTheWrongShapeAreErrors) {
   md.stop();
   t.join();
 }
+
+TEST(Limits, AnAliyunCliProfileOfTheWrongShapeIsAnError) {
+  const auto home = std::filesystem::temp_directory_path() / ("acmon-limits-home-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(home / ".aliyun");
+  config::Account a;
+  a.name = "p";
+  a.source = config::CredentialSource::profile;
+  a.source_arg = "ops";
+  CredentialOptions o;
+  o.env = [](const std::string&) { return std::optional<std::string>(); };
+  o.home = home.string();
+  for (const char* profiles : {R"([{"name": 5}, {"name": "ops", "mode": ["AK"]}])",
+                               R"([{"name": "ops", "mode": "AK", "access_key_id": 1, "access_key_secret": "s"}])",
+                               R"([{"name": "ops", "mode": "StsToken", "access_key_id": "i", "access_key_secret": "s",
+                                    "sts_token": {}}])"}) {
+    {
+      std::ofstream out(home / ".aliyun" / "config.json");
+      out << R"({"current": "ops", "profiles": )" << profiles << "}";
+    }
+    Result<Credentials> c = make_error(ErrorKind::config, "not called");
+    EXPECT_NO_THROW(c = make_credential_provider(a, o)->get()) << profiles;
+    EXPECT_FALSE(c.has_value()) << profiles;
+  }
+  std::filesystem::remove_all(home);
+}
