@@ -1,4 +1,5 @@
 // API items to unified records, with every quirk of API.md.
+#include <algorithm>
 #include <charconv>
 
 #include "acmon/collectors/collector.hpp"
@@ -35,6 +36,7 @@ constexpr Range k_count{0, k_max_exact};
 constexpr Range k_smc_count{0, 1000};
 constexpr Range k_smc_ttl_days{1, 90};
 constexpr Range k_ecs_ttl_hours{1, 87600};  // documented default 4h, no stated maximum: up to 10 years
+constexpr std::size_t k_max_id = 256;
 
 // Absent or null is nullopt; a whole number (or a numeric string) in range is the value; anything
 // else an error.
@@ -131,6 +133,12 @@ Result<std::string> get_id(const json& item, const char* field) {
   }
   if (s->empty()) {
     return field_error(field, "missing: an item without an id cannot be tracked");
+  }
+  // Ids are opaque, but they key the store, label series and appear in messages: a bounded line.
+  if (s->size() > k_max_id ||
+      std::any_of(s->begin(), s->end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return field_error(field, "'" + cap_text(*s, 40) + "' is not an id (at most " + std::to_string(k_max_id) +
+                                  " bytes, no control characters)");
   }
   return s;
 }

@@ -92,6 +92,17 @@ TEST(ParseLimits, ValuesOutsideTheirDocumentedRangeAreErrors) {
   }
 }
 
+TEST(ParseLimits, IdsAreBoundedSingleLines) {
+  for (const std::string& bad : {std::string(100000, 'a'), std::string("at-1\n2026-01-01 [error] forged")}) {
+    json item = smc_item();
+    item["AccessTokenId"] = bad;
+    expect_field_error(parse_smc(item, "a"), "AccessTokenId");
+  }
+  json item = smc_item();
+  item["AccessTokenId"] = std::string(256, 'a');
+  EXPECT_TRUE(parse_smc(item, "a").has_value());
+}
+
 TEST(ParseLimits, ValuesAtTheEdgesOfTheirRangesAreRead) {
   json item = smc_item();
   item["TimeToLiveInDays"] = "90";
