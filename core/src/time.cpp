@@ -68,10 +68,6 @@ std::optional<std::pair<UnixTime, std::size_t>> parse_date_time(std::string_view
   return std::make_pair(days * 86400 + h * 3600 + mi * 60 + se, std::size_t{19});
 }
 
-}  // namespace
-
-namespace {
-
 // "Z" or "+hh:mm" exactly, nothing around it.
 std::optional<int> read_utc_offset(std::string_view text) {
   if (text == "Z" || text == "z") {
