@@ -21,7 +21,7 @@ printf '%-8s %10s %10s %12s %12s %12s %10s\n' codes series scrape_ms scrape_MiB 
 for n in "${sizes[@]}"; do
   rm -f "$work"/acmon.db*
   smc=$((n * 40 / 100)); ecs=$((n * 30 / 100)); pdb=$((n - smc - 2 * ecs))
-  start_sim --generate "{\"account\":\"LTAIb\",\"secret\":\"bench-secret\",\"smc\":$smc,\"ecs\":{\"regions\":[\"cn-hangzhou\",\"cn-beijing\"],\"per_region\":$((ecs))},\"polardb\":{\"orders\":[\"o-1\"],\"per_order\":$pdb}}"
+  start_sim --generate "{\"account\":\"LTAIb\",\"secret\":\"bench-secret\",\"smc\":$smc,\"ecs\":{\"regions\":[\"cn-hangzhou\",\"cn-beijing\"],\"per_region\":$((ecs))},\"polardb\":{\"orders\":[\"2233000000001\"],\"per_order\":$pdb}}"
   mport=$(free_port)
   cat >"$work/acmon.toml" <<CONF
 [daemon]
@@ -46,7 +46,7 @@ interval = "1h"
 [[collectors]]
 account = "b"
 product = "polardb"
-order_ids = ["o-1"]
+order_ids = ["2233000000001"]
 endpoint = "http://127.0.0.1:$port"
 interval = "1h"
 CONF

@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
       {"secret", "bench-secret"},
       {"smc", smc},
       {"ecs", {{"regions", {"cn-hangzhou", "cn-beijing", "cn-shanghai"}}, {"per_region", ecs_per_region}}},
-      {"polardb", {{"orders", {"o-1", "o-2"}}, {"per_order", pdb_per_order}}}};
+      {"polardb", {{"orders", {"2233000000001", "2233000000002"}}, {"per_order", pdb_per_order}}}};
   Sim sim(argv[1], spec, dir);
   const std::string endpoint = "http://127.0.0.1:" + std::to_string(sim.port);
   std::string toml = "[daemon]\ndatabase = \"" + db_path +
@@ -145,8 +145,10 @@ int main(int argc, char** argv) {
       "[[collectors]]\naccount = \"bench\"\nproduct = \"ecs\"\nregions = [\"cn-hangzhou\", \"cn-beijing\", "
       "\"cn-shanghai\"]\nendpoint = \"" +
       endpoint + "\"\n";
-  toml += "[[collectors]]\naccount = \"bench\"\nproduct = \"polardb\"\norder_ids = [\"o-1\", \"o-2\"]\nendpoint = \"" +
-          endpoint + "\"\n";
+  toml +=
+      "[[collectors]]\naccount = \"bench\"\nproduct = \"polardb\"\norder_ids = [\"2233000000001\", "
+      "\"2233000000002\"]\nendpoint = \"" +
+      endpoint + "\"\n";
   const auto cfg = config::parse(toml, "bench.toml");
 
   auto store = db::Store::open(db_path);

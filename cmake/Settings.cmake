@@ -9,7 +9,14 @@ endif()
 
 add_library(acmon_settings INTERFACE)
 target_compile_definitions(acmon_settings INTERFACE ACMON_VERSION="${PROJECT_VERSION}")
-if(ACMON_SANITIZE)
+if(ACMON_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "ACMON_FUZZ needs clang: configure with -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  target_compile_options(acmon_settings INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(acmon_settings INTERFACE -fsanitize=address,undefined)
+elseif(ACMON_SANITIZE)
   target_compile_options(acmon_settings INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(acmon_settings INTERFACE -fsanitize=address,undefined)

@@ -1,7 +1,10 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include <spdlog/spdlog.h>
+
 #include "acmon/collectors/collector.hpp"
+#include "acmon/core/text.hpp"
 
 namespace acmon::collectors {
 
@@ -133,7 +136,15 @@ Result<std::vector<Scope>> Collector::scopes() {
         regions.clear();
         for (const auto& r : *list) {
           if (r.is_object() && r.contains("RegionId") && r["RegionId"].is_string()) {
-            regions.push_back(r["RegionId"].get<std::string>());
+            // A region id becomes part of the endpoint's host: one that is not shaped like a
+            // region id would send a signed request elsewhere, so it is skipped, not used.
+            const auto& id = r["RegionId"].get_ref<const std::string&>();
+            if (config::valid_region_id(id)) {
+              regions.push_back(id);
+            } else {
+              spdlog::warn("{}: DescribeRegions named '{}', which is not a region id; skipped", m_cfg.name,
+                           cap_text(id, 80));
+            }
           }
         }
       }

@@ -3,6 +3,8 @@
 #include <thread>
 
 #include "acmon/core/crypto.hpp"
+#include "acmon/core/json.hpp"
+#include "acmon/core/text.hpp"
 
 namespace acmon::api {
 
@@ -37,20 +39,27 @@ std::string redact(std::string message) {
   return message;
 }
 
+// API text enters an Error here, capped and escaped (redact first: it needs the whole message).
+constexpr std::size_t k_max_code = 100;
+
 Result<nlohmann::json> interpret(const http::Response& response) {
-  nlohmann::json doc = nlohmann::json::parse(response.body, nullptr, false);
+  auto parsed = parse_json_bounded(response.body);
+  nlohmann::json doc = parsed ? std::move(*parsed) : nlohmann::json(nlohmann::json::value_t::discarded);
   const bool is_object = !doc.is_discarded() && doc.is_object();
   if (response.status >= 200 && response.status < 300) {
     if (!is_object) {
-      Error e = make_error(ErrorKind::parse, "the response body is not a JSON object (" +
-                                                 std::to_string(response.body.size()) + " bytes)");
+      Error e = make_error(ErrorKind::parse, parsed ? "the response body is not a JSON object (" +
+                                                          std::to_string(response.body.size()) + " bytes)"
+                                                    : parsed.error().message);
       e.http_status = response.status;
       return e;
     }
     if (doc.contains("Code") && doc["Code"].is_string() && !doc.contains("RequestId")) {
       // Some gateways answer 200 with an error document; without a RequestId it cannot be a result.
-      Error e = make_error(ErrorKind::api, redact(doc.value("Message", "")));
-      e.code = doc["Code"].get<std::string>();
+      Error e = make_error(ErrorKind::api, doc.contains("Message") && doc["Message"].is_string()
+                                               ? cap_text(redact(doc["Message"].get<std::string>()))
+                                               : std::string());
+      e.code = cap_text(doc["Code"].get<std::string>(), k_max_code);
       e.http_status = response.status;
       return e;
     }
@@ -60,12 +69,12 @@ Result<nlohmann::json> interpret(const http::Response& response) {
   e.http_status = response.status;
   if (is_object && doc.contains("Code") && doc["Code"].is_string()) {
     e.kind = ErrorKind::api;
-    e.code = doc["Code"].get<std::string>();
+    e.code = cap_text(doc["Code"].get<std::string>(), k_max_code);
     if (doc.contains("Message") && doc["Message"].is_string()) {
-      e.message = redact(doc["Message"].get<std::string>());
+      e.message = cap_text(redact(doc["Message"].get<std::string>()));
     }
     if (doc.contains("RequestId") && doc["RequestId"].is_string()) {
-      e.request_id = doc["RequestId"].get<std::string>();
+      e.request_id = cap_text(doc["RequestId"].get<std::string>(), k_max_code);
     }
   } else {
     e.kind = ErrorKind::http;

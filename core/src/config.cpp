@@ -1,5 +1,6 @@
 #include "acmon/core/config.hpp"
 
+#include <sys/stat.h>
 #include <toml++/toml.h>
 #include <algorithm>
 #include <cerrno>
@@ -9,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "acmon/core/text.hpp"
 #include "acmon/core/time.hpp"
 
 namespace acmon::config {
@@ -54,9 +56,15 @@ const Collector* Config::find_collector(std::string_view name) const {
   return it == collectors.end() ? nullptr : &*it;
 }
 
+namespace {
+// A configuration error is one line of at most this many bytes, whatever the file holds.
+constexpr std::size_t k_max_message = 600;
+}  // namespace
+
 ConfigError::ConfigError(std::string file, int line, std::string key, const std::string& what)
-    : std::runtime_error(file + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " +
-                         (key.empty() ? std::string() : key + ": ") + what),
+    : std::runtime_error(cap_text(file + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " +
+                                      (key.empty() ? std::string() : key + ": ") + what,
+                                  k_max_message)),
       m_file(std::move(file)),
       m_line(line),
       m_key(std::move(key)) {}
@@ -83,8 +91,96 @@ std::optional<std::pair<std::string, int>> split_host_port(std::string_view list
 
 namespace {
 
+bool all_of(std::string_view s, bool (*ok)(char)) {
+  return std::all_of(s.begin(), s.end(), ok);
+}
+
+bool is_lower_or_digit(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+// A host name of letters, digits, '-' and '.', or a bracketed IPv6 address.
+bool valid_host(std::string_view host) {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    return all_of(host.substr(1, host.size() - 2),
+                  [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0 || c == ':' || c == '.'; });
+  }
+  return !host.empty() && host.size() <= 253 &&
+         all_of(host, [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.'; });
+}
+
+}  // namespace
+
+bool valid_region_id(std::string_view s) {
+  // "cn-hangzhou", "us-west-1", "cn-hangzhou-finance": a lower-case word of two letters or more,
+  // then one or more '-' parts of lower-case letters and digits.
+  if (s.size() > 64) {
+    return false;
+  }
+  const auto dash = s.find('-');
+  if (dash == std::string_view::npos || dash < 2 ||
+      !all_of(s.substr(0, dash), [](char c) { return c >= 'a' && c <= 'z'; })) {
+    return false;
+  }
+  std::size_t part = 0;
+  for (std::size_t i = dash; i < s.size(); ++i) {
+    if (s[i] == '-') {
+      if (i + 1 == s.size() || s[i + 1] == '-') {
+        return false;
+      }
+    } else if (!is_lower_or_digit(s[i])) {
+      return false;
+    }
+    ++part;
+  }
+  return part > 1;
+}
+
+bool valid_order_id(std::string_view s) {
+  // The documents' sample is "2233****445566": digits, masked with '*' where shown in the console.
+  return !s.empty() && s.size() <= 32 && s.find_first_of("0123456789") != std::string_view::npos &&
+         all_of(s, [](char c) { return (c >= '0' && c <= '9') || c == '*'; });
+}
+
+bool valid_access_key_id(std::string_view s) {
+  // "LTAI5t…" for RAM users, "STS.…" for temporary credentials.
+  return !s.empty() && s.size() <= 128 && all_of(s, [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
+  });
+}
+
+bool valid_endpoint(std::string_view url) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (url.substr(0, scheme.size()) != scheme) {
+      continue;
+    }
+    auto rest = url.substr(scheme.size());
+    if (!rest.empty() && rest.back() == '/') {
+      rest.remove_suffix(1);
+    }
+    // The port follows the last ':' unless that ':' is inside an IPv6 address.
+    const auto colon = rest.rfind(':');
+    if (colon == std::string_view::npos || (rest.front() == '[' && rest.back() == ']')) {
+      return valid_host(rest);
+    }
+    const auto port = rest.substr(colon + 1);
+    int n = 0;
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    return valid_host(rest.substr(0, colon)) && !port.empty() && port.size() <= 5 && ec == std::errc() &&
+           p == port.data() + port.size() && n >= 1 && n <= 65535;
+  }
+  return false;
+}
+
+namespace {
+
 int line_of(const toml::node& n) {
   return static_cast<int>(n.source().begin.line);
+}
+
+// A configured value quoted in a message: escaped and short, whatever the file holds.
+std::string quoted(std::string_view s) {
+  return "'" + cap_text(s, 100) + "'";
 }
 
 bool valid_name(std::string_view s) {
@@ -128,7 +224,7 @@ class TableReader {
   std::string required_string(std::string_view key) {
     auto v = string(key);
     if (!v) {
-      fail_table("missing required key '" + std::string(key) + "'");
+      fail_table("missing required key " + quoted(key));
     }
     if (v->empty()) {
       fail(key, "must not be empty");
@@ -143,8 +239,9 @@ class TableReader {
     }
     auto d = parse_duration(*s);
     if (!d) {
-      fail(key,
-           "'" + *s + "' is not a duration (a positive number with a unit s, m, h or d, e.g. \"30s\", \"5m\", \"7d\")");
+      fail(key, quoted(*s) +
+                    " is not a duration (a positive number with a unit s, m, h or d, e.g. \"30s\", \"5m\", \"7d\"; "
+                    "at most 36525d)");
     }
     return d;
   }
@@ -191,7 +288,7 @@ class TableReader {
         throw ConfigError(m_file, line_of(el), qualified(key), "an element is empty");
       }
       if (std::find(out.begin(), out.end(), s) != out.end()) {
-        throw ConfigError(m_file, line_of(el), qualified(key), "'" + s + "' is listed twice");
+        throw ConfigError(m_file, line_of(el), qualified(key), quoted(s) + " is listed twice");
       }
       out.push_back(std::move(s));
     }
@@ -278,14 +375,14 @@ void read_daemon(const toml::table& t, const std::string& file, Daemon& d) {
   }
   if (auto v = r.string("listen")) {
     if (!split_host_port(*v)) {
-      r.fail("listen", "'" + *v + "' is not HOST:PORT with a port from 0 to 65535");
+      r.fail("listen", quoted(*v) + " is not HOST:PORT with a port from 0 to 65535");
     }
     d.listen = *v;
   }
   if (auto v = r.string("log_level")) {
     static const std::set<std::string> k_levels{"trace", "debug", "info", "warn", "error"};
     if (k_levels.count(*v) == 0) {
-      r.fail("log_level", "'" + *v + "' is not one of trace, debug, info, warn, error");
+      r.fail("log_level", quoted(*v) + " is not one of trace, debug, info, warn, error");
     }
     d.log_level = *v;
   }
@@ -301,7 +398,7 @@ Account read_account(const toml::table& t, const std::string& prefix, const std:
   a.line = r.line();
   a.name = r.required_string("name");
   if (!valid_name(a.name)) {
-    r.fail("name", "'" + a.name + "' may hold only letters, digits, '-', '_' and '.' (at most 64)");
+    r.fail("name", quoted(a.name) + " may hold only letters, digits, '-', '_' and '.' (at most 64)");
   }
   if (r.has("access_key_secret")) {
     r.fail("access_key_secret",
@@ -318,8 +415,8 @@ Account read_account(const toml::table& t, const std::string& prefix, const std:
   if (creds) {
     if (id || file_path || env || token_env) {
       r.fail("credentials",
-             "credentials = \"" + *creds +
-                 "\" cannot be combined with access_key_id, access_key_secret_file, access_key_secret_env or "
+             "credentials = " + quoted(*creds) +
+                 " cannot be combined with access_key_id, access_key_secret_file, access_key_secret_env or "
                  "security_token_env");
     }
     const std::string& c = *creds;
@@ -332,17 +429,20 @@ Account read_account(const toml::table& t, const std::string& prefix, const std:
       a.source = CredentialSource::ram_role;
       a.source_arg = c.substr(9);
     } else {
-      r.fail("credentials", "'" + c + "' is not one of \"env\", \"profile:NAME\", \"ram-role:ROLE\"");
+      r.fail("credentials", quoted(c) + " is not one of \"env\", \"profile:NAME\", \"ram-role:ROLE\"");
     }
     return a;
   }
   if (!id) {
-    r.fail_table("account '" + a.name +
-                 "' has no credentials: set access_key_id with access_key_secret_file or access_key_secret_env, "
+    r.fail_table("account " + quoted(a.name) +
+                 " has no credentials: set access_key_id with access_key_secret_file or access_key_secret_env, "
                  "or credentials = \"env\" | \"profile:NAME\" | \"ram-role:ROLE\"");
   }
   if (id->empty()) {
     r.fail("access_key_id", "must not be empty");
+  }
+  if (!valid_access_key_id(*id)) {
+    r.fail("access_key_id", quoted(*id) + " is not an AccessKey id (letters, digits, '.', '_' and '-', at most 128)");
   }
   if (file_path && env) {
     r.fail("access_key_secret_env", "set either access_key_secret_file or access_key_secret_env, not both");
@@ -367,17 +467,17 @@ Collector read_collector(const toml::table& t, const std::string& prefix, const 
   c.line = r.line();
   c.account = r.required_string("account");
   if (cfg.find_account(c.account) == nullptr) {
-    r.fail("account", "no [[accounts]] entry is named '" + c.account + "'");
+    r.fail("account", "no [[accounts]] entry is named " + quoted(c.account));
   }
   const std::string product = r.required_string("product");
   auto p = parse_product(product);
   if (!p) {
-    r.fail("product", "'" + product + "' is not one of smc, ecs, polardb");
+    r.fail("product", quoted(product) + " is not one of smc, ecs, polardb");
   }
   c.product = *p;
   c.name = r.string("name").value_or(c.account + "-" + product);
   if (!valid_name(c.name)) {
-    r.fail("name", "'" + c.name + "' may hold only letters, digits, '-', '_' and '.' (at most 64)");
+    r.fail("name", quoted(c.name) + " may hold only letters, digits, '-', '_' and '.' (at most 64)");
   }
   auto regions = r.string_array("regions");
   auto orders = r.string_array("order_ids");
@@ -388,6 +488,13 @@ Collector read_collector(const toml::table& t, const std::string& prefix, const 
     if (std::find(regions->begin(), regions->end(), "*") != regions->end() && regions->size() > 1) {
       r.fail("regions", "\"*\" discovers every region and cannot be combined with named regions");
     }
+    for (const auto& region : *regions) {
+      if (region != "*" && !valid_region_id(region)) {
+        r.fail("regions", quoted(region) +
+                              " is not a region id (lower-case letters, digits and '-', like \"cn-hangzhou\"; at "
+                              "most 64)");
+      }
+    }
     c.regions = *regions;
   } else if (regions) {
     r.fail("regions", "only ecs collectors take regions");
@@ -396,6 +503,11 @@ Collector read_collector(const toml::table& t, const std::string& prefix, const 
     if (!orders || orders->empty()) {
       r.fail(orders ? "order_ids" : "product", "a polardb collector needs order_ids = [\"…\"] (AliyunOrderId)");
     }
+    for (const auto& order : *orders) {
+      if (!valid_order_id(order)) {
+        r.fail("order_ids", quoted(order) + " is not an order id (AliyunOrderId: digits, at most 32)");
+      }
+    }
     c.order_ids = *orders;
   } else if (orders) {
     r.fail("order_ids", "only polardb collectors take order_ids");
@@ -403,6 +515,9 @@ Collector read_collector(const toml::table& t, const std::string& prefix, const 
   if (auto v = r.duration("interval")) {
     if (*v < 10) {
       r.fail("interval", "must be at least 10s");
+    }
+    if (*v > k_max_interval) {
+      r.fail("interval", "must be at most 366d");
     }
     c.interval = *v;
   }
@@ -413,8 +528,10 @@ Collector read_collector(const toml::table& t, const std::string& prefix, const 
     c.timeout = *v;
   }
   if (auto v = r.string("endpoint")) {
-    if (!valid_url(*v)) {
-      r.fail("endpoint", "'" + *v + "' is not an http:// or https:// URL");
+    if (!valid_endpoint(*v)) {
+      r.fail("endpoint", quoted(*v) +
+                             " is not an http:// or https:// URL of a host and an optional port, with nothing after "
+                             "them but an optional '/'");
     }
     c.endpoint = *v;
   }
@@ -424,7 +541,7 @@ Collector read_collector(const toml::table& t, const std::string& prefix, const 
     } else if (*v == "v1") {
       c.signature = SignatureVersion::v1;
     } else {
-      r.fail("signature", "'" + *v + "' is not one of v3, v1");
+      r.fail("signature", quoted(*v) + " is not one of v3, v1");
     }
   }
   if (auto v = r.string("time_zone")) {
@@ -433,7 +550,7 @@ Collector read_collector(const toml::table& t, const std::string& prefix, const 
     }
     auto off = parse_utc_offset(*v);
     if (!off) {
-      r.fail("time_zone", "'" + *v + "' is not a UTC offset like \"+08:00\"");
+      r.fail("time_zone", quoted(*v) + " is not a UTC offset like \"+08:00\"");
     }
     c.utc_offset = *off;
   }
@@ -453,11 +570,11 @@ Notify read_notify(const toml::table& t, const std::string& prefix, const std::s
   } else if (type == "webhook") {
     n.type = Notify::Type::webhook;
   } else {
-    r.fail("type", "'" + type + "' is not one of alertmanager, webhook");
+    r.fail("type", quoted(type) + " is not one of alertmanager, webhook");
   }
   n.url = r.required_string("url");
   if (!valid_url(n.url)) {
-    r.fail("url", "'" + n.url + "' is not an http:// or https:// URL");
+    r.fail("url", quoted(n.url) + " is not an http:// or https:// URL");
   }
   r.finish();
   return n;
@@ -490,7 +607,7 @@ Config from_table(const toml::table& root, const std::string& file) {
       const std::string prefix = "accounts[" + std::to_string(i) + "]";
       Account a = read_account(*arr[i].as_table(), prefix, file);
       if (cfg.find_account(a.name) != nullptr) {
-        throw ConfigError(file, a.line, prefix + ".name", "account '" + a.name + "' is defined twice");
+        throw ConfigError(file, a.line, prefix + ".name", "account " + quoted(a.name) + " is defined twice");
       }
       cfg.accounts.push_back(std::move(a));
     }
@@ -501,8 +618,9 @@ Config from_table(const toml::table& root, const std::string& file) {
       const std::string prefix = "collectors[" + std::to_string(i) + "]";
       Collector c = read_collector(*arr[i].as_table(), prefix, file, cfg);
       if (cfg.find_collector(c.name) != nullptr) {
-        throw ConfigError(file, c.line, prefix + ".name",
-                          "collector '" + c.name + "' is defined twice (names default to \"<account>-<product>\")");
+        throw ConfigError(
+            file, c.line, prefix + ".name",
+            "collector " + quoted(c.name) + " is defined twice (names default to \"<account>-<product>\")");
       }
       cfg.collectors.push_back(std::move(c));
     }
@@ -530,13 +648,27 @@ Config parse(std::string_view text, const std::string& source_name) {
 }
 
 Config load_file(const std::string& path) {
+  // A directory, a device (/dev/zero never ends) or a FIFO is refused before it is opened.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    throw ConfigError(path, 0, "", "cannot read the configuration file: " + std::string(std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw ConfigError(path, 0, "", "the configuration is not a regular file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw ConfigError(path, 0, "", "cannot read the configuration file: " + std::string(std::strerror(errno)));
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse(ss.str(), path);
+  // Read one byte more than allowed, so a file that grew after stat() is refused too.
+  std::string text(k_max_config_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > k_max_config_bytes) {
+    throw ConfigError(path, 0, "",
+                      "the configuration file is larger than " + std::to_string(k_max_config_bytes / 1024) + " KiB");
+  }
+  return parse(text, path);
 }
 
 }  // namespace acmon::config

@@ -89,23 +89,31 @@ Result<Credentials> from_aliyun_cli(const config::Account& a, const std::string&
     return perr(a, path + " is not an aliyun CLI configuration (no profiles[])");
   }
   for (const auto& p : j["profiles"]) {
-    if (!p.is_object() || p.value("name", "") != a.source_arg) {
+    // A field of another type reads as missing (json::value would throw).
+    const auto text = [&](const char* key, const char* fallback = "") {
+      auto it = p.find(key);
+      if (it == p.end()) {
+        return std::string(fallback);
+      }
+      return it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (!p.is_object() || text("name") != a.source_arg) {
       continue;
     }
-    const std::string mode = p.value("mode", "AK");
+    const std::string mode = text("mode", "AK");
     if (mode != "AK" && mode != "StsToken") {
       std::string why = "mode '";
-      why.append(mode).append("' in ").append(path).append(" is not supported (AK or StsToken)");
+      why.append(cap_text(mode, 40)).append("' in ").append(path).append(" is not supported (AK or StsToken)");
       return perr(a, why);
     }
     Credentials c;
-    c.access_key_id = p.value("access_key_id", "");
-    c.access_key_secret = p.value("access_key_secret", "");
+    c.access_key_id = text("access_key_id");
+    c.access_key_secret = text("access_key_secret");
     if (c.access_key_id.empty() || c.access_key_secret.empty()) {
       return perr(a, "access_key_id or access_key_secret is missing in " + path);
     }
     if (mode == "StsToken") {
-      c.security_token = p.value("sts_token", "");
+      c.security_token = text("sts_token");
       if (c.security_token.empty()) {
         return perr(a, "mode StsToken needs sts_token in " + path);
       }

@@ -4,6 +4,8 @@
 
 #include "acmon/core/credentials.hpp"
 #include "acmon/core/http.hpp"
+#include "acmon/core/json.hpp"
+#include "acmon/core/text.hpp"
 #include "credential_sources.hpp"
 
 namespace acmon {
@@ -74,18 +76,24 @@ class RamRoleProvider final : public CredentialProvider {
     if (resp->status != 200) {
       return fail("role credentials request answered HTTP " + std::to_string(resp->status));
     }
-    auto j = nlohmann::json::parse(resp->body, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
+    auto parsed = parse_json_bounded(resp->body);
+    if (!parsed || !parsed->is_object()) {
       return fail("role credentials are not a JSON object");
     }
-    if (j.contains("Code") && j["Code"].is_string() && j["Code"].get<std::string>() != "Success") {
-      return fail("role credentials answered Code " + j["Code"].get<std::string>());
+    const nlohmann::json& j = *parsed;
+    // A field of another type reads as missing (json::value would throw).
+    const auto text = [&](const char* key) {
+      auto it = j.find(key);
+      return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (const std::string code = text("Code"); !code.empty() && code != "Success") {
+      return fail("role credentials answered Code " + cap_text(code, 100));
     }
     Credentials c;
-    c.access_key_id = j.value("AccessKeyId", "");
-    c.access_key_secret = j.value("AccessKeySecret", "");
-    c.security_token = j.value("SecurityToken", "");
-    auto exp = parse_rfc3339(j.value("Expiration", ""));
+    c.access_key_id = text("AccessKeyId");
+    c.access_key_secret = text("AccessKeySecret");
+    c.security_token = text("SecurityToken");
+    auto exp = parse_rfc3339(text("Expiration"));
     if (c.access_key_id.empty() || c.access_key_secret.empty() || c.security_token.empty() || !exp) {
       return fail("role credentials lack AccessKeyId, AccessKeySecret, SecurityToken or Expiration");
     }

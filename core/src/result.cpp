@@ -1,5 +1,7 @@
 #include "acmon/core/result.hpp"
 
+#include "acmon/core/text.hpp"
+
 namespace acmon {
 
 const char* to_string(ErrorKind kind) {
@@ -16,11 +18,14 @@ const char* to_string(ErrorKind kind) {
   return "unknown";
 }
 
+// Every part is capped and escaped here, once, so whatever an Error carries (an API's text, a
+// value quoted from a file) prints as one line of bounded length, in logs and in the store.
 std::string Error::describe() const {
+  constexpr std::size_t k_max_token = 80;
   std::string out = to_string(kind);
   out += " error";
   if (!code.empty()) {
-    out += " " + code;
+    out += " " + cap_text(code, k_max_token);
   }
   if (http_status != 0 || !request_id.empty()) {
     out += " (";
@@ -28,12 +33,12 @@ std::string Error::describe() const {
       out += "HTTP " + std::to_string(http_status);
     }
     if (!request_id.empty()) {
-      out += (http_status != 0 ? ", RequestId " : "RequestId ") + request_id;
+      out += (http_status != 0 ? ", RequestId " : "RequestId ") + cap_text(request_id, k_max_token);
     }
     out += ")";
   }
   if (!message.empty()) {
-    out += ": " + message;
+    out += ": " + cap_text(message);
   }
   return out;
 }

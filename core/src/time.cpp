@@ -2,6 +2,7 @@
 
 #include "acmon/core/text.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
@@ -67,10 +68,8 @@ std::optional<std::pair<UnixTime, std::size_t>> parse_date_time(std::string_view
   return std::make_pair(days * 86400 + h * 3600 + mi * 60 + se, std::size_t{19});
 }
 
-}  // namespace
-
-std::optional<int> parse_utc_offset(std::string_view text) {
-  text = trim(text);
+// "Z" or "+hh:mm" exactly, nothing around it.
+std::optional<int> read_utc_offset(std::string_view text) {
   if (text == "Z" || text == "z") {
     return 0;
   }
@@ -82,6 +81,20 @@ std::optional<int> parse_utc_offset(std::string_view text) {
   }
   const int secs = h * 3600 + m * 60;
   return text[0] == '-' ? -secs : secs;
+}
+
+// t when it lies in years 0000 to 9999, the years a 4-digit RFC 3339 time can name.
+std::optional<UnixTime> in_range(UnixTime t) {
+  if (t < k_min_rfc3339 || t > k_max_rfc3339) {
+    return std::nullopt;
+  }
+  return t;
+}
+
+}  // namespace
+
+std::optional<int> parse_utc_offset(std::string_view text) {
+  return read_utc_offset(trim(text));
 }
 
 std::optional<UnixTime> parse_rfc3339(std::string_view text) {
@@ -101,11 +114,11 @@ std::optional<UnixTime> parse_rfc3339(std::string_view text) {
     }
     rest.remove_prefix(i);
   }
-  auto offset = parse_utc_offset(rest);
-  if (!offset || rest.empty()) {
+  auto offset = read_utc_offset(rest);
+  if (!offset) {
     return std::nullopt;
   }
-  return base->first - *offset;
+  return in_range(base->first - *offset);
 }
 
 std::optional<UnixTime> parse_zoneless(std::string_view text, int utc_offset_seconds) {
@@ -114,10 +127,11 @@ std::optional<UnixTime> parse_zoneless(std::string_view text, int utc_offset_sec
   if (!base || base->second != text.size()) {
     return std::nullopt;
   }
-  return base->first - utc_offset_seconds;
+  return in_range(base->first - utc_offset_seconds);
 }
 
 std::string format_rfc3339(UnixTime t) {
+  t = std::clamp(t, k_min_rfc3339, k_max_rfc3339);
   std::int64_t days = t / 86400;
   std::int64_t secs = t % 86400;
   if (secs < 0) {
@@ -166,7 +180,11 @@ std::optional<std::int64_t> parse_duration(std::string_view text) {
       case 'd': unit = 86400; break;
       default: return std::nullopt;
     }
-    total += n * unit;
+    std::int64_t part = 0;
+    if (__builtin_mul_overflow(n, unit, &part) || __builtin_add_overflow(total, part, &total) ||
+        total > k_max_duration) {
+      return std::nullopt;
+    }
     i = j + 1;
   }
   if (total <= 0) {

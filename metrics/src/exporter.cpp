@@ -4,9 +4,11 @@
 #include <prometheus/text_serializer.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace acmon::metrics {
@@ -291,9 +293,34 @@ ApiMetrics::ApiMetrics()
       .Set(1);
 }
 
+std::string code_label(std::string_view code) {
+  // Every label value is a series: a server that answered a new Code each time would grow the
+  // registry without bound. Codes outside this set (or that are no HTTP status) count as "other".
+  static const std::set<std::string, std::less<>> k_known{
+      // outcomes that are no API code: ErrorKind names
+      "network", "timeout", "http", "api", "parse", "db", "config", "usage",
+      // documented by the APIs acmon calls (API.md)
+      "InternalError", "InternalError.Dispatch", "InvalidParam.PageNumber", "InvalidParam.PageSize",
+      "InvalidParameter.NextToken", "InvalidParameter.MaxResults", "RegionId.ApiNotSupported", "Operation.Forbidden",
+      "Throttling", "Throttling.User", "Throttling.Api", "ServiceUnavailable", "SignatureDoesNotMatch",
+      "IncompleteSignature", "InvalidAccessKeyId.NotFound", "InvalidTimeStamp.Expired", "InvalidTimeStamp.Format",
+      "SignatureNonceUsed", "InvalidSecurityToken.Expired", "InvalidSecurityToken.Mismatch", "EntityNotExist.Role",
+      "NoPermission", "InvalidParameter.RoleSessionName", "InvalidParameter.DurationSeconds",
+      "EntityNotExists.ResourceDirectory", "InvalidAction.NotFound", "InvalidRegionId.NotFound",
+      "InvalidAliyunOrderId.NotFound", "InvalidParam.Count", "InvalidParam.TimeToLiveInDays",
+      "AuthenticationFail.NoPermission", "AuthenticationFail.OIDCToken.Expired", "AuthenticationFail.OIDCToken.Invalid",
+      "AuthenticationFail.OIDCToken.AudienceNotMatch", "AuthenticationFail.OIDCToken.IssuerNotMatch"};
+  const bool http_status = code.size() == 3 && code[0] >= '1' && code[0] <= '5' &&
+                           std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (http_status || k_known.count(code) > 0) {
+    return std::string(code);
+  }
+  return "other";
+}
+
 void ApiMetrics::on_attempt(const std::string& product, const std::string& action, const std::string& code,
                             double seconds) {
-  m_requests.Add({{"product", product}, {"action", action}, {"code", code}}).Increment();
+  m_requests.Add({{"product", product}, {"action", action}, {"code", code_label(code)}}).Increment();
   static const prometheus::Histogram::BucketBoundaries k_buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                                  0.5,   1,    2.5,   5,    10};
   m_duration.Add({{"product", product}, {"action", action}}, k_buckets).Observe(seconds);

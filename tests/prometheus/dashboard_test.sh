@@ -11,7 +11,7 @@ work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}" $sim_pid; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-start_sim --generate '{"account":"LTAIdash","secret":"dash-secret","smc":150,"ecs":{"regions":["cn-hangzhou","cn-beijing"],"per_region":60},"polardb":{"orders":["o-1"],"per_order":30},"seed":3}'
+start_sim --generate '{"account":"LTAIdash","secret":"dash-secret","smc":150,"ecs":{"regions":["cn-hangzhou","cn-beijing"],"per_region":60},"polardb":{"orders":["2233000000001"],"per_order":30},"seed":3}'
 mport=$(free_port)
 printf 'dash-secret\n' >"$work/secret"
 chmod 600 "$work/secret"
@@ -37,7 +37,7 @@ interval = "10s"
 [[collectors]]
 account = "dash"
 product = "polardb"
-order_ids = ["o-1"]
+order_ids = ["2233000000001"]
 endpoint = "http://127.0.0.1:$port"
 interval = "10s"
 CONF

@@ -106,10 +106,25 @@ class ConfigError : public std::runtime_error {
   std::string m_key;
 };
 
-// Reads and validates a configuration file. Throws ConfigError.
+// The largest configuration file load_file reads, and the longest collector interval.
+constexpr std::size_t k_max_config_bytes = std::size_t{1} << 20;
+constexpr std::int64_t k_max_interval = std::int64_t{366} * 86400;
+
+// Reads and validates a configuration file: a regular file of at most k_max_config_bytes.
+// Throws ConfigError.
 Config load_file(const std::string& path);
 // Parses and validates configuration text; source_name stands for the file in messages.
 Config parse(std::string_view text, const std::string& source_name);
+
+// The shapes of what the configuration or an API hands on to a request (each bounded in length):
+// a region id ("cn-hangzhou": lower-case letters, digits and '-', at most 64), an AliyunOrderId
+// (digits, '*' where masked, at most 32), an AccessKey id (letters, digits, '.', '_', '-', at most
+// 128), a collector endpoint (http:// or https://, a host, an optional port 1-65535, an optional '/'
+// and nothing else).
+bool valid_region_id(std::string_view s);
+bool valid_order_id(std::string_view s);
+bool valid_access_key_id(std::string_view s);
+bool valid_endpoint(std::string_view url);
 
 // "host:port" split; nullopt when malformed or the port is out of 0..65535.
 std::optional<std::pair<std::string, int>> split_host_port(std::string_view listen);

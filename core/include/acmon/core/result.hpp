@@ -24,12 +24,13 @@ const char* to_string(ErrorKind kind);
 
 struct Error {
   ErrorKind kind = ErrorKind::parse;
-  std::string message;     // human text; never holds a secret
+  std::string message;     // human text; never holds a secret; describe() caps and escapes it
   std::string code;        // the API's Code (kind api), else empty
   std::string request_id;  // the API's RequestId, when there was one
   int http_status = 0;     // 0 when no HTTP response was received
 
-  // One line: "api error Throttling.User (HTTP 400, RequestId ...): message".
+  // One line: "api error Throttling.User (HTTP 400, RequestId ...): message", control characters
+  // escaped and each part capped (cap_text), so at most a few hundred bytes.
   [[nodiscard]] std::string describe() const;
 };
 

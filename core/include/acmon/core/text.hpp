@@ -1,6 +1,8 @@
 // Small text helpers shared by the parsers.
 #pragma once
 
+#include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace acmon {
@@ -14,5 +16,15 @@ constexpr std::string_view trim(std::string_view s) {
   }
   return s.substr(b, s.find_last_not_of(k_space) - b + 1);
 }
+
+// The longest error text cap_text lets through by default, in bytes.
+constexpr std::size_t k_max_error_text = 300;
+
+// Text from outside (an API's Code or Message, a configured value) made safe to print, log and
+// store: control characters become escapes ("\n", "\t", "\x1b"), bytes that are not UTF-8 become
+// "\xNN", and the result is cut, on a character boundary, to at most max bytes followed by "…"
+// when something was cut. Always valid UTF-8 on a single line; applying it twice changes nothing
+// more. Backslashes are kept as they are.
+std::string cap_text(std::string_view s, std::size_t max = k_max_error_text);
 
 }  // namespace acmon

@@ -74,6 +74,11 @@ class ApiMetrics final : public api::Observer {
   prometheus::Family<prometheus::Counter>& m_retries;
 };
 
+// The code label of acmon_api_requests_total for an attempt's outcome: an HTTP status (100-599),
+// an error kind ("network", "timeout"…) or a known API error code as it is; anything else "other",
+// so the label takes a bounded set of values whatever servers answer.
+std::string code_label(std::string_view code);
+
 // The text exposition format of everything the collectables hold.
 std::string render(const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables);
 

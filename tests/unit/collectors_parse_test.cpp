@@ -1,0 +1,188 @@
+// The item parsers and region discovery against answers that try to crash or fool them: deep and huge
+// values, numbers outside their documented ranges, expiries past year 9999, region ids that are URLs.
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "acmon/collectors/collector.hpp"
+
+using namespace acmon;
+using namespace acmon::collectors;
+using nlohmann::json;
+
+namespace {
+
+json smc_item() {
+  return json{{"AccessTokenId", "at-1"},
+              {"Name", "n"},
+              {"Count", "100"},
+              {"RegisteredCount", "5"},
+              {"CreationTime", "2022-09-09T02:35:44Z"},
+              {"TimeToLiveInDays", "30"},
+              {"Status", "activated"}};
+}
+
+json ecs_item() {
+  return json{{"ActivationId", "act-1"},  {"InstanceName", "n"},    {"InstanceCount", 10},
+              {"RegisteredCount", 1},     {"DeregisteredCount", 0}, {"CreationTime", "2022-09-09T02:35:44Z"},
+              {"TimeToLiveInHours", "4"}, {"Disabled", "false"}};
+}
+
+// The error of r, which must have failed naming field, with a short one-line message.
+void expect_field_error(const Result<Code>& r, const std::string& field) {
+  ASSERT_FALSE(r.has_value()) << "no error for " << field;
+  const std::string d = r.error().describe();
+  EXPECT_NE(d.find(field), std::string::npos) << d;
+  EXPECT_LT(r.error().message.size(), 400U);
+  EXPECT_EQ(d.find('\n'), std::string::npos);
+}
+
+}  // namespace
+
+TEST(ParseLimits, ADeeplyNestedValueIsAnErrorNotACrash) {
+  // Built by the unbounded parser on purpose: the item parsers must not depend on the caller's limit.
+  const std::size_t depth = 200000;
+  json item = smc_item();
+  item["Count"] = json::parse(std::string(depth, '[') + std::string(depth, ']'));
+  expect_field_error(parse_smc(item, "a"), "Count");
+  item = smc_item();
+  item["Name"] = json::parse(std::string(depth, '[') + std::string(depth, ']'));
+  expect_field_error(parse_smc(item, "a"), "Name");
+}
+
+TEST(ParseLimits, AHugeValueMakesAShortMessage) {
+  json item = ecs_item();
+  item["Disabled"] = json::array();
+  for (int i = 0; i < 1000000; ++i) {
+    item["Disabled"].push_back(i);
+  }
+  expect_field_error(parse_ecs(item, "a", "cn-hangzhou"), "Disabled");
+  item = ecs_item();
+  item["CreationTime"] = std::string(1 << 20, '9');
+  expect_field_error(parse_ecs(item, "a", "cn-hangzhou"), "CreationTime");
+}
+
+TEST(ParseLimits, ValuesOutsideTheirDocumentedRangeAreErrors) {
+  const std::pair<const char*, json> cases[] = {
+      {"TimeToLiveInDays", "9223372036854775807"},
+      {"TimeToLiveInDays", "91"},
+      {"TimeToLiveInDays", 0},
+      {"Count", json::parse("18446744073709551615")},
+      {"Count", "1001"},
+      {"Count", "-1"},
+      {"RegisteredCount", -5},
+      {"RegisteredCount", "9007199254740993"},
+      {"Count", 2.5},
+  };
+  for (const auto& [field, value] : cases) {
+    json item = smc_item();
+    item[field] = value;
+    SCOPED_TRACE(std::string(field) + " = " + value.dump());
+    expect_field_error(parse_smc(item, "a"), field);
+  }
+  for (const auto& [field, value] : std::initializer_list<std::pair<const char*, json>>{
+           {"TimeToLiveInHours", 87601},
+           {"TimeToLiveInHours", "-4"},
+           {"InstanceCount", -1},
+           {"DeregisteredCount", json::parse("18446744073709551615")}}) {
+    json item = ecs_item();
+    item[field] = value;
+    SCOPED_TRACE(std::string(field) + " = " + value.dump());
+    expect_field_error(parse_ecs(item, "a", "cn-hangzhou"), field);
+  }
+}
+
+TEST(ParseLimits, IdsAreBoundedSingleLines) {
+  for (const std::string& bad : {std::string(100000, 'a'), std::string("at-1\n2026-01-01 [error] forged")}) {
+    json item = smc_item();
+    item["AccessTokenId"] = bad;
+    expect_field_error(parse_smc(item, "a"), "AccessTokenId");
+  }
+  json item = smc_item();
+  item["AccessTokenId"] = std::string(256, 'a');
+  EXPECT_TRUE(parse_smc(item, "a").has_value());
+}
+
+TEST(ParseLimits, ValuesAtTheEdgesOfTheirRangesAreRead) {
+  json item = smc_item();
+  item["TimeToLiveInDays"] = "90";
+  item["Count"] = 1000;
+  item["RegisteredCount"] = "0";
+  auto c = parse_smc(item, "a");
+  ASSERT_TRUE(c.has_value()) << c.error().describe();
+  EXPECT_EQ(c->limit, 1000);
+  EXPECT_EQ(c->registered, 0);
+  EXPECT_EQ(*c->expires_at - *c->created_at, 90 * 86400);
+  json e = ecs_item();
+  e["TimeToLiveInHours"] = 87600;
+  auto d = parse_ecs(e, "a", "cn-hangzhou");
+  ASSERT_TRUE(d.has_value()) << d.error().describe();
+  EXPECT_EQ(*d->expires_at - *d->created_at, std::int64_t{87600} * 3600);
+}
+
+TEST(ParseLimits, AnExpiryAfterYear9999IsAnError) {
+  json item = smc_item();
+  item["CreationTime"] = "9999-12-01T00:00:00Z";
+  item["TimeToLiveInDays"] = "90";
+  expect_field_error(parse_smc(item, "a"), "TimeToLiveInDays");
+  json e = ecs_item();
+  e["CreationTime"] = "9999-12-31T23:00:00Z";
+  e["TimeToLiveInHours"] = "2";
+  expect_field_error(parse_ecs(e, "a", "cn-hangzhou"), "TimeToLiveInHours");
+}
+
+// Region discovery over a transport that replays one DescribeRegions answer.
+namespace {
+
+class OneAnswer final : public http::Transport {
+ public:
+  std::string body;
+  Result<http::Response> send(const http::Request& /*r*/) override {
+    http::Response r;
+    r.status = 200;
+    r.body = body;
+    return r;
+  }
+};
+
+class NoSleep final : public api::Sleeper {
+ public:
+  void sleep(std::chrono::milliseconds /*d*/) override {}
+};
+
+class Fixed final : public CredentialProvider {
+ public:
+  Result<Credentials> get() override { return Credentials{"id", "secret", "", 0}; }
+};
+
+}  // namespace
+
+TEST(ParseLimits, DiscoveredRegionsThatAreNotRegionIdsAreSkipped) {
+  OneAnswer transport;
+  const json regions = {{"RequestId", "r"},
+                        {"Regions",
+                         {{"Region",
+                           {{{"RegionId", "cn-hangzhou"}},
+                            {{"RegionId", "x@127.0.0.1:19950/#"}},
+                            {{"RegionId", "cn-beijing.evil.example"}},
+                            {{"RegionId", std::string(100, 'a') + "-1"}},
+                            {{"RegionId", "us-west-1"}}}}}}};
+  transport.body = regions.dump();
+  ManualClock clock(1700000000);
+  NoSleep sleeper;
+  api::Client client(transport, clock, sleeper);
+  Fixed creds;
+  config::Collector cfg;
+  cfg.name = "c";
+  cfg.account = "a";
+  cfg.product = Product::ecs;
+  cfg.regions = {"*"};
+  Collector collector(cfg, client, creds);
+  auto scopes = collector.scopes();
+  ASSERT_TRUE(scopes.has_value()) << scopes.error().describe();
+  std::vector<std::string> found;
+  for (const auto& s : *scopes) {
+    found.push_back(s.region);
+  }
+  EXPECT_EQ(found, (std::vector<std::string>{"cn-hangzhou", "us-west-1"}));
+}
