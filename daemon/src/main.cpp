@@ -205,6 +205,12 @@ int cmd_run(const std::string& path) {
     sigaddset(&signals, sig);
   }
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // One daemon per database, for the life of this process: a second would double every API call
+  // and resolve the first one's alerts. The read-only commands take no such lock.
+  auto writer = db::WriterLock::acquire(cfg.daemon.database);
+  if (!writer) {
+    throw Failure{k_exit_failed, writer.error().message};
+  }
   auto store = open_store(cfg);
   SystemClock clock;
   daemon::Service service(cfg, std::move(store), clock);
