@@ -275,7 +275,11 @@ void Service::stop() {
     return;
   }
   static_cast<StopSleeper*>(m_sleeper.get())->wake();
+  // Each mutex taken (empty) first: a thread between its check of m_stop and its wait cannot miss
+  // the notification and sleep on until its next timer.
+  { std::lock_guard lock(m_sched_mutex); }
   m_sched_cv.notify_all();
+  { std::lock_guard lock(m_notify_mutex); }
   m_notify_cv.notify_all();
   if (m_scheduler.joinable()) {
     m_scheduler.join();

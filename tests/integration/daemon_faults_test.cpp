@@ -156,6 +156,15 @@ TEST_F(DaemonFaults, ReloadsDuringSlowRunsEndInExactlyTheLastConfiguration) {
   o.evaluate_every = std::chrono::milliseconds(100);
   start_service(a, o);
   // Reload for a while: the first runs start 0.6 to 2.4 s after start, and last about 0.2 to 0.4 s.
+  // Meanwhile a scraper reads what /metrics and /readyz read.
+  std::atomic<bool> reloading{true};
+  std::thread scraper([&] {
+    while (reloading.load()) {
+      (void)service->metrics_text();
+      (void)service->ready();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
   const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(3500);
   int reloads = 0;
   while (std::chrono::steady_clock::now() < end) {
@@ -164,6 +173,8 @@ TEST_F(DaemonFaults, ReloadsDuringSlowRunsEndInExactlyTheLastConfiguration) {
     std::this_thread::sleep_for(std::chrono::milliseconds(15));
   }
   service->reload(b);
+  reloading = false;
+  scraper.join();
   ASSERT_TRUE(wait_until([&] { return service->ready(); })) << service->status();
 
   // Exactly the scopes of b, each up, with exactly its codes.
