@@ -21,6 +21,14 @@ elseif(ACMON_SANITIZE)
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(acmon_settings INTERFACE -fsanitize=address,undefined)
 endif()
+if(ACMON_TSAN)
+  if(ACMON_SANITIZE)
+    message(FATAL_ERROR "ACMON_TSAN and ACMON_SANITIZE cannot be combined: use two build folders")
+  endif()
+  # -O1 keeps the instrumented tests fast enough for CI; frame pointers give whole stacks.
+  target_compile_options(acmon_settings INTERFACE -fsanitize=thread -fno-omit-frame-pointer -O1)
+  target_link_options(acmon_settings INTERFACE -fsanitize=thread)
+endif()
 
 # acmon_first_party(target): the settings every target of this project uses.
 function(acmon_first_party target)

@@ -79,7 +79,7 @@ db::AlertChanges evaluate_now(const config::Config& cfg, db::Store& store, UnixT
   }
   auto changes = store.reconcile_alerts(daemon::evaluate_alerts(std::move(*codes), std::move(*scopes), cfg, now), now);
   if (!changes) {
-    throw Failure{k_exit_failed, changes.error().message};
+    throw Failure{k_exit_failed, daemon::naming_database(store, changes.error().message)};
   }
   return std::move(*changes);
 }
@@ -135,7 +135,7 @@ int cmd_sync(const std::string& path, const std::vector<std::string>& only, bool
     failed = failed || !o.ok;
   }
   if (auto pruned = store->prune(clock.now() - cfg.daemon.retention); !pruned) {
-    std::cerr << "acmon: pruning history: " << pruned.error().message << "\n";
+    std::cerr << "acmon: pruning history: " << daemon::naming_database(*store, pruned.error().message) << "\n";
   }
   const auto changes = evaluate_now(cfg, *store, clock.now());
   for (const auto& a : changes.started) {
@@ -205,6 +205,12 @@ int cmd_run(const std::string& path) {
     sigaddset(&signals, sig);
   }
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // One daemon per database, for the life of this process: a second would double every API call
+  // and resolve the first one's alerts. The read-only commands take no such lock.
+  auto writer = db::WriterLock::acquire(cfg.daemon.database);
+  if (!writer) {
+    throw Failure{k_exit_failed, writer.error().message};
+  }
   auto store = open_store(cfg);
   SystemClock clock;
   daemon::Service service(cfg, std::move(store), clock);

@@ -1,9 +1,12 @@
 #include "acmon/daemon/service.hpp"
 
+#include <prometheus/client_metric.h>
+#include <prometheus/metric_family.h>
 #include <spdlog/spdlog.h>
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <random>
@@ -18,15 +21,16 @@ namespace acmon::daemon {
 using Steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// Everything built from one configuration: units of an older generation keep it alive until
-// their run ends, so a reload never pulls a collector or its credentials from under a run.
+// Everything built from one configuration. Each collector owns the credentials it signs with
+// (shared by the collectors of one account), so a run that holds its collector holds everything
+// it calls with, whatever reloads do meanwhile.
 struct Service::Generation {
   config::Config cfg;
-  std::map<std::string, std::unique_ptr<CredentialProvider>> credentials;
   std::map<std::string, std::shared_ptr<collectors::Collector>> collectors;
 };
 
-// One scheduled thing: a scope's listing, or an ecs collector's region discovery.
+// One scheduled thing: a scope's listing, or an ecs collector's region discovery. Every field is
+// read and written under m_sched_mutex only; a run copies what it needs first (run_unit).
 struct Service::Unit {
   std::string key;
   std::string collector;
@@ -35,9 +39,39 @@ struct Service::Unit {
   std::int64_t interval = 300;
   Steady::time_point due;
   bool running = false;
-  bool done_once = false;
-  bool counted = false;  // part of the first round that /readyz waits for
+  bool done_once = false;      // a run finished since start
+  std::uint64_t finished = 0;  // which of the daemon's finished runs was its last
   int failures = 0;
+};
+
+// What memory knows of a scope beyond the database: failed runs the database did not take (a
+// full disk, a file deleted or replaced). Laid over the stored status for /metrics and alerts.
+struct Service::ScopeMemory {
+  db::ScopeStatus last;       // the last such run: scope, time, error, duration
+  std::int64_t unstored = 0;  // failed runs since start that the database never took
+  int pending = 0;            // of them, those after the last run the database took
+  int carried = 0;            // of them, those before a stored failure that still counts
+};
+
+// acmon_database_ok, read at scrape time.
+class Service::DatabaseCollectable final : public prometheus::Collectable {
+ public:
+  explicit DatabaseCollectable(const Service& service) : m_service(service) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    prometheus::MetricFamily f;
+    f.name = "acmon_database_ok";
+    f.help =
+        "1 if the database path still names the file acmon opened and the last write to it succeeded; 0 once the "
+        "file is deleted or replaced (until a restart) or after a failed write (until a run is stored again)";
+    f.type = prometheus::MetricType::Gauge;
+    prometheus::ClientMetric m;
+    m.gauge.value = m_service.database_ok() ? 1 : 0;
+    f.metric.push_back(std::move(m));
+    return {std::move(f)};
+  }
+
+ private:
+  const Service& m_service;
 };
 
 class Service::StopSleeper final : public api::Sleeper {
@@ -47,7 +81,11 @@ class Service::StopSleeper final : public api::Sleeper {
     std::unique_lock lock(m_mutex);
     m_cv.wait_for(lock, d, [&] { return m_stop.load(); });
   }
-  void wake() { m_cv.notify_all(); }
+  void wake() {
+    // Under the mutex: a sleeper between its check of m_stop and its wait cannot miss this.
+    std::lock_guard lock(m_mutex);
+    m_cv.notify_all();
+  }
 
  private:
   const std::atomic<bool>& m_stop;
@@ -71,6 +109,33 @@ milliseconds jitter(milliseconds base, double fraction) {
   return milliseconds(std::max<std::int64_t>(1000, base.count() + d(rng)));
 }
 
+// A collector that owns the credentials it signs with.
+struct OwningCollector {
+  OwningCollector(const config::Collector& c, api::Client& client, std::shared_ptr<CredentialProvider> creds)
+      : credentials(std::move(creds)), collector(c, client, *credentials) {}
+  std::shared_ptr<CredentialProvider> credentials;
+  collectors::Collector collector;
+};
+
+// The stored status with what only memory knows laid over it.
+db::ScopeStatus overlay(db::ScopeStatus s, std::int64_t unstored, int pending, int carried,
+                        const db::ScopeStatus& last) {
+  s.failures += unstored;
+  if (pending > 0) {
+    s.last_run_at = last.last_run_at;
+    s.last_ok = false;
+    s.last_error = last.last_error;
+    s.last_duration_seconds = last.last_duration_seconds;
+    if (!s.first_run_at) {
+      s.first_run_at = last.first_run_at;
+    }
+    s.consecutive_failures += carried + pending;
+  } else if (!s.last_ok) {
+    s.consecutive_failures += carried;
+  }
+  return s;
+}
+
 }  // namespace
 
 Service::Service(config::Config cfg, std::unique_ptr<db::Store> store, const Clock& clock, ServiceOptions options)
@@ -80,7 +145,8 @@ Service::Service(config::Config cfg, std::unique_ptr<db::Store> store, const Clo
   m_sleeper = std::make_unique<StopSleeper>(m_stop);
   m_api_metrics = std::make_shared<metrics::ApiMetrics>();
   m_client = std::make_unique<api::Client>(m_transport, m_clock, *m_sleeper, api::RetryPolicy{}, m_api_metrics.get());
-  m_collectables = {m_api_metrics->registry(), std::make_shared<metrics::ProcessCollectable>()};
+  m_collectables = {m_api_metrics->registry(), std::make_shared<metrics::ProcessCollectable>(),
+                    std::make_shared<DatabaseCollectable>(*this)};
   m_state = std::make_shared<metrics::State>();
 }
 
@@ -88,11 +154,25 @@ Service::~Service() {
   stop();
 }
 
+std::shared_ptr<Service::Generation> Service::make_generation(const config::Config& cfg) {
+  auto gen = std::make_shared<Generation>();
+  gen->cfg = cfg;
+  std::map<std::string, std::shared_ptr<CredentialProvider>> credentials;
+  for (const auto& a : cfg.accounts) {
+    credentials.emplace(a.name, make_credential_provider(a, m_options.credentials));
+  }
+  for (const auto& c : cfg.collectors) {
+    auto owner = std::make_shared<OwningCollector>(c, *m_client, credentials.at(c.account));
+    // Aliasing: the handle points at the collector and keeps its owner (and credentials) alive.
+    gen->collectors.emplace(c.name, std::shared_ptr<collectors::Collector>(owner, &owner->collector));
+  }
+  return gen;
+}
+
 void Service::build_units(const std::shared_ptr<Generation>& gen) {
   std::lock_guard lock(m_sched_mutex);
   std::map<std::string, std::shared_ptr<Unit>> next;
   const auto now = Steady::now();
-  const bool first = m_units.empty() && !m_ready.load();
   auto keep_or_make = [&](const std::string& key, const config::Collector& c, std::optional<collectors::Scope> scope) {
     std::shared_ptr<Unit> u;
     if (auto it = m_units.find(key); it != m_units.end()) {
@@ -101,10 +181,6 @@ void Service::build_units(const std::shared_ptr<Generation>& gen) {
       u = std::make_shared<Unit>();
       u->key = key;
       u->due = now + jitter(milliseconds(1500), 0.6);  // soon, but not all at once
-      if (first) {
-        u->counted = true;
-        ++m_first_round_left;
-      }
     }
     u->collector = c.name;
     u->scope = std::move(scope);
@@ -130,26 +206,23 @@ void Service::build_units(const std::shared_ptr<Generation>& gen) {
     }
   }
   m_units = std::move(next);
+  m_units_built = true;
   m_sched_cv.notify_all();
 }
 
 Result<void> Service::start() {
   // State from the database first: metrics and alerts are right before any new poll.
-  auto gen = std::make_shared<Generation>();
-  gen->cfg = m_cfg;
-  for (const auto& a : m_cfg.accounts) {
-    gen->credentials.emplace(a.name, make_credential_provider(a, m_options.credentials));
+  auto gen = make_generation(m_cfg);
+  {
+    std::lock_guard lock(m_sched_mutex);
+    m_gen = gen;
   }
-  for (const auto& c : m_cfg.collectors) {
-    gen->collectors.emplace(c.name,
-                            std::make_shared<collectors::Collector>(c, *m_client, *gen->credentials.at(c.account)));
-  }
-  m_gen = gen;
   if (auto r = load_state(); !r) {
     return r.error();
   }
   if (auto r = evaluate(); !r) {
-    return r.error();
+    // Shown from memory, and tried again after every run: not a reason to stay down.
+    spdlog::error("alert evaluation: {}", r.error().message);
   }
 
   auto hp = config::split_host_port(m_cfg.daemon.listen);
@@ -172,7 +245,7 @@ Result<void> Service::start() {
   m_http->route("GET", "/readyz", [this](const HttpRequest&) {
     HttpResponse res;
     res.content_type = "text/plain";
-    if (m_ready.load()) {
+    if (ready()) {
       res.body = "ready\n";
     } else {
       res.status = 503;
@@ -186,9 +259,6 @@ Result<void> Service::start() {
   m_port = m_http->port();
 
   build_units(gen);
-  if (m_cfg.collectors.empty()) {
-    m_ready = true;
-  }
   if (m_options.schedule) {
     m_scheduler = std::thread([this] { scheduler_loop(); });
     m_notifier = std::thread([this] { notifier_loop(); });
@@ -201,7 +271,11 @@ void Service::stop() {
     return;
   }
   static_cast<StopSleeper*>(m_sleeper.get())->wake();
+  // Each mutex taken (empty) first: a thread between its check of m_stop and its wait cannot miss
+  // the notification and sleep on until its next timer.
+  { std::lock_guard lock(m_sched_mutex); }
   m_sched_cv.notify_all();
+  { std::lock_guard lock(m_notify_mutex); }
   m_notify_cv.notify_all();
   if (m_scheduler.joinable()) {
     m_scheduler.join();
@@ -231,6 +305,8 @@ milliseconds Service::next_delay(const Unit& u, bool ok) {
 
 void Service::scheduler_loop() {
   auto next_eval = Steady::now() + m_options.evaluate_every;
+  // The first prune soon after start (an upgrade from a daemon that never pruned has a backlog).
+  auto next_prune = Steady::now() + std::min(m_options.prune_every, milliseconds(60000));
   std::deque<std::shared_ptr<Unit>> ready;
   std::mutex ready_mutex;
   std::condition_variable ready_cv;
@@ -255,7 +331,7 @@ void Service::scheduler_loop() {
   std::unique_lock lock(m_sched_mutex);
   while (!m_stop.load()) {
     const auto now = Steady::now();
-    auto wake = next_eval;
+    auto wake = std::min(next_eval, next_prune);
     for (auto& [key, u] : m_units) {
       if (u->running) {
         continue;
@@ -275,13 +351,28 @@ void Service::scheduler_loop() {
     if (now >= next_eval) {
       next_eval = now + m_options.evaluate_every;
       lock.unlock();
-      (void)evaluate();  // time alone brings codes closer to expiry
+      (void)evaluate();  // time alone brings codes closer to expiry; it checks the database file too
       lock.lock();
+      continue;
+    }
+    if (now >= next_prune) {
+      lock.unlock();
+      // A bounded slice: the scheduler is back within a quarter second, the store free between steps.
+      auto p = prune_for(milliseconds(250));
+      if (!p) {
+        spdlog::error("pruning by retention: {}", p.error().message);
+      }
+      lock.lock();
+      // A backlog goes on shortly, a slice at a time; otherwise at the next period.
+      next_prune = Steady::now() + ((p && !p->done) ? milliseconds(1000) : m_options.prune_every);
       continue;
     }
     m_sched_cv.wait_until(lock, wake);
   }
   lock.unlock();
+  {
+    std::lock_guard rl(ready_mutex);  // a worker between its check and its wait cannot miss this
+  }
   ready_cv.notify_all();
   for (auto& w : m_workers) {
     w.join();
@@ -290,10 +381,17 @@ void Service::scheduler_loop() {
 }
 
 std::vector<ScopeOutcome> Service::run_unit(const std::shared_ptr<Unit>& u, bool evaluate_after) {
+  // What this run uses, copied under the lock: a reload may change the unit at any moment after.
+  std::optional<collectors::Scope> scope;
+  std::shared_ptr<collectors::Collector> collector;
+  {
+    std::lock_guard lock(m_sched_mutex);
+    scope = u->scope;
+    collector = u->gen->collectors.at(u->collector);
+  }
   std::vector<ScopeOutcome> outcomes;
-  auto collector = u->gen->collectors.at(u->collector);
   bool ok = true;
-  if (!u->scope) {
+  if (!scope) {
     auto scopes = collector->scopes();
     if (!scopes) {
       if (!m_stop.load()) {
@@ -303,32 +401,32 @@ std::vector<ScopeOutcome> Service::run_unit(const std::shared_ptr<Unit>& u, bool
       ok = false;
     } else {
       std::lock_guard lock(m_sched_mutex);
-      std::set<std::string> found;
-      for (const auto& s : *scopes) {
-        const auto key = unit_key(u->collector, &s);
-        found.insert(key);
-        if (m_units.count(key) == 0) {
-          auto nu = std::make_shared<Unit>();
-          nu->key = key;
-          nu->collector = u->collector;
-          nu->scope = s;
-          nu->gen = u->gen;
-          nu->interval = u->interval;
-          nu->due = Steady::now();
-          if (u->counted && !u->done_once) {
-            nu->counted = true;
-            ++m_first_round_left;
+      // A reload may have removed or replaced the collector meanwhile: then this finding is stale.
+      auto self = m_units.find(u->key);
+      if (self != m_units.end() && self->second == u) {
+        std::set<std::string> found;
+        for (const auto& s : *scopes) {
+          const auto key = unit_key(u->collector, &s);
+          found.insert(key);
+          if (m_units.count(key) == 0) {
+            auto nu = std::make_shared<Unit>();
+            nu->key = key;
+            nu->collector = u->collector;
+            nu->scope = s;
+            nu->gen = u->gen;
+            nu->interval = u->interval;
+            nu->due = Steady::now();
+            m_units[key] = nu;
           }
-          m_units[key] = nu;
         }
-      }
-      for (auto it = m_units.begin(); it != m_units.end();) {
-        const bool stale = it->second->collector == u->collector && it->second->scope && found.count(it->first) == 0;
-        it = stale ? m_units.erase(it) : std::next(it);
+        for (auto it = m_units.begin(); it != m_units.end();) {
+          const bool stale = it->second->collector == u->collector && it->second->scope && found.count(it->first) == 0;
+          it = stale ? m_units.erase(it) : std::next(it);
+        }
       }
     }
   } else {
-    auto o = sync_scope(*collector, *u->scope, *m_store, m_store_mutex, m_clock, &m_stop);
+    auto o = sync_scope(*collector, *scope, *m_store, m_store_mutex, m_clock, &m_stop);
     ok = o.ok;
     outcomes.push_back(std::move(o));
   }
@@ -338,29 +436,63 @@ std::vector<ScopeOutcome> Service::run_unit(const std::shared_ptr<Unit>& u, bool
     --m_running;
     return outcomes;
   }
-  bool first_round_done = false;
+  // Into the exported state before the run counts as finished: ready() relies on that order.
+  after_run(outcomes);
   {
     std::lock_guard lock(m_sched_mutex);
     u->running = false;
     --m_running;
     u->failures = ok ? 0 : u->failures + 1;
     u->due = Steady::now() + next_delay(*u, ok);
-    if (!u->done_once) {
-      u->done_once = true;
-      if (u->counted && --m_first_round_left == 0) {
-        first_round_done = true;
-      }
+    u->done_once = true;
+    u->finished = ++m_finished_runs;
+  }
+  if (evaluate_after) {
+    if (auto r = evaluate(); !r) {
+      spdlog::error("alert evaluation: {}", r.error().message);
     }
   }
-  after_run(outcomes, evaluate_after);
-  if (first_round_done && evaluate_after) {
-    m_ready = true;  // every scope has run once, and alerts were evaluated after the last of them
-  }
+  // A large listing leaves freed pages behind in the allocator's arenas: give them back.
+  malloc_trim(0);
   m_sched_cv.notify_all();
   return outcomes;
 }
 
-void Service::after_run(const std::vector<ScopeOutcome>& outcomes, bool evaluate_after) {
+bool Service::ready() const {
+  std::lock_guard lock(m_sched_mutex);
+  if (!m_units_built) {
+    return false;
+  }
+  return std::all_of(m_units.begin(), m_units.end(), [&](const auto& entry) {
+    return entry.second->done_once && entry.second->finished <= m_evaluated_through;
+  });
+}
+
+bool Service::database_ok() const {
+  std::lock_guard lock(m_db_mutex);
+  return m_file_ok && m_writes_ok;
+}
+
+void Service::note_database(const Result<void>& r, DbEvent event) {
+  std::lock_guard lock(m_db_mutex);
+  const bool was_ok = m_file_ok && m_writes_ok;
+  if (event == DbEvent::file_check) {
+    m_file_ok = r.has_value();
+  } else if (!r) {
+    m_writes_ok = false;
+  } else if (event == DbEvent::run_stored) {
+    m_writes_ok = true;
+  }
+  if (!r && r.error().message != m_db_error) {
+    m_db_error = r.error().message;
+    spdlog::error("{}", m_db_error);  // already names the database
+  } else if (r && !was_ok && m_file_ok && m_writes_ok) {
+    spdlog::info("database {}: writes succeed again", m_store->path());
+    m_db_error.clear();
+  }
+}
+
+void Service::after_run(const std::vector<ScopeOutcome>& outcomes) {
   for (const auto& o : outcomes) {
     if (o.ok) {
       spdlog::info("{}", summary_line(o));
@@ -371,17 +503,15 @@ void Service::after_run(const std::vector<ScopeOutcome>& outcomes, bool evaluate
     m_status = summary_line(o);
   }
   for (const auto& o : outcomes) {
-    if (auto r = load_scope(o.scope); !r) {
+    if (!o.store_error.empty()) {
+      note_database(make_error(ErrorKind::db, o.store_error), DbEvent::write);
+    } else {
+      note_database({}, DbEvent::run_stored);
+    }
+    if (auto r = load_scope(o); !r) {
       spdlog::error("reading back {}: {}", o.scope.describe(), r.error().message);
     }
   }
-  if (evaluate_after) {
-    if (auto r = evaluate(); !r) {
-      spdlog::error("alert evaluation: {}", r.error().message);
-    }
-  }
-  // A large listing leaves freed pages behind in the allocator's arenas: give them back.
-  malloc_trim(0);
 }
 
 std::shared_ptr<const metrics::State> Service::state() const {
@@ -392,6 +522,35 @@ std::shared_ptr<const metrics::State> Service::state() const {
 void Service::set_state(std::shared_ptr<const metrics::State> next) {
   std::lock_guard lock(m_state_mutex);
   m_state = std::move(next);
+}
+
+std::vector<db::ScopeStatus> Service::merged_scopes(const config::Config& cfg) const {
+  std::vector<db::ScopeStatus> out;
+  std::set<std::string> seen;
+  for (const auto& s : m_stored_scopes) {
+    if (cfg.find_collector(s.scope.collector) == nullptr) {
+      continue;
+    }
+    const auto key = metrics::scope_key(s.scope);
+    seen.insert(key);
+    auto it = m_scope_memory.find(key);
+    out.push_back(it == m_scope_memory.end()
+                      ? s
+                      : overlay(s, it->second.unstored, it->second.pending, it->second.carried, it->second.last));
+  }
+  // Scopes the database has never taken a run of (a fresh database on a full disk).
+  for (const auto& [key, m] : m_scope_memory) {
+    if (seen.count(key) == 0 && m.pending > 0 && cfg.find_collector(m.last.scope.collector) != nullptr) {
+      db::ScopeStatus base;
+      base.scope = m.last.scope;
+      out.push_back(overlay(base, m.unstored, m.pending, m.carried, m.last));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const db::ScopeStatus& a, const db::ScopeStatus& b) {
+    return std::tie(a.scope.collector, a.scope.region, a.scope.order_id) <
+           std::tie(b.scope.collector, b.scope.region, b.scope.order_id);
+  });
+  return out;
 }
 
 Result<void> Service::load_state() {
@@ -425,56 +584,92 @@ Result<void> Service::load_state() {
   for (auto& [key, list] : grouped) {
     next->codes.emplace(key, std::make_shared<const metrics::CodeList>(std::move(list)));
   }
-  for (auto& s : *scopes) {
-    if (gen->cfg.find_collector(s.scope.collector) != nullptr) {
-      next->scopes.push_back(std::move(s));
-    }
-  }
+  std::lock_guard state_lock(m_state_mutex);
+  m_stored_scopes = std::move(*scopes);
+  next->scopes = merged_scopes(gen->cfg);
   next->alerts = std::move(*firing);
-  set_state(next);
+  if (!m_alerts_stored_view) {
+    // The database lacks alerts that are shown from memory: keep showing them until evaluated.
+    next->alerts = m_state->alerts;
+  }
+  m_state = next;
   return {};
 }
 
-Result<void> Service::load_scope(const collectors::Scope& scope) {
+Result<void> Service::load_scope(const ScopeOutcome& o) {
   std::shared_ptr<Generation> gen;
   {
     std::lock_guard lock(m_sched_mutex);
     gen = m_gen;
   }
   db::CodeFilter f;
-  f.scope = scope;
+  f.scope = o.scope;
   std::lock_guard lock(m_store_mutex);
-  auto codes = m_store->codes(f, m_clock.now());
-  if (!codes) {
-    return codes.error();
+  // A run the database did not take changed no stored code: the list in the state stands.
+  std::optional<std::vector<db::StoredCode>> codes;
+  if (o.ok) {
+    auto read = m_store->codes(f, m_clock.now());
+    if (!read) {
+      return read.error();
+    }
+    codes = std::move(*read);
   }
   auto scopes = m_store->scopes();
+  // Copy-on-write: the other scopes' lists are shared with the previous state.
+  std::lock_guard state_lock(m_state_mutex);
+  const auto key = metrics::scope_key(o.scope);
+  if (!o.stored) {
+    auto& m = m_scope_memory[key];
+    m.last.scope = o.scope;
+    m.last.last_run_at = m_clock.now();
+    m.last.last_error = o.error;
+    m.last.last_duration_seconds = o.seconds;
+    if (!m.last.first_run_at) {
+      m.last.first_run_at = m.last.last_run_at;
+    }
+    ++m.unstored;
+    ++m.pending;
+  } else if (auto it = m_scope_memory.find(key); it != m_scope_memory.end()) {
+    // The database has a newer run than memory: what memory held is history now.
+    it->second.carried = o.ok ? 0 : it->second.carried + it->second.pending;
+    it->second.pending = 0;
+  }
+  if (scopes) {
+    m_stored_scopes = std::move(*scopes);
+  }
+  auto next = std::make_shared<metrics::State>(*m_state);
+  if (codes && gen->cfg.find_collector(o.scope.collector) != nullptr) {
+    next->codes[key] = std::make_shared<const metrics::CodeList>(std::move(*codes));
+  }
+  next->scopes = merged_scopes(gen->cfg);
+  m_state = next;
   if (!scopes) {
     return scopes.error();
   }
-  // Copy-on-write: the other scopes' lists are shared with the previous state.
-  std::lock_guard state_lock(m_state_mutex);
-  auto next = std::make_shared<metrics::State>(*m_state);
-  if (gen->cfg.find_collector(scope.collector) != nullptr) {
-    next->codes[metrics::scope_key(scope)] = std::make_shared<const metrics::CodeList>(std::move(*codes));
-  }
-  next->scopes.clear();
-  for (auto& s : *scopes) {
-    if (gen->cfg.find_collector(s.scope.collector) != nullptr) {
-      next->scopes.push_back(std::move(s));
-    }
-  }
-  m_state = next;
   return {};
 }
 
 Result<db::AlertChanges> Service::evaluate() {
   std::shared_ptr<Generation> gen;
+  std::uint64_t through = 0;
   {
     std::lock_guard lock(m_sched_mutex);
     gen = m_gen;
+    through = m_finished_runs;  // runs finished by now are in the state read below
+  }
+  {
+    Result<void> file;
+    {
+      std::lock_guard lock(m_store_mutex);
+      file = m_store->check_file();
+    }
+    note_database(file, DbEvent::file_check);
   }
   std::lock_guard eval_lock(m_eval_mutex);
+  auto evaluated = [&] {
+    std::lock_guard lock(m_sched_mutex);
+    m_evaluated_through = std::max(m_evaluated_through, through);
+  };
   const UnixTime now = m_clock.now();
   const auto current = state();
   auto desired = evaluate_alerts(*current, gen->cfg, now);
@@ -487,7 +682,8 @@ Result<db::AlertChanges> Service::evaluate() {
   for (const auto& a : current->alerts) {
     have.emplace(a.key(), a.summary + '\x1f' + a.name);
   }
-  if (want == have) {
+  if (want == have && m_alerts_stored) {
+    evaluated();
     return db::AlertChanges{};
   }
   Result<db::AlertChanges> changes = db::AlertChanges{};
@@ -495,20 +691,54 @@ Result<db::AlertChanges> Service::evaluate() {
   {
     std::lock_guard lock(m_store_mutex);
     changes = m_store->reconcile_alerts(desired, now);
-    if (!changes) {
-      return changes.error();
-    }
-    firing = m_store->alerts(false);
-    if (!firing) {
-      return firing.error();
+    if (changes) {
+      firing = m_store->alerts(false);
     }
   }
+  if (!changes || !firing) {
+    const auto error = make_error(
+        ErrorKind::db, naming_database(*m_store, !changes ? changes.error().message : firing.error().message));
+    // The database cannot take them: /metrics shows them all the same (continuing alerts keep
+    // their start), and the next evaluation tries the database again.
+    std::map<std::string, db::AlertRecord> had;
+    for (const auto& a : current->alerts) {
+      had.emplace(a.key(), a);
+    }
+    std::map<std::string, db::AlertRecord> shown;
+    for (const auto& d : desired) {
+      auto it = had.find(d.key());
+      db::AlertRecord a = it != had.end() ? it->second : d;
+      if (it == had.end()) {
+        a.starts_at = now;
+      }
+      a.summary = d.summary;
+      a.name = d.name;
+      shown.emplace(d.key(), std::move(a));
+    }
+    {
+      std::lock_guard lock(m_state_mutex);
+      auto next = std::make_shared<metrics::State>(*m_state);
+      next->alerts.clear();
+      for (auto& [key, a] : shown) {
+        next->alerts.push_back(std::move(a));
+      }
+      m_state = next;
+      m_alerts_stored_view = false;
+    }
+    m_alerts_stored = false;
+    note_database(error, DbEvent::write);
+    evaluated();
+    return error;
+  }
+  m_alerts_stored = true;
   {
     std::lock_guard lock(m_state_mutex);
     auto next = std::make_shared<metrics::State>(*m_state);
     next->alerts = std::move(*firing);
     m_state = next;
+    m_alerts_stored_view = true;
   }
+  evaluated();
   for (const auto& a : changes->started) {
     spdlog::warn("alert {} {} firing: {}", a.rule, a.severity, a.is_code_alert() ? a.code_id : a.collector);
   }
@@ -521,6 +751,57 @@ Result<db::AlertChanges> Service::evaluate() {
     m_notify_cv.notify_all();
   }
   return changes;
+}
+
+Result<db::PruneStep> Service::prune_for(milliseconds budget) {
+  std::int64_t retention = 0;
+  {
+    std::lock_guard lock(m_sched_mutex);
+    retention = m_gen->cfg.daemon.retention;
+  }
+  const UnixTime before = m_clock.now() - retention;
+  const auto deadline = Steady::now() + budget;
+  db::PruneStep total;
+  while (!m_stop.load()) {
+    Result<db::PruneStep> step = db::PruneStep{};
+    {
+      std::lock_guard lock(m_store_mutex);
+      step = m_store->prune_step(before, std::max(1, m_options.prune_batch));
+    }
+    if (!step) {
+      const auto error = make_error(ErrorKind::db, naming_database(*m_store, step.error().message));
+      note_database(error, DbEvent::write);
+      return error;
+    }
+    total.removed += step->removed;
+    if (step->done) {
+      total.done = true;
+      break;
+    }
+    if (Steady::now() >= deadline) {
+      break;
+    }
+    std::this_thread::yield();  // a run waiting to write gets the store between steps
+  }
+  if (total.removed > 0) {
+    spdlog::info("pruned {} row(s) of history, runs and resolved alerts older than {} (retention {}){}", total.removed,
+                 format_rfc3339(before), format_span(retention), total.done ? "" : "; more to come");
+  }
+  return total;
+}
+
+Result<std::int64_t> Service::prune() {
+  std::int64_t removed = 0;
+  while (true) {
+    auto p = prune_for(milliseconds(1000));
+    if (!p) {
+      return p.error();
+    }
+    removed += p->removed;
+    if (p->done || m_stop.load()) {
+      return removed;
+    }
+  }
 }
 
 std::vector<std::string> Service::notify_once() {
@@ -594,15 +875,7 @@ std::string Service::reload(config::Config next) {
     notes += "daemon.listen changed: takes effect after a restart; ";
     next.daemon.listen = m_cfg.daemon.listen;
   }
-  auto gen = std::make_shared<Generation>();
-  gen->cfg = next;
-  for (const auto& a : next.accounts) {
-    gen->credentials.emplace(a.name, make_credential_provider(a, m_options.credentials));
-  }
-  for (const auto& c : next.collectors) {
-    gen->collectors.emplace(c.name,
-                            std::make_shared<collectors::Collector>(c, *m_client, *gen->credentials.at(c.account)));
-  }
+  auto gen = make_generation(next);
   {
     std::lock_guard lock(m_sched_mutex);
     m_gen = gen;
@@ -638,9 +911,6 @@ std::vector<ScopeOutcome> Service::run_all_once() {
   }
   // One evaluation after the whole pass, as `acmon sync` does: a pass at a new time is one poll.
   (void)evaluate();
-  if (m_first_round_left.load() == 0) {
-    m_ready = true;
-  }
   return all;
 }
 

@@ -9,6 +9,10 @@
 
 namespace acmon::daemon {
 
+std::string naming_database(const db::Store& store, const std::string& message) {
+  return message.find(store.path()) != std::string::npos ? message : "database " + store.path() + ": " + message;
+}
+
 std::string summary_line(const ScopeOutcome& o) {
   std::string where = o.scope.collector;
   if (!o.scope.region.empty()) {
@@ -68,13 +72,21 @@ ScopeOutcome sync_scope(collectors::Collector& collector, const collectors::Scop
     out.error = listing.error().describe();
     auto r = store.record_failure(scope, out.error, run);
     if (!r) {
-      out.error += "; and the failure could not be recorded: " + r.error().message;
+      out.store_error = naming_database(store, r.error().message);
+      out.stored = false;
+      out.error += "; and the failure could not be recorded: " + out.store_error;
     }
     return out;
   }
   auto written = store.record_success(scope, listing->codes, run, clock.now());
   if (!written) {
-    out.error = "listing read but not stored: " + written.error().message;
+    // A failed run like any other: counted, alerted on, and recorded when the database still
+    // takes one small row (a full disk often does; a deleted or replaced file never).
+    out.store_error = naming_database(store, written.error().message);
+    out.error = "listing read but not stored: " + out.store_error;
+    if (auto r = store.record_failure(scope, out.error, run); !r) {
+      out.stored = false;
+    }
     return out;
   }
   out.ok = true;
@@ -91,7 +103,9 @@ ScopeOutcome record_discovery_failure(const config::Collector& c, const Error& e
   run.started_at = run.finished_at = clock.now();
   std::lock_guard lock(store_mutex);
   if (auto r = store.record_failure(o.scope, o.error, run); !r) {
-    o.error += "; and the failure could not be recorded: " + r.error().message;
+    o.store_error = naming_database(store, r.error().message);
+    o.stored = false;
+    o.error += "; and the failure could not be recorded: " + o.store_error;
   }
   return o;
 }

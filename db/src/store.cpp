@@ -1,5 +1,12 @@
 #include "acmon/db/store.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <unordered_map>
 
@@ -187,7 +194,25 @@ Store::~Store() {
   sqlite3_close_v2(m_db);
 }
 
+namespace {
+
+bool is_file_path(const std::string& path) {
+  return !path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  // Created here, not by SQLite, so that it is 0600 whatever the umask: codes and alerts are
+  // nobody else's business. SQLite creates the -wal and -shm files with the database's mode.
+  if (is_file_path(path)) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+    } else if (errno != EEXIST) {
+      return make_error(ErrorKind::db, "database " + path + ": cannot create it: " + std::strerror(errno));
+    }
+  }
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -205,7 +230,36 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   if (auto r = store->migrate(); !r) {
     return make_error(ErrorKind::db, "database " + path + ": " + r.error().message);
   }
+  if (is_file_path(path)) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      return make_error(ErrorKind::db, "database " + path + ": " + std::strerror(errno));
+    }
+    store->m_identity.emplace(static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
+  }
   return store;
+}
+
+Result<void> Store::check_file() const {
+  if (!m_identity) {
+    return {};
+  }
+  struct stat st {};
+  if (::stat(m_path.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return make_error(ErrorKind::db, "database " + m_path +
+                                           " was deleted while acmon had it open: nothing more is written to it; "
+                                           "restart acmon to start a new one");
+    }
+    return make_error(ErrorKind::db, "database " + m_path + ": " + std::strerror(errno));
+  }
+  if (static_cast<std::uint64_t>(st.st_dev) != m_identity->first ||
+      static_cast<std::uint64_t>(st.st_ino) != m_identity->second) {
+    return make_error(ErrorKind::db, "database " + m_path +
+                                         " was replaced by another file while acmon had it open: nothing more is "
+                                         "written to the old one; restart acmon to use the new one");
+  }
+  return {};
 }
 
 Result<void> Store::migrate() {
@@ -272,6 +326,9 @@ Result<std::int64_t> Store::scope_id(const Scope& scope) {
 
 Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector<Code>& codes, const RunInfo& run,
                                            UnixTime now) {
+  if (auto r = check_file(); !r) {
+    return r.error();
+  }
   Transaction tx(m_db);
   if (!tx.began()) {
     return sqlite_error(m_db, "cannot begin a transaction");
@@ -437,6 +494,9 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
 }
 
 Result<std::int64_t> Store::record_failure(const Scope& scope, const std::string& error, const RunInfo& run) {
+  if (auto r = check_file(); !r) {
+    return r.error();
+  }
   Transaction tx(m_db);
   if (!tx.began()) {
     return sqlite_error(m_db, "cannot begin a transaction");
@@ -604,6 +664,9 @@ Result<std::vector<ScopeStatus>> Store::scopes() {
 }
 
 Result<std::int64_t> Store::prune(UnixTime before) {
+  if (auto r = check_file(); !r) {
+    return r.error();
+  }
   Transaction tx(m_db);
   if (!tx.began()) {
     return sqlite_error(m_db, "cannot begin a transaction");
@@ -625,6 +688,44 @@ Result<std::int64_t> Store::prune(UnixTime before) {
     return r.error();
   }
   return removed;
+}
+
+Result<PruneStep> Store::prune_step(UnixTime before, int limit) {
+  if (auto r = check_file(); !r) {
+    return r.error();
+  }
+  Transaction tx(m_db);
+  if (!tx.began()) {
+    return sqlite_error(m_db, "cannot begin a transaction");
+  }
+  PruneStep step;
+  step.done = true;
+  // What prune() removes, a few rows at a time; each inner SELECT walks an index
+  // (history_at, codes by scope, alerts_ended, runs_finished and runs_scope for the newest run).
+  for (const char* sql : {
+           "DELETE FROM history WHERE id IN (SELECT id FROM history WHERE at < ?1 LIMIT ?2)",
+           "DELETE FROM codes WHERE (scope_id, code_id) IN "
+           "(SELECT scope_id, code_id FROM codes WHERE deleted_at < ?1 LIMIT ?2)",
+           "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE ends_at < ?1 LIMIT ?2)",
+           "DELETE FROM runs WHERE id IN (SELECT r.id FROM runs r WHERE r.finished_at < ?1 AND "
+           "r.id < (SELECT max(n.id) FROM runs n WHERE n.scope_id = r.scope_id) LIMIT ?2)",
+       }) {
+    Stmt s(m_db, sql);
+    if (!s.ok()) {
+      return sqlite_error(m_db, "prepare prune");
+    }
+    s.bind(1, before).bind(2, static_cast<std::int64_t>(limit));
+    if (auto r = s.run(); !r) {
+      return r.error();
+    }
+    const auto n = sqlite3_changes(m_db);
+    step.removed += n;
+    step.done = step.done && n < limit;
+  }
+  if (auto r = tx.commit(); !r) {
+    return r.error();
+  }
+  return step;
 }
 
 std::string AlertRecord::key() const {
@@ -682,6 +783,9 @@ AlertRecord read_alert(const Stmt& q, int first) {
 }  // namespace
 
 Result<AlertChanges> Store::reconcile_alerts(const std::vector<AlertRecord>& desired, UnixTime now) {
+  if (auto r = check_file(); !r) {
+    return r.error();
+  }
   Transaction tx(m_db);
   if (!tx.began()) {
     return sqlite_error(m_db, "cannot begin a transaction");
@@ -795,6 +899,9 @@ Result<std::vector<PendingNotification>> Store::pending_notifications(const std:
 
 Result<void> Store::mark_notified(const std::string& target, const std::vector<PendingNotification>& sent,
                                   UnixTime now) {
+  if (auto r = check_file(); !r) {
+    return r.error();
+  }
   Transaction tx(m_db);
   if (!tx.began()) {
     return sqlite_error(m_db, "cannot begin a transaction");
@@ -814,6 +921,58 @@ Result<void> Store::mark_notified(const std::string& target, const std::vector<P
     }
   }
   return tx.commit();
+}
+
+Result<WriterLock> WriterLock::acquire(const std::string& database_path) {
+  const std::string lock_path = database_path + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return make_error(ErrorKind::db, "database " + database_path + ": cannot open its lock file " + lock_path + ": " +
+                                         std::strerror(errno));
+  }
+  WriterLock lock(fd);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    if (err != EWOULDBLOCK) {
+      return make_error(ErrorKind::db,
+                        "database " + database_path + ": cannot lock " + lock_path + ": " + std::strerror(err));
+    }
+    char buf[32] = {};
+    const auto n = ::pread(fd, buf, sizeof buf - 1, 0);
+    std::string holder = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) {
+      holder.pop_back();
+    }
+    return make_error(ErrorKind::db, "database " + database_path + " is in use by another acmon run" +
+                                         (holder.empty() ? std::string() : " (pid " + holder + ")") +
+                                         ": one daemon per database (lock file " + lock_path + ")");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The pid is a courtesy for the message above; the lock is what counts.
+  }
+  return lock;
+}
+
+WriterLock::WriterLock(WriterLock&& other) noexcept : m_fd(other.m_fd) {
+  other.m_fd = -1;
+}
+
+WriterLock& WriterLock::operator=(WriterLock&& other) noexcept {
+  if (this != &other) {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    m_fd = other.m_fd;
+    other.m_fd = -1;
+  }
+  return *this;
+}
+
+WriterLock::~WriterLock() {
+  if (m_fd >= 0) {
+    ::close(m_fd);  // releases the flock
+  }
 }
 
 }  // namespace acmon::db

@@ -75,6 +75,21 @@ active_metric=$(grep -c '^acmon_alert_active{' "$work/metrics.txt")
 active_cli=$("$ACMON" alerts --json --config "$work/acmon.toml" | json_eval 'console.log(d.length)')
 check "acmon_alert_active and acmon alerts agree ($active_metric = $active_cli, > 0)" "[ '$active_metric' = '$active_cli' ] && [ '$active_cli' -gt 0 ]"
 
+# ---- one daemon per database; the read-only commands work beside it; owner-only files --------
+mport2=$(free_port)
+sed "s/127.0.0.1:$mport/127.0.0.1:$mport2/" "$work/acmon.toml" >"$work/second.toml"
+out=$(timeout -k 2 10 "$ACMON" run --config "$work/second.toml" 2>&1)
+status=$?
+check "a second acmon run on the database in use exits 1 ($status)" "[ $status = 1 ]"
+check "... naming the database and the daemon that holds it ($out)" "grep -q 'database $work/acmon.db is in use by another acmon run (pid $acmon_pid)' <<<\"\$out\""
+check "... and the first daemon keeps serving" "kill -0 $acmon_pid && curl -sf '$M/healthz' >/dev/null"
+check "acmon codes reads the database while the daemon runs" "\"$ACMON\" codes --config '$work/acmon.toml' | grep -q '380 code(s)'"
+check "acmon alerts reads it too" "\"$ACMON\" alerts --config '$work/acmon.toml' | grep -q 'alert(s)'"
+some_id=$(sqlite3 "$work/acmon.db" "SELECT code_id FROM codes LIMIT 1")
+check "acmon history reads it too" "\"$ACMON\" history '$some_id' --config '$work/acmon.toml' | grep -q created"
+modes=$(stat -c '%a' "$work/acmon.db" "$work/acmon.db-wal" "$work/acmon.db-shm" "$work/acmon.db.lock" | tr '\n' ' ')
+check "the database, its -wal and -shm files and its lock file are 0600 ($modes)" "[ '$modes' = '600 600 600 600 ' ]"
+
 # ---- SIGHUP: a broken configuration is refused, a good one adds and removes collectors ----
 cp "$work/acmon.toml" "$work/good.toml"
 printf '\n[[collectors]]\naccount = "ghost"\nproduct = "smc"\n' >>"$work/acmon.toml"

@@ -74,7 +74,7 @@ target=$(curl -s "$P/api/v1/targets" | node -e "const d=JSON.parse(require('fs')
 [ "$target" = up ] && ok "Prometheus scrapes acmon (target $target)" || bad "acmon target health: $target"
 
 rules=$(curl -s "$P/api/v1/rules" | node -e "const d=JSON.parse(require('fs').readFileSync(0,'utf8'));console.log(d.data.groups.reduce((n,g)=>n+g.rules.length,0))")
-[ "$rules" = 7 ] && ok "the alerting rules are loaded ($rules)" || bad "rules loaded: $rules"
+[ "$rules" = 8 ] && ok "the alerting rules are loaded ($rules)" || bad "rules loaded: $rules"
 
 # Every panel's every query returns data.
 node -e "

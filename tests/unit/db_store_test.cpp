@@ -1,9 +1,11 @@
 // The snapshot store on real SQLite files.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "acmon/db/store.hpp"
 
@@ -243,4 +245,79 @@ TEST_F(StoreTest, AReaderSeesCommittedStateWhileAWriterWorks) {
   ASSERT_TRUE(codes) << codes.error().message;
   EXPECT_EQ((*codes)[0].code.name, "n-a");
   ASSERT_EQ(sqlite3_exec(store->handle(), "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+}
+
+// Item: the database holds who uses which code: it is created 0600, and so are its -wal and
+// -shm files (SQLite gives them the database's mode), whatever the umask.
+TEST_F(StoreTest, TheDatabaseAndItsWalFilesAreCreatedOwnerOnly) {
+  store.reset();
+  fs::remove(path);
+  const auto old_mask = ::umask(022);
+  auto s = Store::open(path);
+  ::umask(old_mask);
+  ASSERT_TRUE(s) << s.error().message;
+  store = std::move(*s);
+  ASSERT_TRUE(sync({code("a")}, 2000));
+  for (const auto& f : {path, path + "-wal", path + "-shm"}) {
+    ASSERT_TRUE(fs::exists(f)) << f;
+    EXPECT_EQ(fs::status(f).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write) << f;
+  }
+}
+
+// Item: pruning in small steps removes what prune() removes, a bounded number of rows at a time.
+TEST_F(StoreTest, PruneStepsRemoveWhatPruneRemovesInBoundedBatches) {
+  std::vector<Code> many;
+  for (int i = 0; i < 10; ++i) {
+    many.push_back(code("c" + std::to_string(i)));
+  }
+  ASSERT_TRUE(sync(many, 2000));             // 10 history rows at 2000
+  ASSERT_TRUE(sync({code("c0", 5)}, 3000));  // 1 change, 9 deletions at 3000
+  ASSERT_TRUE(sync({code("c0", 6)}, 9000));  // 1 change at 9000
+  std::vector<std::int64_t> removed;
+  for (int guard = 0; guard < 50; ++guard) {
+    auto step = store->prune_step(5000, 4);
+    ASSERT_TRUE(step) << step.error().message;
+    removed.push_back(step->removed);
+    EXPECT_LE(step->removed, 4 * 4);
+    if (step->done) {
+      break;
+    }
+  }
+  EXPECT_GT(removed.size(), 2U);  // it took several steps
+  EXPECT_EQ(count("SELECT count(*) FROM history WHERE at < 5000"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM history"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM codes WHERE deleted_at IS NOT NULL"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM runs"), 1);
+  EXPECT_EQ(store->codes({}, 9000)->size(), 1U);
+}
+
+// Item: a database deleted or replaced under an open Store refuses writes, naming the path.
+TEST_F(StoreTest, WritesAreRefusedOnceTheFileIsReplacedOrDeleted) {
+  ASSERT_TRUE(sync({code("a")}, 2000));
+  ASSERT_TRUE(store->check_file());
+  fs::rename(path, path + ".moved");
+  { std::ofstream(path) << ""; }
+  auto r = sync({code("a", 2)}, 3000);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find(path + " was replaced"), std::string::npos) << r.error().message;
+  fs::remove(path);
+  auto f = store->record_failure(scope, "x", RunInfo{2999, 3000, 1, 1});
+  ASSERT_FALSE(f);
+  EXPECT_NE(f.error().message.find(path + " was deleted"), std::string::npos) << f.error().message;
+}
+
+// Item: one writer per database: a second lock on the same database fails naming it and the holder.
+TEST_F(StoreTest, OnlyOneWriterLockPerDatabase) {
+  auto first = WriterLock::acquire(path);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(fs::status(path + ".lock").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  // flock locks belong to the open file description: a second open in this process conflicts too.
+  auto second = WriterLock::acquire(path);
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().message.find("database " + path + " is in use by another acmon run (pid " +
+                                        std::to_string(::getpid()) + ")"),
+            std::string::npos)
+      << second.error().message;
+  { auto released = std::move(*first); }
+  EXPECT_TRUE(WriterLock::acquire(path));
 }

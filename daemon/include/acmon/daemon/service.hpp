@@ -30,6 +30,10 @@ struct ServiceOptions {
   std::chrono::milliseconds notify_every{5000};     // notifier wake-up
   bool schedule = true;                             // false: runs only when asked (tests)
   CredentialOptions credentials;
+  // Pruning by [daemon] retention: how often, and rows per table per step (each step is one
+  // short transaction; the store is free between steps).
+  std::chrono::milliseconds prune_every{3600000};
+  int prune_batch = 500;
 };
 
 class Service {
@@ -52,36 +56,73 @@ class Service {
 
   // Runs every scope (and discovery) once now, then evaluates. For tests and `acmon sync`-like use.
   std::vector<ScopeOutcome> run_all_once();
-  // Evaluates the rules at clock.now() and stores the alert changes.
+  // Evaluates the rules at clock.now() and stores the alert changes. When the database cannot
+  // take them, /metrics shows the alerts all the same (from memory) and the error is returned.
+  // Checks first that the database file is still the one acmon opened (acmon_database_ok).
   Result<db::AlertChanges> evaluate();
+  // Removes what is older than [daemon] retention (by clock.now()), step by step; returns the
+  // rows removed. The scheduler does this every prune_every.
+  Result<std::int64_t> prune();
   // Delivers owed notifications to every receiver once; returns error texts.
   std::vector<std::string> notify_once();
 
   [[nodiscard]] int port() const { return m_port; }
-  [[nodiscard]] bool ready() const { return m_ready.load(); }
+  // /readyz: every scope that exists now has finished a run (successful or not) since start,
+  // and the alerts were evaluated after the last of them. Recomputed on each call.
+  [[nodiscard]] bool ready() const;
+  // acmon_database_ok: the path still names the open file and the last write succeeded.
+  [[nodiscard]] bool database_ok() const;
   [[nodiscard]] std::string status() const;
   [[nodiscard]] std::string metrics_text() const;
 
  private:
   struct Generation;
   struct Unit;
+  struct ScopeMemory;
+  class DatabaseCollectable;
 
+  enum class DbEvent {
+    file_check,  // the path still names the open file
+    write,       // a write; its success does not clear an earlier failure
+    run_stored,  // a run's outcome stored whole: writes succeed again
+  };
+
+  // The collectors of a configuration, each owning the credentials it signs with.
+  std::shared_ptr<Generation> make_generation(const config::Config& cfg);
   void build_units(const std::shared_ptr<Generation>& gen);
   void scheduler_loop();
   void notifier_loop();
   // Runs one unit (the caller has marked it running); returns the scope outcomes it wrote.
   // evaluate_after: evaluate the alert rules once it is stored (run_all_once evaluates once at the end).
   std::vector<ScopeOutcome> run_unit(const std::shared_ptr<Unit>& unit, bool evaluate_after = true);
-  void after_run(const std::vector<ScopeOutcome>& outcomes, bool evaluate_after);
+  // Logs the outcomes and puts them into the exported state (from the database, and from memory
+  // where the database did not take them).
+  void after_run(const std::vector<ScopeOutcome>& outcomes);
   // The whole state from the database (start, reload).
   Result<void> load_state();
-  // One scope's codes, and every scope's status, from the database after a run.
-  Result<void> load_scope(const collectors::Scope& scope);
+  // One scope's codes, and every scope's status, from the database after a run; a run the
+  // database did not take is kept in memory (m_scope_memory).
+  Result<void> load_scope(const ScopeOutcome& outcome);
   std::shared_ptr<const metrics::State> state() const;
   void set_state(std::shared_ptr<const metrics::State> next);
   std::chrono::milliseconds next_delay(const Unit& u, bool ok);
+  // The statuses to export: the database's, with what only memory knows laid over them.
+  // Caller holds m_state_mutex.
+  std::vector<db::ScopeStatus> merged_scopes(const config::Config& cfg) const;
+  // Prune steps until done or budget is spent; done tells which.
+  Result<db::PruneStep> prune_for(std::chrono::milliseconds budget);
+  // Records how a write or the file check went (acmon_database_ok); logs each new error.
+  void note_database(const Result<void>& r, DbEvent event);
 
-  config::Config m_cfg;
+  // Lock order where threads meet (holding one, a thread takes only those to its right):
+  //   m_eval_mutex -> m_store_mutex -> m_state_mutex
+  //   m_eval_mutex -> m_sched_mutex -> the scheduler's ready-queue mutex
+  //   m_status_mutex -> m_state_mutex
+  //   m_db_mutex and m_notify_mutex are leaves.
+  // m_sched_mutex is never held while calling out (API, database, evaluation): a run copies what it
+  // needs under it (the collector, which owns its credentials; the scope) and then lets go, so a
+  // reload may replace a unit's generation at any moment without touching a run in flight.
+  config::Config m_cfg;  // the main thread's (start, reload); written under m_sched_mutex
   std::shared_ptr<Generation> m_gen;
   std::unique_ptr<db::Store> m_store;
   std::mutex m_store_mutex;
@@ -96,14 +137,28 @@ class Service {
   std::shared_ptr<metrics::ApiMetrics> m_api_metrics;
   std::unique_ptr<api::Client> m_client;
 
-  std::mutex m_eval_mutex;  // one evaluation at a time
+  std::mutex m_eval_mutex;      // one evaluation at a time
+  bool m_alerts_stored = true;  // under m_eval_mutex: false while the database lacks the alerts shown
   mutable std::mutex m_state_mutex;
   std::shared_ptr<const metrics::State> m_state;
+  // Under m_state_mutex: the statuses last read from the database, what memory adds to them (by
+  // metrics::scope_key), and whether the alerts shown are the stored ones.
+  std::vector<db::ScopeStatus> m_stored_scopes;
+  std::map<std::string, ScopeMemory> m_scope_memory;
+  bool m_alerts_stored_view = true;
   std::vector<std::shared_ptr<prometheus::Collectable>> m_collectables;
 
-  std::mutex m_sched_mutex;
+  mutable std::mutex m_db_mutex;
+  bool m_file_ok = true;    // under m_db_mutex: the path names the file acmon opened
+  bool m_writes_ok = true;  // under m_db_mutex: the last write succeeded
+  std::string m_db_error;   // under m_db_mutex: the last error logged
+
+  mutable std::mutex m_sched_mutex;
   std::condition_variable m_sched_cv;
   std::map<std::string, std::shared_ptr<Unit>> m_units;
+  bool m_units_built = false;
+  std::uint64_t m_finished_runs = 0;      // runs finished since start; a unit notes its number
+  std::uint64_t m_evaluated_through = 0;  // the runs finished before the last evaluation began
   int m_running = 0;
   std::vector<std::thread> m_workers;
   std::thread m_scheduler;
@@ -114,8 +169,6 @@ class Service {
 
   std::unique_ptr<HttpServer> m_http;
   int m_port = 0;
-  std::atomic<bool> m_ready{false};
-  std::atomic<int> m_first_round_left{0};
   mutable std::mutex m_status_mutex;
   std::string m_status = "starting";
 };

@@ -25,13 +25,22 @@ struct ScopeOutcome {
   db::WriteSummary written;
   int pages = 0;
   double seconds = 0;
+  // A write to the database failed (the run is then a failure, whatever the listing was).
+  std::string store_error;
+  // false: the database took nothing of this run, not even the failure; only the daemon's memory
+  // has it.
+  bool stored = true;
 };
+
+// message, naming the database file when it does not already (SQLite's messages do not).
+std::string naming_database(const db::Store& store, const std::string& message);
 
 // "prod-ecs cn-hangzhou: ok, 120 codes (+2 new, 1 changed, 0 deleted), 3 pages, 0.41s"
 std::string summary_line(const ScopeOutcome& o);
 
 // Lists one scope and writes the outcome under store_mutex. With *stop set when the listing ends,
-// nothing is written and the outcome says "abandoned".
+// nothing is written and the outcome says "abandoned". A listing the database cannot take is a
+// failed run (recorded as one when the database takes that much); errors name the database.
 ScopeOutcome sync_scope(collectors::Collector& collector, const collectors::Scope& scope, db::Store& store,
                         std::mutex& store_mutex, const Clock& clock, const std::atomic<bool>* stop = nullptr);
 

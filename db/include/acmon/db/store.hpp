@@ -106,6 +106,11 @@ struct PendingNotification {
   bool resolved = false;
 };
 
+struct PruneStep {
+  std::int64_t removed = 0;
+  bool done = false;  // nothing older is left: every table gave fewer rows than the limit
+};
+
 struct CodeFilter {
   std::optional<collectors::Product> product;
   std::optional<std::string> account;
@@ -116,7 +121,8 @@ struct CodeFilter {
 
 class Store {
  public:
-  // Opens (creating when absent) and migrates the database. Errors name the file.
+  // Opens (creating when absent, mode 0600; SQLite gives its -wal and -shm files the same mode)
+  // and migrates the database. Errors name the file.
   static Result<std::unique_ptr<Store>> open(const std::string& path);
   ~Store();
   Store(const Store&) = delete;
@@ -137,6 +143,9 @@ class Store {
   Result<std::unordered_set<std::string>> live_code_ids(const Scope& scope);
   // Deletes history and runs older than before; returns rows removed.
   Result<std::int64_t> prune(UnixTime before);
+  // One bounded step of prune(): at most `limit` rows from each table, in one short
+  // transaction, so that a writer waiting for the store is never held up for long.
+  Result<PruneStep> prune_step(UnixTime before, int limit);
 
   // Makes the stored alerts match the desired ones (all of them, as evaluated at now): new keys
   // start firing, firing keys no longer desired resolve, continuing ones keep their starts_at and
@@ -151,6 +160,11 @@ class Store {
                                                                  UnixTime not_before);
   Result<void> mark_notified(const std::string& target, const std::vector<PendingNotification>& sent, UnixTime now);
 
+  // Whether the path still names the file this Store opened (same device and inode). A file
+  // deleted or replaced under a running acmon is an error naming the path: every write method
+  // checks it first and refuses, rather than writing into a file nobody else can see.
+  [[nodiscard]] Result<void> check_file() const;
+
   [[nodiscard]] const std::string& path() const { return m_path; }
   sqlite3* handle() { return m_db; }
 
@@ -161,6 +175,25 @@ class Store {
 
   sqlite3* m_db;
   std::string m_path;
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> m_identity;  // device, inode; none: in memory
+};
+
+// The one writer of a database: an exclusive flock(2) on "<database>.lock" (mode 0600), held
+// until destroyed or the process ends, however it ends. SQLite's own locks last one transaction
+// only, so they cannot keep a second daemon away. The lock file holds the holder's pid.
+class WriterLock {
+ public:
+  // Fails when another process holds it: the error names the database and that process.
+  static Result<WriterLock> acquire(const std::string& database_path);
+  WriterLock(WriterLock&& other) noexcept;
+  WriterLock& operator=(WriterLock&& other) noexcept;
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+  ~WriterLock();
+
+ private:
+  explicit WriterLock(int fd) : m_fd(fd) {}
+  int m_fd = -1;
 };
 
 }  // namespace acmon::db
