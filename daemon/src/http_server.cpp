@@ -477,6 +477,9 @@ Result<void> HttpServer::start(const std::string& host, int port) {
   if (family == AF_INET6) {
     flags |= MHD_USE_IPv6;
   }
+  // spdlog builds its registry on first use; build it here, before the server's threads exist, so
+  // their first log line does not race with its construction.
+  (void)spdlog::default_logger_raw();
   m_daemon =
       MHD_start_daemon(flags, 0, nullptr, nullptr, &on_request, this, MHD_OPTION_ARRAY, options.data(), MHD_OPTION_END);
   if (m_daemon == nullptr) {
