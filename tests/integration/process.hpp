@@ -75,8 +75,8 @@ class Process {
   [[nodiscard]] pid_t pid() const { return m_pid; }
 
   struct Exit {
-    int status = -1;      // exit status, or -1 when killed by a signal
-    int signal = 0;       // the signal that ended it
+    int status = -1;       // exit status, or -1 when killed by a signal
+    int signal = 0;        // the signal that ended it
     long max_rss_kib = 0;  // peak resident memory
   };
   // Waits for the process to end by itself.
