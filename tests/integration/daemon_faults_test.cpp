@@ -102,7 +102,7 @@ class DaemonFaults : public ::testing::Test {
 
   fs::path db_path() const { return dir / "acmon.db"; }
 
-  void start_service(const config::Config& cfg, daemon::ServiceOptions o = {}, const char* pragma = nullptr) {
+  void start_service(const config::Config& cfg, const daemon::ServiceOptions& o = {}, const char* pragma = nullptr) {
     auto store = db::Store::open(db_path().string());
     ASSERT_TRUE(store) << store.error().message;
     if (pragma != nullptr) {

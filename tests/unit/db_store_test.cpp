@@ -277,6 +277,7 @@ TEST_F(StoreTest, TheDatabaseAndItsWalFilesAreCreatedOwnerOnly) {
 // Item: pruning in small steps removes what prune() removes, a bounded number of rows at a time.
 TEST_F(StoreTest, PruneStepsRemoveWhatPruneRemovesInBoundedBatches) {
   std::vector<Code> many;
+  many.reserve(10);
   for (int i = 0; i < 10; ++i) {
     many.push_back(code("c" + std::to_string(i)));
   }
