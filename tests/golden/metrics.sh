@@ -84,7 +84,9 @@ check "two scrapes in a row agree" "wait_for 20 settled"
 
 if out=$(promtool check metrics <"$work/raw.prom" 2>&1); then ok "promtool check metrics"; else bad "promtool check metrics: $out"; fi
 
-if [ "$update" = 1 ]; then
+if [ "$update" = 1 ] && [ "$failed" -gt 0 ]; then
+  bad "not rewriting $golden after a failure"
+elif [ "$update" = 1 ]; then
   cp "$work/metrics.prom" "$golden"
   ok "wrote $golden"
 elif diff -u "$golden" "$work/metrics.prom" >"$work/diff"; then
