@@ -32,8 +32,12 @@ start_sim() {
   sim_pid=$!
   for _ in $(seq 600); do [ -s "$work/port" ] && break; sleep 0.05; done
   port=$(cat "$work/port" 2>/dev/null)
-  if [ -z "$port" ]; then
-    bad "acmon-sim $* did not listen within 30 s"
+  # One request answered before the tests' concurrent ones: it proves the simulator serves, and
+  # under ThreadSanitizer it keeps cpp-httplib's lazy set-up on first use (in the uninstrumented
+  # library, so its synchronisation is invisible) from being reported as a race when the first
+  # requests arrive together (acmon sync lists its scopes in parallel).
+  if [ -z "$port" ] || ! curl -sf -o /dev/null "http://127.0.0.1:$port/_sim/health"; then
+    bad "acmon-sim $* did not listen and answer within 30 s"
     tail -5 "$work/sim.log"
     return 1
   fi
