@@ -23,33 +23,9 @@ for n in "${sizes[@]}"; do
   smc=$((n * 40 / 100)); ecs=$((n * 30 / 100)); pdb=$((n - smc - 2 * ecs))
   start_sim --generate "{\"account\":\"LTAIb\",\"secret\":\"bench-secret\",\"smc\":$smc,\"ecs\":{\"regions\":[\"cn-hangzhou\",\"cn-beijing\"],\"per_region\":$((ecs))},\"polardb\":{\"orders\":[\"2233000000001\"],\"per_order\":$pdb}}"
   mport=$(free_port)
-  cat >"$work/acmon.toml" <<CONF
-[daemon]
-database = "$work/acmon.db"
-listen = "127.0.0.1:$mport"
-log_level = "warn"
-[[accounts]]
-name = "b"
-access_key_id = "LTAIb"
-access_key_secret_file = "$work/secret"
-[[collectors]]
-account = "b"
-product = "smc"
-endpoint = "http://127.0.0.1:$port"
-interval = "1h"
-[[collectors]]
-account = "b"
-product = "ecs"
-regions = ["cn-hangzhou", "cn-beijing"]
-endpoint = "http://127.0.0.1:$port"
-interval = "1h"
-[[collectors]]
-account = "b"
-product = "polardb"
-order_ids = ["2233000000001"]
-endpoint = "http://127.0.0.1:$port"
-interval = "1h"
-CONF
+  acmon_config "$work/acmon.toml" --database "$work/acmon.db" --listen "127.0.0.1:$mport" --log-level warn \
+    --account b --key-id LTAIb --secret-file "$work/secret" --interval 1h \
+    --smc --ecs '"cn-hangzhou", "cn-beijing"' --polardb '"2233000000001"'
   "$ACMON" run --config "$work/acmon.toml" >"$work/acmon.log" 2>&1 &
   acmon=$!
   pids+=($acmon)

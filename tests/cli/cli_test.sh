@@ -25,34 +25,8 @@ expect() {
 }
 
 write_config() {  # write_config ORDER_IDS
-  cat >"$work/acmon.toml" <<CONF
-[daemon]
-database = "$work/acmon.db"
-log_level = "warn"
-
-[[accounts]]
-name = "demo"
-access_key_id = "LTAIcli"
-access_key_secret_file = "$work/secret"
-
-[[collectors]]
-account = "demo"
-product = "smc"
-endpoint = "http://127.0.0.1:$port"
-
-[[collectors]]
-account = "demo"
-product = "ecs"
-regions = ["cn-hangzhou", "cn-beijing"]
-endpoint = "http://127.0.0.1:$port"
-signature = "v1"
-
-[[collectors]]
-account = "demo"
-product = "polardb"
-order_ids = [$1]
-endpoint = "http://127.0.0.1:$port"
-CONF
+  acmon_config "$work/acmon.toml" --database "$work/acmon.db" --log-level warn --key-id LTAIcli \
+    --secret-file "$work/secret" --smc --ecs '"cn-hangzhou", "cn-beijing"' --ecs-signature v1 --polardb "$1"
 }
 
 printf 'cli-secret\n' >"$work/secret"
@@ -139,28 +113,8 @@ if grep -rqa -- "$code" "$work"/acmon.db* "$work/sync.out"; then bad "the code w
 start_sim --data "$(dirname "$0")/../fixtures/sim-sample.json"
 printf 'sample-secret\n' >"$work/sample-secret"
 chmod 600 "$work/sample-secret"
-cat >"$work/sample.toml" <<CONF
-[daemon]
-database = "$work/sample.db"
-[[accounts]]
-name = "sample"
-access_key_id = "LTAIsample"
-access_key_secret_file = "$work/sample-secret"
-[[collectors]]
-account = "sample"
-product = "smc"
-endpoint = "http://127.0.0.1:$port"
-[[collectors]]
-account = "sample"
-product = "ecs"
-regions = ["*"]
-endpoint = "http://127.0.0.1:$port"
-[[collectors]]
-account = "sample"
-product = "polardb"
-order_ids = ["2233****445566", "2233000000002"]
-endpoint = "http://127.0.0.1:$port"
-CONF
+acmon_config "$work/sample.toml" --database "$work/sample.db" --account sample --key-id LTAIsample \
+  --secret-file "$work/sample-secret" --smc --ecs '"*"' --polardb '"2233****445566", "2233000000002"'
 expect "sync of the documents' sample records" 0 'sample-smc: ok, 1 codes' -- "$ACMON" sync --config "$work/sample.toml"
 sample=$("$ACMON" codes --json --config "$work/sample.toml" | json_eval 'console.log(d.map(c => [c.product, c.id, c.limit, c.registered, c.expires_at].join(" ")).join("; "))')
 want="ecs 4ECEEE12-56F1-4FBC-9AB1-890F1234**** 1 1 2021-01-20T10:00:00Z; polardb 123   2054-10-16T16:46:20Z; smc at-bp1akz2zp67r0k6r**** 100 5 2022-10-09T02:35:44Z"
@@ -168,9 +122,8 @@ want="ecs 4ECEEE12-56F1-4FBC-9AB1-890F1234**** 1 1 2021-01-20T10:00:00Z; polardb
 
 # ---- SIGKILL in the middle of a large write --------------------------------------------------
 start_sim --generate '{"account":"LTAIcli","secret":"cli-secret","smc":60000}'
-write_config '"2233000000001"'
-sed -i '/^\[\[collectors\]\]$/,$d' "$work/acmon.toml"  # no collectors yet
-printf '[[collectors]]\naccount = "demo"\nproduct = "smc"\nendpoint = "http://127.0.0.1:%s"\n' "$port" >>"$work/acmon.toml"
+acmon_config "$work/acmon.toml" --database "$work/acmon.db" --log-level warn --key-id LTAIcli \
+  --secret-file "$work/secret" --smc
 rm -f "$work"/acmon.db*
 killed=0
 for delay in 0.05 0.1 0.15 0.2 0.25 0.3 0.35 0.4 0.45 0.5 0.6 0.8; do

@@ -12,35 +12,11 @@ trap '[ -n "$acmon_pid" ] && kill -9 "$acmon_pid" 2>/dev/null; [ -n "$sim_pid" ]
 mport=$(free_port)
 M="http://127.0.0.1:$mport"
 
-write_config() {  # write_config EXTRA_COLLECTOR(0/1)
-  cat >"$work/acmon.toml" <<CONF
-[daemon]
-database = "$work/acmon.db"
-listen = "127.0.0.1:$mport"
-log_level = "info"
-
-[[accounts]]
-name = "demo"
-access_key_id = "LTAIrun"
-access_key_secret_file = "$work/secret"
-
-[[collectors]]
-account = "demo"
-product = "smc"
-endpoint = "http://127.0.0.1:$port"
-interval = "10s"
-CONF
-  if [ "$1" = 1 ]; then
-    cat >>"$work/acmon.toml" <<CONF
-
-[[collectors]]
-account = "demo"
-product = "ecs"
-regions = ["cn-hangzhou"]
-endpoint = "http://127.0.0.1:$port"
-interval = "10s"
-CONF
-  fi
+write_config() {  # write_config EXTRA_COLLECTOR(0/1): smc, and with 1 an ecs collector too
+  local ecs=()
+  [ "$1" = 1 ] && ecs=(--ecs '"cn-hangzhou"')
+  acmon_config "$work/acmon.toml" --database "$work/acmon.db" --listen "127.0.0.1:$mport" --log-level info \
+    --key-id LTAIrun --secret-file "$work/secret" --interval 10s --smc "${ecs[@]}"
 }
 start_acmon() {
   "$ACMON" run --config "$work/acmon.toml" >>"$work/acmon.log" 2>&1 &
@@ -129,7 +105,9 @@ curl -s -X POST "http://127.0.0.1:$port/_sim/faults" -d '[{"kind":"delay","delay
 kill -9 "$acmon_pid"; wait "$acmon_pid" 2>/dev/null
 write_config 1
 start_acmon
-sleep 2.5  # the first runs are now waiting on the slow simulator
+# Both scopes' first runs are waiting on the slow simulator once it has delayed two requests.
+sim_delayed() { [ "$(curl -s "http://127.0.0.1:$port/_sim/stats" | json_eval 'console.log(d.faults_fired)')" -ge 2 ]; }
+wait_for 20 sim_delayed || bad "the simulator never held both first runs"
 t0=$(date +%s%N)
 kill -TERM "$acmon_pid"
 wait "$acmon_pid"
@@ -163,7 +141,8 @@ PY
   NOTIFY_SOCKET="$sock" WATCHDOG_USEC=1000000 "$ACMON" run --config "$work/acmon.toml" >>"$work/acmon.log" 2>&1 &
   acmon_pid=$!
   wait_ready
-  sleep 1.2  # a few more watchdog ticks, with the status of the last run
+  # A few more watchdog ticks, and the status of a finished run.
+  wait_for 10 "[ \$(grep -c 'WATCHDOG=1' '$work/notify.log') -ge 2 ] && grep -q 'STATUS=last run: demo-' '$work/notify.log'"
   kill -TERM "$acmon_pid"
   wait "$acmon_pid"
   acmon_pid=""

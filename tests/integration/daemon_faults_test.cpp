@@ -38,9 +38,11 @@ std::int64_t count_rows(const fs::path& db, const std::string& sql) {
   EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
   EXPECT_EQ(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
-  std::int64_t n = -1;
-  if (sqlite3_step(st) == SQLITE_ROW) {
+  std::int64_t n = -1;  // what no count equals: an error never reads as 0
+  if (const int rc = sqlite3_step(st); rc == SQLITE_ROW) {
     n = sqlite3_column_int64(st, 0);
+  } else {
+    ADD_FAILURE() << "count_rows(\"" << sql << "\"): no row (" << sqlite3_errmsg(h) << ")";
   }
   sqlite3_finalize(st);
   sqlite3_close(h);
@@ -100,7 +102,7 @@ class DaemonFaults : public ::testing::Test {
 
   fs::path db_path() const { return dir / "acmon.db"; }
 
-  void start_service(const config::Config& cfg, daemon::ServiceOptions o = {}, const char* pragma = nullptr) {
+  void start_service(const config::Config& cfg, const daemon::ServiceOptions& o = {}, const char* pragma = nullptr) {
     auto store = db::Store::open(db_path().string());
     ASSERT_TRUE(store) << store.error().message;
     if (pragma != nullptr) {

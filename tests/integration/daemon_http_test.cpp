@@ -167,6 +167,7 @@ class DaemonHttp : public ::testing::Test {
                             (dir / "acmon.toml").string() + "' >>'" + (dir / "acmon.log").string() + "' 2>&1";
     std::vector<std::string> args{"/bin/sh", "-c", cmd};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) {
       argv.push_back(a.data());
     }

@@ -26,7 +26,7 @@ inline int free_port() {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  (void)::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   socklen_t len = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
@@ -38,6 +38,7 @@ class Process {
  public:
   explicit Process(std::vector<std::string> args, const std::string& log_file = "/dev/null") {
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) {
       argv.push_back(a.data());
     }
@@ -75,8 +76,8 @@ class Process {
   [[nodiscard]] pid_t pid() const { return m_pid; }
 
   struct Exit {
-    int status = -1;      // exit status, or -1 when killed by a signal
-    int signal = 0;       // the signal that ended it
+    int status = -1;       // exit status, or -1 when killed by a signal
+    int signal = 0;        // the signal that ended it
     long max_rss_kib = 0;  // peak resident memory
   };
   // Waits for the process to end by itself.

@@ -246,7 +246,7 @@ TEST_F(SimTest, DataChangesWhileItRuns) {
 }
 
 TEST(SimData, BadDataIsRefusedWithAReason) {
-  EXPECT_THROW(sim::Simulator(json::array()), std::invalid_argument);
+  EXPECT_THROW(sim::Simulator{json::array()}, std::invalid_argument);
   EXPECT_THROW(sim::Simulator(json{{"accounts", {{{"access_key_id", "x"}}}}}), std::invalid_argument);
   EXPECT_THROW(sim::Simulator(json{{"smc", {{{"AccessTokenId", "x"}}}}}), std::invalid_argument);
   EXPECT_THROW(sim::Simulator(json{{"faults", {{{"kind", "meteor"}}}}}), std::invalid_argument);

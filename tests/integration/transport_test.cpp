@@ -1,6 +1,11 @@
 // The transport's retry and no-retry paths against the simulator's injected faults, over real HTTP.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
 #include "sim_fixture.hpp"
 
 using namespace acmon;
@@ -8,6 +13,31 @@ using namespace acmon::testing;
 using nlohmann::json;
 
 namespace {
+
+// Local ports of the ESTABLISHED IPv4 TCP connections whose remote port is `port`, from
+// /proc/net/tcp (this process's loopback connections; the simulator runs in it too, its accepted
+// ends have `port` as the local port and are not counted).
+std::set<int> client_ports_to(int port) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // the header
+  std::set<int> out;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string slot;
+    std::string local;
+    std::string remote;
+    std::string state;
+    f >> slot >> local >> remote >> state;
+    const auto port_of = [](const std::string& addr) {
+      return std::stoi(addr.substr(addr.find(':') + 1), nullptr, 16);
+    };
+    if (state == "01" && port_of(remote) == port) {
+      out.insert(port_of(local));
+    }
+  }
+  return out;
+}
 
 json with_tokens(json faults) {
   return {{"smc", {smc_token("at-1"), smc_token("at-2")}}, {"faults", std::move(faults)}};
@@ -202,8 +232,16 @@ TEST_F(SimTest, FaultsCanBeSetAtRunTimeOverTheControlEndpoint) {
 
 TEST_F(SimTest, ManyRequestsReuseConnections) {
   start(with_tokens(json::array()));
+  const int port = std::stoi(sim->base_url().substr(sim->base_url().rfind(':') + 1));
+  // The client's ends of the connections to the simulator: a new connection per request would show
+  // up to 300 local ports, a reused one a single port throughout.
+  std::set<int> ports;
   for (int i = 0; i < 300; ++i) {
     ASSERT_TRUE(run(call("ListAccessTokens")));
+    const auto now = client_ports_to(port);
+    ASSERT_EQ(now.size(), 1U) << "established connections to the simulator after request " << i;
+    ports.insert(now.begin(), now.end());
   }
   EXPECT_EQ(sim->stats()["requests"], 300);
+  EXPECT_EQ(ports.size(), 1U) << "connections opened for 300 requests";
 }

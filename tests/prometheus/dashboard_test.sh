@@ -15,32 +15,9 @@ start_sim --generate '{"account":"LTAIdash","secret":"dash-secret","smc":150,"ec
 mport=$(free_port)
 printf 'dash-secret\n' >"$work/secret"
 chmod 600 "$work/secret"
-cat >"$work/acmon.toml" <<CONF
-[daemon]
-database = "$work/acmon.db"
-listen = "127.0.0.1:$mport"
-[[accounts]]
-name = "dash"
-access_key_id = "LTAIdash"
-access_key_secret_file = "$work/secret"
-[[collectors]]
-account = "dash"
-product = "smc"
-endpoint = "http://127.0.0.1:$port"
-interval = "10s"
-[[collectors]]
-account = "dash"
-product = "ecs"
-regions = ["cn-hangzhou", "cn-beijing"]
-endpoint = "http://127.0.0.1:$port"
-interval = "10s"
-[[collectors]]
-account = "dash"
-product = "polardb"
-order_ids = ["2233000000001"]
-endpoint = "http://127.0.0.1:$port"
-interval = "10s"
-CONF
+acmon_config "$work/acmon.toml" --database "$work/acmon.db" --listen "127.0.0.1:$mport" --account dash \
+  --key-id LTAIdash --secret-file "$work/secret" --interval 10s \
+  --smc --ecs '"cn-hangzhou", "cn-beijing"' --polardb '"2233000000001"'
 "$ACMON" run --config "$work/acmon.toml" >"$work/acmon.log" 2>&1 &
 pids+=($!)
 

@@ -121,10 +121,10 @@ TEST(Retryable, ThrottlingServerErrorsAndTransportOnly) {
 
 TEST(Client, RetriesWithGrowingCappedJitteredBackoffAndResignsEachAttempt) {
   ReplayTransport t;
-  t.answers.push_back(answer(400, R"({"RequestId":"1","Code":"Throttling.User","Message":"slow down"})"));
-  t.answers.push_back(answer(503, R"({"RequestId":"2","Code":"ServiceUnavailable","Message":"x"})"));
-  t.answers.push_back(Result<http::Response>(make_error(ErrorKind::network, "connection reset")));
-  t.answers.push_back(answer(200, R"({"RequestId":"4","AccessTokens":[]})"));
+  t.answers.emplace_back(answer(400, R"({"RequestId":"1","Code":"Throttling.User","Message":"slow down"})"));
+  t.answers.emplace_back(answer(503, R"({"RequestId":"2","Code":"ServiceUnavailable","Message":"x"})"));
+  t.answers.emplace_back(make_error(ErrorKind::network, "connection reset"));
+  t.answers.emplace_back(answer(200, R"({"RequestId":"4","AccessTokens":[]})"));
   RecordingSleeper s;
   ManualClock clock(1700000000);
   Counting obs;
@@ -157,7 +157,7 @@ TEST(Client, RetriesWithGrowingCappedJitteredBackoffAndResignsEachAttempt) {
 
 TEST(Client, DoesNotRetryOtherClientErrors) {
   ReplayTransport t;
-  t.answers.push_back(answer(400, R"({"RequestId":"R9","Code":"InvalidParam.PageSize","Message":"no"})"));
+  t.answers.emplace_back(answer(400, R"({"RequestId":"R9","Code":"InvalidParam.PageSize","Message":"no"})"));
   RecordingSleeper s;
   ManualClock clock(1700000000);
   api::Client client(t, clock, s);
@@ -173,7 +173,7 @@ TEST(Client, DoesNotRetryOtherClientErrors) {
 TEST(Client, GivesUpAfterMaxAttempts) {
   ReplayTransport t;
   for (int i = 0; i < 3; ++i) {
-    t.answers.push_back(answer(400, R"({"RequestId":"R","Code":"Throttling.User","Message":"no"})"));
+    t.answers.emplace_back(answer(400, R"({"RequestId":"R","Code":"Throttling.User","Message":"no"})"));
   }
   RecordingSleeper s;
   ManualClock clock(1700000000);

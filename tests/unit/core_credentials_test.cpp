@@ -23,7 +23,7 @@ struct TempDir {
   }
   ~TempDir() { fs::remove_all(path); }
   fs::path write(const std::string& name, const std::string& content, unsigned mode = 0600) const {
-    const fs::path p = path / name;
+    fs::path p = path / name;
     fs::create_directories(p.parent_path());
     std::ofstream(p) << content;
     ::chmod(p.c_str(), mode);

@@ -32,11 +32,21 @@ class StoreTest : public ::testing::Test {
     fs::remove_all(dir);
   }
 
+  // The single integer SQL answers; an SQL error or an empty answer fails the test (and returns -1,
+  // which no count equals) rather than reading as 0.
   std::int64_t count(const char* sql) {
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(store->handle(), sql, -1, &st, nullptr);
-    sqlite3_step(st);
-    const auto v = sqlite3_column_int64(st, 0);
+    if (sqlite3_prepare_v2(store->handle(), sql, -1, &st, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << "count(\"" << sql << "\"): " << sqlite3_errmsg(store->handle());
+      sqlite3_finalize(st);
+      return -1;
+    }
+    std::int64_t v = -1;
+    if (const int rc = sqlite3_step(st); rc == SQLITE_ROW) {
+      v = sqlite3_column_int64(st, 0);
+    } else {
+      ADD_FAILURE() << "count(\"" << sql << "\"): no row (" << sqlite3_errstr(rc) << ")";
+    }
     sqlite3_finalize(st);
     return v;
   }
@@ -267,6 +277,7 @@ TEST_F(StoreTest, TheDatabaseAndItsWalFilesAreCreatedOwnerOnly) {
 // Item: pruning in small steps removes what prune() removes, a bounded number of rows at a time.
 TEST_F(StoreTest, PruneStepsRemoveWhatPruneRemovesInBoundedBatches) {
   std::vector<Code> many;
+  many.reserve(10);
   for (int i = 0; i < 10; ++i) {
     many.push_back(code("c" + std::to_string(i)));
   }

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Today's acmon on a database of the previous schema with data in it (tests/fixtures/schema-v1.sql):
+# codes, history and alerts read it, the schema is migrated to the current version and every row
+# survives; a sync against acmon-sim continues the old history. A database of a newer schema is
+# refused with a clear message and left untouched.
+#   migration_test.sh ACMON ACMON_SIM
+set -uo pipefail
+ACMON=$1
+SIM=$2
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+. "$here/../lib.sh"
+trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"' EXIT
+
+# The schema this acmon writes (k_schema_version in db/include/acmon/db/store.hpp). A new
+# migration bumps it: add tests/fixtures/schema-vN.sql for the version it leaves behind.
+current=2
+db=$work/acmon.db
+C=(--config "$work/acmon.toml")
+sql() { sqlite3 -batch "$1" "$2" 2>&1; }  # prints sqlite3's error instead of an empty answer
+
+# expect NAME EXPECTED_STATUS PATTERN -- command...: status and an extended regex in stdout+stderr
+expect() {
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  local status
+  out=$("$@" 2>&1)
+  status=$?
+  if [ "$status" -eq "$want" ] && grep -qE -- "$pattern" <<<"$out"; then
+    ok "$name"
+  else
+    bad "$name (status $status, wanted $want; pattern '$pattern')"
+    sed 's/^/     | /' <<<"$out" | head -20
+  fi
+}
+
+printf 'mig-secret\n' >"$work/secret"
+chmod 600 "$work/secret"
+# No simulator yet: the read-only commands must not need one. Port 9 (discard) is never called.
+port=9
+acmon_config "$work/acmon.toml" --database "$db" --listen 127.0.0.1:0 --account mig --key-id LTAImig --secret-file "$work/secret" --smc \
+  --raw $'[alerts]\nusage_warning = 0.80\nusage_critical = 0.95'
+
+if ! out=$(sqlite3 -batch "$db" <"$here/../fixtures/schema-v1.sql" 2>&1); then
+  bad "the version 1 fixture loads: $out"
+  finish
+  exit
+fi
+check "the fixture is a version 1 database" "[ \"\$(sql '$db' 'PRAGMA user_version')\" = 1 ]"
+
+# ---- the read-only commands on the old database ----------------------------------------------
+expect "acmon codes --json reads the version 1 database" 0 'at-old-1' -- "$ACMON" codes --json "${C[@]}"
+got=$(json_eval 'console.log(d.map(c => [c.id, c.state, c.limit, c.registered, c.created_at, c.expires_at, c.first_seen, c.name, c.description].join("|")).join("\n"))' <<<"$out")
+want="at-old-1|active|100|7|2100-01-01T00:00:00Z|2100-04-01T00:00:00Z|2026-01-01T00:00:00Z|builds|the build farm
+at-old-2|expired|10|1|2020-01-01T00:00:00Z|2020-01-08T00:00:00Z|2026-01-01T00:00:00Z|lapsed|"
+check "... every live code, field by field" "[ \"\$got\" = \"\$want\" ]"
+[ "$got" = "$want" ] || sed 's/^/     | /' <<<"$got"
+check "the schema is migrated to version $current" "[ \"\$(sql '$db' 'PRAGMA user_version')\" = $current ]"
+check "... with the tables version 2 added" \
+  "[ \"\$(sql '$db' \"SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type='table' ORDER BY name)\")\" = alerts,codes,history,notifications,runs,scopes ]"
+check "... and every old row kept (3 runs, 3 codes, 5 history rows)" \
+  "[ \"\$(sql '$db' 'SELECT (SELECT count(*) FROM runs) || \",\" || (SELECT count(*) FROM codes) || \",\" || (SELECT count(*) FROM history)')\" = 3,3,5 ]"
+check "the migrated database passes integrity_check" "[ \"\$(sql '$db' 'PRAGMA integrity_check')\" = ok ]"
+expect "the deleted code stays deleted" 0 'at-gone' -- "$ACMON" codes --state deleted "${C[@]}"
+expect "acmon history shows the old events" 0 '.' -- "$ACMON" history at-old-1 --json "${C[@]}"
+got=$(json_eval 'console.log(d.map(e => e.event + ":" + e.detail).join(","))' <<<"$out")
+check "... created, then used +2 ($got)" "[ '$got' = 'created:,used:used +2' ]"
+expect "acmon alerts works on the migrated database (no alert state before version 2)" 0 '^\[\]$' \
+  -- "$ACMON" alerts --json "${C[@]}"
+
+# ---- a sync continues the old history -----------------------------------------------------------
+cat >"$work/sim.json" <<'JSON'
+{"accounts": [{"access_key_id": "LTAImig", "access_key_secret": "mig-secret"}],
+ "smc": [
+  {"_account": "LTAImig", "AccessTokenId": "at-old-1", "TimeToLiveInDays": "90", "Count": "100", "RegisteredCount": "10",
+   "CreationTime": "2100-01-01T00:00:00Z", "Status": "activated", "Name": "builds", "Description": "the build farm"},
+  {"_account": "LTAImig", "AccessTokenId": "at-old-2", "TimeToLiveInDays": "7", "Count": "10", "RegisteredCount": "1",
+   "CreationTime": "2020-01-01T00:00:00Z", "Status": "expired", "Name": "lapsed", "Description": ""},
+  {"_account": "LTAImig", "AccessTokenId": "at-new", "TimeToLiveInDays": "90", "Count": "10", "RegisteredCount": "9",
+   "CreationTime": "2100-01-01T00:00:00Z", "Status": "activated", "Name": "busy", "Description": ""}
+ ]}
+JSON
+start_sim --data "$work/sim.json" || { finish; exit; }
+acmon_config "$work/acmon.toml" --database "$db" --listen 127.0.0.1:0 --account mig --key-id LTAImig --secret-file "$work/secret" --smc \
+  --raw $'[alerts]\nusage_warning = 0.80\nusage_critical = 0.95'
+expect "acmon sync on the migrated database: one new, one used, nothing else" 0 \
+  'mig-smc: ok, 3 codes \(1 new, 1 changed, 0 deleted\)' -- "$ACMON" sync --no-notify "${C[@]}"
+expect "history continues after the old rows" 0 '.' -- "$ACMON" history at-old-1 --json "${C[@]}"
+got=$(json_eval 'console.log(d.map(e => e.event + ":" + e.detail).join(","))' <<<"$out")
+check "... created, used +2, used +3 ($got)" "[ '$got' = 'created:,used:used +2,used:used +3' ]"
+check "the old run rows are still there, and the new one after them" \
+  "[ \"\$(sql '$db' 'SELECT group_concat(id) FROM (SELECT id FROM runs ORDER BY id)')\" = 1,2,3,4 ]"
+expect "acmon alerts shows the alert of the new code" 0 'code_usage_high.*at-new' -- "$ACMON" alerts "${C[@]}"
+expect "the deleted code is still deleted" 0 'at-gone' -- "$ACMON" codes --state deleted "${C[@]}"
+check "the schema is still version $current" "[ \"\$(sql '$db' 'PRAGMA user_version')\" = $current ]"
+
+# ---- a database from a newer acmon -----------------------------------------------------------
+newer=$((current + 1))
+sql "$db" "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA user_version=$newer" >/dev/null
+before=$(sql "$db" '.dump' | md5sum)
+msg="schema version $newer is newer than this acmon knows \($current\); refusing to touch it"
+expect "acmon codes refuses a database of schema $newer" 1 "$msg" -- "$ACMON" codes "${C[@]}"
+expect "acmon alerts refuses it" 1 "$msg" -- "$ACMON" alerts "${C[@]}"
+expect "acmon history refuses it" 1 "$msg" -- "$ACMON" history at-old-1 "${C[@]}"
+expect "acmon sync refuses it" 1 "$msg" -- "$ACMON" sync --no-notify "${C[@]}"
+expect "acmon run refuses it" 1 "$msg" -- timeout -k 2 20 "$ACMON" run "${C[@]}"
+check "... and nothing touched it (still schema $newer, same rows)" \
+  "[ \"\$(sql '$db' 'PRAGMA user_version')\" = $newer ] && [ \"\$(sql '$db' '.dump' | md5sum)\" = '$before' ]"
+
+finish
