@@ -8,6 +8,9 @@
 
 namespace acmon::collectors {
 
+using config::Product;
+using model::Code;
+using model::Scope;
 using nlohmann::json;
 
 namespace {

@@ -267,7 +267,7 @@ int cmd_codes(const std::string& path, bool json, const std::string& product, co
     }
   }
   if (!state.empty()) {
-    f.state = collectors::parse_state(state);
+    f.state = model::parse_state(state);
     if (!f.state) {
       throw Failure{k_exit_usage, "--state " + state + ": not one of active, expired, disabled, exhausted, deleted"};
     }
@@ -306,7 +306,7 @@ int cmd_codes(const std::string& path, bool json, const std::string& product, co
     }
     std::cout << pad(config::to_string(c.product), 8) << pad(c.account, 12)
               << pad(c.region.empty() ? (c.order_id.empty() ? "-" : c.order_id) : c.region, 16) << pad(c.id, 28)
-              << pad(c.name.empty() ? "-" : c.name, 20) << pad(collectors::to_string(s.state), 10) << pad(used, 11)
+              << pad(c.name.empty() ? "-" : c.name, 20) << pad(model::to_string(s.state), 10) << pad(used, 11)
               << expires << "\n";
   }
   std::cout << codes->size() << " code(s)\n";
@@ -332,7 +332,7 @@ int cmd_history(const std::string& path, const std::string& id, bool json, const
   if (json) {
     nlohmann::ordered_json arr = nlohmann::ordered_json::array();
     for (const auto& e : *h) {
-      db::StoredCode sc;
+      model::StoredCode sc;
       sc.code = e.snapshot;
       nlohmann::ordered_json snap = daemon::code_json(sc);
       snap.erase("state");

@@ -34,7 +34,7 @@ struct Service::Generation {
 struct Service::Unit {
   std::string key;
   std::string collector;
-  std::optional<collectors::Scope> scope;  // empty: discovery
+  std::optional<model::Scope> scope;  // empty: discovery
   std::shared_ptr<Generation> gen;
   std::int64_t interval = 300;
   Steady::time_point due;
@@ -47,7 +47,7 @@ struct Service::Unit {
 // What memory knows of a scope beyond the database: failed runs the database did not take (a
 // full disk, a file deleted or replaced). Laid over the stored status for /metrics and alerts.
 struct Service::ScopeMemory {
-  db::ScopeStatus last;       // the last such run: scope, time, error, duration
+  model::ScopeStatus last;    // the last such run: scope, time, error, duration
   std::int64_t unstored = 0;  // failed runs since start that the database never took
   int pending = 0;            // of them, those after the last run the database took
   int carried = 0;            // of them, those before a stored failure that still counts
@@ -95,7 +95,7 @@ class Service::StopSleeper final : public api::Sleeper {
 
 namespace {
 
-std::string unit_key(const std::string& collector, const collectors::Scope* s) {
+std::string unit_key(const std::string& collector, const model::Scope* s) {
   return s == nullptr ? collector + "|*discovery*" : collector + "|" + s->region + "|" + s->order_id;
 }
 
@@ -118,8 +118,8 @@ struct OwningCollector {
 };
 
 // The stored status with what only memory knows laid over it.
-db::ScopeStatus overlay(db::ScopeStatus s, std::int64_t unstored, int pending, int carried,
-                        const db::ScopeStatus& last) {
+model::ScopeStatus overlay(model::ScopeStatus s, std::int64_t unstored, int pending, int carried,
+                           const model::ScopeStatus& last) {
   s.failures += unstored;
   if (pending > 0) {
     s.last_run_at = last.last_run_at;
@@ -147,7 +147,7 @@ Service::Service(config::Config cfg, std::unique_ptr<db::Store> store, const Clo
   m_client = std::make_unique<api::Client>(m_transport, m_clock, *m_sleeper, api::RetryPolicy{}, m_api_metrics.get());
   m_collectables = {m_api_metrics->registry(), std::make_shared<metrics::ProcessCollectable>(),
                     std::make_shared<DatabaseCollectable>(*this)};
-  m_state = std::make_shared<metrics::State>();
+  m_state = std::make_shared<model::Snapshot>();
 }
 
 Service::~Service() {
@@ -173,7 +173,7 @@ void Service::build_units(const std::shared_ptr<Generation>& gen) {
   std::lock_guard lock(m_sched_mutex);
   std::map<std::string, std::shared_ptr<Unit>> next;
   const auto now = Steady::now();
-  auto keep_or_make = [&](const std::string& key, const config::Collector& c, std::optional<collectors::Scope> scope) {
+  auto keep_or_make = [&](const std::string& key, const config::Collector& c, std::optional<model::Scope> scope) {
     std::shared_ptr<Unit> u;
     if (auto it = m_units.find(key); it != m_units.end()) {
       u = it->second;
@@ -382,7 +382,7 @@ void Service::scheduler_loop() {
 
 std::vector<ScopeOutcome> Service::run_unit(const std::shared_ptr<Unit>& u, bool evaluate_after) {
   // What this run uses, copied under the lock: a reload may change the unit at any moment after.
-  std::optional<collectors::Scope> scope;
+  std::optional<model::Scope> scope;
   std::shared_ptr<collectors::Collector> collector;
   {
     std::lock_guard lock(m_sched_mutex);
@@ -514,24 +514,24 @@ void Service::after_run(const std::vector<ScopeOutcome>& outcomes) {
   }
 }
 
-std::shared_ptr<const metrics::State> Service::state() const {
+std::shared_ptr<const model::Snapshot> Service::state() const {
   std::lock_guard lock(m_state_mutex);
   return m_state;
 }
 
-void Service::set_state(std::shared_ptr<const metrics::State> next) {
+void Service::set_state(std::shared_ptr<const model::Snapshot> next) {
   std::lock_guard lock(m_state_mutex);
   m_state = std::move(next);
 }
 
-std::vector<db::ScopeStatus> Service::merged_scopes(const config::Config& cfg) const {
-  std::vector<db::ScopeStatus> out;
+std::vector<model::ScopeStatus> Service::merged_scopes(const config::Config& cfg) const {
+  std::vector<model::ScopeStatus> out;
   std::set<std::string> seen;
   for (const auto& s : m_stored_scopes) {
     if (cfg.find_collector(s.scope.collector) == nullptr) {
       continue;
     }
-    const auto key = metrics::scope_key(s.scope);
+    const auto key = model::scope_key(s.scope);
     seen.insert(key);
     auto it = m_scope_memory.find(key);
     out.push_back(it == m_scope_memory.end()
@@ -541,12 +541,12 @@ std::vector<db::ScopeStatus> Service::merged_scopes(const config::Config& cfg) c
   // Scopes the database has never taken a run of (a fresh database on a full disk).
   for (const auto& [key, m] : m_scope_memory) {
     if (seen.count(key) == 0 && m.pending > 0 && cfg.find_collector(m.last.scope.collector) != nullptr) {
-      db::ScopeStatus base;
+      model::ScopeStatus base;
       base.scope = m.last.scope;
       out.push_back(overlay(base, m.unstored, m.pending, m.carried, m.last));
     }
   }
-  std::sort(out.begin(), out.end(), [](const db::ScopeStatus& a, const db::ScopeStatus& b) {
+  std::sort(out.begin(), out.end(), [](const model::ScopeStatus& a, const model::ScopeStatus& b) {
     return std::tie(a.scope.collector, a.scope.region, a.scope.order_id) <
            std::tie(b.scope.collector, b.scope.region, b.scope.order_id);
   });
@@ -559,7 +559,7 @@ Result<void> Service::load_state() {
     std::lock_guard lock(m_sched_mutex);
     gen = m_gen;
   }
-  auto next = std::make_shared<metrics::State>();
+  auto next = std::make_shared<model::Snapshot>();
   std::lock_guard lock(m_store_mutex);
   auto codes = m_store->codes({}, m_clock.now());
   if (!codes) {
@@ -574,15 +574,15 @@ Result<void> Service::load_state() {
     return firing.error();
   }
   // Only what the current configuration collects is exported and judged.
-  std::map<std::string, metrics::CodeList> grouped;
+  std::map<std::string, model::CodeList> grouped;
   for (auto& c : *codes) {
     if (gen->cfg.find_collector(c.collector) != nullptr) {
-      const collectors::Scope s{c.collector, c.code.product, c.code.account, c.code.region, c.code.order_id};
-      grouped[metrics::scope_key(s)].push_back(std::move(c));
+      const model::Scope s{c.collector, c.code.product, c.code.account, c.code.region, c.code.order_id};
+      grouped[model::scope_key(s)].push_back(std::move(c));
     }
   }
   for (auto& [key, list] : grouped) {
-    next->codes.emplace(key, std::make_shared<const metrics::CodeList>(std::move(list)));
+    next->codes.emplace(key, std::make_shared<const model::CodeList>(std::move(list)));
   }
   std::lock_guard state_lock(m_state_mutex);
   m_stored_scopes = std::move(*scopes);
@@ -606,7 +606,7 @@ Result<void> Service::load_scope(const ScopeOutcome& o) {
   f.scope = o.scope;
   std::lock_guard lock(m_store_mutex);
   // A run the database did not take changed no stored code: the list in the state stands.
-  std::optional<std::vector<db::StoredCode>> codes;
+  std::optional<std::vector<model::StoredCode>> codes;
   if (o.ok) {
     auto read = m_store->codes(f, m_clock.now());
     if (!read) {
@@ -617,7 +617,7 @@ Result<void> Service::load_scope(const ScopeOutcome& o) {
   auto scopes = m_store->scopes();
   // Copy-on-write: the other scopes' lists are shared with the previous state.
   std::lock_guard state_lock(m_state_mutex);
-  const auto key = metrics::scope_key(o.scope);
+  const auto key = model::scope_key(o.scope);
   if (!o.stored) {
     auto& m = m_scope_memory[key];
     m.last.scope = o.scope;
@@ -637,9 +637,9 @@ Result<void> Service::load_scope(const ScopeOutcome& o) {
   if (scopes) {
     m_stored_scopes = std::move(*scopes);
   }
-  auto next = std::make_shared<metrics::State>(*m_state);
+  auto next = std::make_shared<model::Snapshot>(*m_state);
   if (codes && gen->cfg.find_collector(o.scope.collector) != nullptr) {
-    next->codes[key] = std::make_shared<const metrics::CodeList>(std::move(*codes));
+    next->codes[key] = std::make_shared<const model::CodeList>(std::move(*codes));
   }
   next->scopes = merged_scopes(gen->cfg);
   m_state = next;
@@ -687,7 +687,7 @@ Result<db::AlertChanges> Service::evaluate() {
     return db::AlertChanges{};
   }
   Result<db::AlertChanges> changes = db::AlertChanges{};
-  Result<std::vector<db::AlertRecord>> firing = std::vector<db::AlertRecord>{};
+  Result<std::vector<model::AlertRecord>> firing = std::vector<model::AlertRecord>{};
   {
     std::lock_guard lock(m_store_mutex);
     changes = m_store->reconcile_alerts(desired, now);
@@ -700,14 +700,14 @@ Result<db::AlertChanges> Service::evaluate() {
         ErrorKind::db, naming_database(*m_store, !changes ? changes.error().message : firing.error().message));
     // The database cannot take them: /metrics shows them all the same (continuing alerts keep
     // their start), and the next evaluation tries the database again.
-    std::map<std::string, db::AlertRecord> had;
+    std::map<std::string, model::AlertRecord> had;
     for (const auto& a : current->alerts) {
       had.emplace(a.key(), a);
     }
-    std::map<std::string, db::AlertRecord> shown;
+    std::map<std::string, model::AlertRecord> shown;
     for (const auto& d : desired) {
       auto it = had.find(d.key());
-      db::AlertRecord a = it != had.end() ? it->second : d;
+      model::AlertRecord a = it != had.end() ? it->second : d;
       if (it == had.end()) {
         a.starts_at = now;
       }
@@ -717,7 +717,7 @@ Result<db::AlertChanges> Service::evaluate() {
     }
     {
       std::lock_guard lock(m_state_mutex);
-      auto next = std::make_shared<metrics::State>(*m_state);
+      auto next = std::make_shared<model::Snapshot>(*m_state);
       next->alerts.clear();
       for (auto& [key, a] : shown) {
         next->alerts.push_back(std::move(a));
@@ -733,7 +733,7 @@ Result<db::AlertChanges> Service::evaluate() {
   m_alerts_stored = true;
   {
     std::lock_guard lock(m_state_mutex);
-    auto next = std::make_shared<metrics::State>(*m_state);
+    auto next = std::make_shared<model::Snapshot>(*m_state);
     next->alerts = std::move(*firing);
     m_state = next;
     m_alerts_stored_view = true;

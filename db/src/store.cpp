@@ -14,6 +14,13 @@
 
 namespace acmon::db {
 
+using model::AlertRecord;
+using model::Code;
+using model::CodeState;
+using model::Scope;
+using model::ScopeStatus;
+using model::StoredCode;
+
 using detail::exec;
 using detail::sqlite_error;
 using detail::Stmt;
@@ -412,7 +419,7 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
   listed.reserve(codes.size());
   for (const Code& c : codes) {
     listed.emplace(c.id, true);
-    const std::string state = collectors::to_string(collectors::derive_state(c, now));
+    const std::string state = model::to_string(model::derive_state(c, now));
     const std::int64_t fp = fingerprint(c);
     auto it = current.find(c.id);
     std::string event;
@@ -532,10 +539,10 @@ Result<std::vector<StoredCode>> Store::codes(const CodeFilter& filter, UnixTime 
       "SELECT c.code_id, c.product, c.account, c.region, c.order_id, c.name, c.description, c.limit_count, "
       "c.registered, c.deregistered, c.created_at, c.expires_at, c.api_status, s.collector, c.first_seen, "
       "s.last_success_at, c.deleted_at FROM codes c JOIN scopes s ON s.id = c.scope_id WHERE 1=1";
-  if (!filter.include_deleted && filter.state != State::deleted) {
+  if (!filter.include_deleted && filter.state != CodeState::deleted) {
     sql += " AND c.deleted_at IS NULL";
   }
-  if (filter.state == State::deleted) {
+  if (filter.state == CodeState::deleted) {
     sql += " AND c.deleted_at IS NOT NULL";
   }
   if (filter.product) {
@@ -577,7 +584,7 @@ Result<std::vector<StoredCode>> Store::codes(const CodeFilter& filter, UnixTime 
         sc.first_seen = q.i64(14);
         sc.last_seen = q.opt_i64(15).value_or(0);
         sc.deleted_at = q.opt_i64(16);
-        sc.state = sc.deleted_at ? State::deleted : collectors::derive_state(sc.code, now);
+        sc.state = sc.deleted_at ? CodeState::deleted : model::derive_state(sc.code, now);
         if (filter.state && sc.state != *filter.state) {
           return;
         }
@@ -726,35 +733,6 @@ Result<PruneStep> Store::prune_step(UnixTime before, int limit) {
     return r.error();
   }
   return step;
-}
-
-std::string AlertRecord::key() const {
-  std::string k = rule;
-  for (const std::string* part : {&severity, &product, &account, &region, &order_id, &code_id, &collector}) {
-    k += '\x1f';
-    k += *part;
-  }
-  return k;
-}
-
-std::vector<std::pair<std::string, std::string>> AlertRecord::labels() const {
-  std::vector<std::pair<std::string, std::string>> l{{"rule", rule}, {"severity", severity}};
-  if (!is_code_alert()) {
-    l.emplace_back("collector", collector);
-  }
-  l.emplace_back("product", product);
-  l.emplace_back("account", account);
-  if (!region.empty()) {
-    l.emplace_back("region", region);
-  }
-  if (!order_id.empty()) {
-    l.emplace_back("order_id", order_id);
-  }
-  if (is_code_alert()) {
-    l.emplace_back("id", code_id);
-    l.emplace_back("name", name);
-  }
-  return l;
 }
 
 namespace {
