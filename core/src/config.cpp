@@ -24,6 +24,15 @@ const char* to_string(Product p) {
   return "?";
 }
 
+const char* api_version(Product p) {
+  switch (p) {
+    case Product::smc: return "2019-06-01";
+    case Product::ecs: return "2014-05-26";
+    case Product::polardb: return "2017-08-01";
+  }
+  return "?";
+}
+
 std::optional<Product> parse_product(std::string_view s) {
   if (s == "smc") {
     return Product::smc;

@@ -374,7 +374,7 @@ int cmd_token_create(const std::string& path, const std::string& account, const 
   api::Call call;
   call.product = "smc";
   call.action = "CreateAccessToken";
-  call.version = "2019-06-01";
+  call.version = config::api_version(config::Product::smc);
   call.endpoint = "https://smc.aliyuncs.com";
   for (const auto& c : cfg.collectors) {
     if (c.account == account && c.product == config::Product::smc) {

@@ -17,6 +17,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "acmon/core/config.hpp"
 #include "acmon/core/crypto.hpp"
 #include "acmon/core/signing.hpp"
 #include "acmon/core/time.hpp"
@@ -29,9 +30,9 @@ FaultSpec fault_from_json(const json& j) {
   if (!j.is_object()) {
     throw std::invalid_argument("a fault must be a JSON object");
   }
-  static const std::unordered_set<std::string> k_kinds{"throttle",  "error500", "error503", "delay",     "malformed",
-                                                       "truncated", "drop",     "error",    "lie_total", "reset",
-                                                       "short",     "html502",  "empty200", "change",    "empty_page", "hostile"};
+  static const std::unordered_set<std::string> k_kinds{
+      "throttle",  "error500", "error503", "delay",   "malformed", "truncated", "drop",       "error",
+      "lie_total", "reset",    "short",    "html502", "empty200",  "change",    "empty_page", "hostile"};
   FaultSpec f;
   f.kind = j.value("kind", "");
   if (k_kinds.count(f.kind) == 0) {
@@ -71,12 +72,14 @@ namespace {
 
 const std::map<std::string, std::pair<std::string, std::string>>& actions() {
   // action -> (product, Version)
+  using config::Product;
+  auto of = [](Product p) { return std::pair<std::string, std::string>(config::to_string(p), config::api_version(p)); };
   static const std::map<std::string, std::pair<std::string, std::string>> k_actions{
-      {"ListAccessTokens", {"smc", "2019-06-01"}},
-      {"CreateAccessToken", {"smc", "2019-06-01"}},
-      {"DescribeActivations", {"ecs", "2014-05-26"}},
-      {"DescribeRegions", {"ecs", "2014-05-26"}},
-      {"DescribeActivationCodes", {"polardb", "2017-08-01"}},
+      {"ListAccessTokens", of(Product::smc)},
+      {"CreateAccessToken", of(Product::smc)},
+      {"DescribeActivations", of(Product::ecs)},
+      {"DescribeRegions", of(Product::ecs)},
+      {"DescribeActivationCodes", of(Product::polardb)},
   };
   return k_actions;
 }
@@ -924,8 +927,9 @@ struct Simulator::Impl {
   // numbers, a 12 MB string (each in an otherwise valid page), or a gzip body that inflates to 256 MiB.
   static Reply hostile(const std::string& shape, const std::string& rid) {
     Reply r;
-    const std::string head = R"({"RequestId":")" + rid +
-                             R"(","TotalCount":1,"TotalRecordCount":1,"NextToken":"","AccessTokens":[{"AccessTokenId":"at-h","Id":1,"ActivationId":"act-h","Count":)";
+    const std::string head =
+        R"({"RequestId":")" + rid +
+        R"(","TotalCount":1,"TotalRecordCount":1,"NextToken":"","AccessTokens":[{"AccessTokenId":"at-h","Id":1,"ActivationId":"act-h","Count":)";
     const std::string tail = R"(}],"Items":[],"ActivationList":[]})";
     if (shape == "deep") {
       constexpr std::size_t depth = 1000000;

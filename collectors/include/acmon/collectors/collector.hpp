@@ -16,6 +16,10 @@
 
 namespace acmon::collectors {
 
+namespace detail {
+struct Pass;
+}  // namespace detail
+
 struct Listing {
   std::vector<model::Code> codes;
   int pages = 0;
@@ -56,23 +60,8 @@ class Collector {
                                      const std::unordered_set<std::string>* known = nullptr);
 
  private:
-  // One pass over every page; `changed` tells that the list moved while it was read.
-  struct Pass {
-    Listing listing;
-    bool changed = false;
-  };
-  // SMC and PolarDB page the same way: PageNumber from 1 until the items reach the total.
-  struct PageNumberListing {
-    const char* action;
-    signing::Params params;
-    const char* total_field;
-    const char* items_field;
-    int page_size;
-    std::function<Result<model::Code>(const nlohmann::json&)> parse;
-  };
-  Result<Listing> list_pass(const model::Scope& s, Pass& pass);
-  Result<Listing> list_by_page_number(const model::Scope& s, Pass& pass, const PageNumberListing& how);
-  Result<Listing> list_ecs(const model::Scope& s, Pass& pass);
+  // One pass over every page of the scope, by its product's paging style.
+  Result<Listing> list_pass(const model::Scope& s, detail::Pass& pass);
   api::Call make_call(const std::string& action, const std::string& region = "") const;
 
   config::Collector m_cfg;
