@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "acmon/core/backoff.hpp"
 #include "acmon/daemon/alerts.hpp"
 #include "acmon/daemon/http_server.hpp"
 #include "acmon/daemon/notify.hpp"
@@ -299,8 +300,8 @@ milliseconds Service::next_delay(const Unit& u, bool ok) {
     return jitter(interval, 0.1);
   }
   // A failing scope backs off from 30s, doubling, but never waits longer than its interval.
-  const auto shift = std::min(u.failures - 1, 10);
-  return jitter(std::min(interval, milliseconds(30000LL << std::max(0, shift))), 0.1);
+  // (30s * 2^10 at most: the doubling stops there.)
+  return jitter(backoff_ceiling(u.failures, milliseconds(30000), std::min(interval, milliseconds(30000LL << 10))), 0.1);
 }
 
 void Service::scheduler_loop() {
@@ -822,7 +823,7 @@ std::vector<std::string> Service::notify_once() {
 }
 
 void Service::notifier_loop() {
-  std::map<std::string, std::pair<int, Steady::time_point>> backoff;  // failures, next attempt
+  std::map<std::string, std::pair<int, Steady::time_point>> receivers;  // failures, next attempt
   std::mt19937_64 rng(std::random_device{}());
   while (!m_stop.load()) {
     {
@@ -841,7 +842,7 @@ void Service::notifier_loop() {
     const std::string generator = "http://" + gen->cfg.daemon.listen + "/metrics";
     for (const auto& n : gen->cfg.notify) {
       const auto target = target_name(n);
-      auto& [failures, next] = backoff[target];
+      auto& [failures, next] = receivers[target];
       if (Steady::now() < next) {
         continue;
       }
@@ -854,10 +855,7 @@ void Service::notifier_loop() {
         continue;
       }
       ++failures;
-      const auto cap = milliseconds(300000);
-      const auto base = std::min(cap, milliseconds(1000LL << std::min(failures, 12)));
-      std::uniform_int_distribution<std::int64_t> d(base.count() / 2, base.count());
-      next = Steady::now() + milliseconds(d(rng));
+      next = Steady::now() + backoff(failures + 1, milliseconds(1000), milliseconds(300000), rng);
       spdlog::warn("notifications to {} failed ({} in a row, next try in {} s): {}", target, failures,
                    std::chrono::duration_cast<std::chrono::seconds>(next - Steady::now()).count(),
                    r.error().describe());
