@@ -207,11 +207,11 @@ int main(int argc, char** argv) {
     const std::string fresh = (dir / "write.db").string();
     auto s = db::Store::open(fresh);
     auto codes = (*store)->codes({}, clock.now());
-    std::vector<collectors::Code> list;
+    std::vector<model::Code> list;
     for (const auto& c : *codes) {
       list.push_back(c.code);
     }
-    const collectors::Scope scope{"bench", config::Product::smc, "bench", "", ""};
+    const model::Scope scope{"bench", config::Product::smc, "bench", "", ""};
     const auto t0 = Steady::now();
     auto w = (*s)->record_success(scope, list, db::RunInfo{0, 0, 0, 1}, clock.now());
     const double secs = seconds_since(t0);

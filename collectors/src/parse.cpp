@@ -1,12 +1,14 @@
-// API items to unified records, with every quirk of API.md.
+// Field readers of API items, with every quirk of API.md: numbers and booleans as strings,
+// whitespace, documented ranges, ids, times.
 #include <algorithm>
 #include <charconv>
 
-#include "acmon/collectors/collector.hpp"
+#include "parse.hpp"
+
 #include "acmon/core/json.hpp"
 #include "acmon/core/text.hpp"
 
-namespace acmon::collectors {
+namespace acmon::collectors::detail {
 
 using nlohmann::json;
 
@@ -25,17 +27,8 @@ std::string describe_value(const json& v) {
   return json_type_name(v);
 }
 
-// The documented ranges (API.md, the seeds). A value outside its range is an error naming the field:
-// the run fails and the last good listing stays, rather than a wrong number being stored.
-struct Range {
-  std::int64_t min;
-  std::int64_t max;
-};
-constexpr std::int64_t k_max_exact = std::int64_t{1} << 53;  // beyond this, JSON numbers are not exact
-constexpr Range k_count{0, k_max_exact};
-constexpr Range k_smc_count{0, 1000};
-constexpr Range k_smc_ttl_days{1, 90};
-constexpr Range k_ecs_ttl_hours{1, 87600};  // documented default 4h, no stated maximum: up to 10 years
+}  // namespace
+
 constexpr std::size_t k_max_id = 256;
 constexpr std::size_t k_max_text = 4096;
 
@@ -152,8 +145,7 @@ Result<std::string> get_id(const json& item, const char* field) {
 
 // A time field: RFC 3339, or with zoneless_offset a zone-less "2024-10-16 16:46:20" read at that
 // offset (an RFC 3339 value is accepted there too). Absent or empty is nullopt.
-Result<std::optional<UnixTime>> get_time(const json& item, const char* field,
-                                         std::optional<int> zoneless_offset = std::nullopt) {
+Result<std::optional<UnixTime>> get_time(const json& item, const char* field, std::optional<int> zoneless_offset) {
   auto s = get_string(item, field);
   if (!s) {
     return s.error();
@@ -175,95 +167,4 @@ Result<std::optional<UnixTime>> get_time(const json& item, const char* field,
   return std::optional<UnixTime>(*t);
 }
 
-// Declares var from a Result-returning expr, returning its error. (var is a declarator: no parentheses.)
-// NOLINTBEGIN(bugprone-macro-parentheses)
-#define ACMON_TRY(var, expr) \
-  auto var = (expr);         \
-  if (!var) {                \
-    return var.error();      \
-  }
-// NOLINTEND(bugprone-macro-parentheses)
-
-}  // namespace
-
-Result<Code> parse_smc(const json& item, const std::string& account) {
-  if (!item.is_object()) {
-    return make_error(ErrorKind::parse, "an AccessToken is not a JSON object");
-  }
-  Code c;
-  c.product = Product::smc;
-  c.account = account;
-  ACMON_TRY(id, get_id(item, "AccessTokenId"));
-  ACMON_TRY(name, get_string(item, "Name"));
-  ACMON_TRY(desc, get_string(item, "Description"));
-  ACMON_TRY(count, get_int(item, "Count", k_smc_count));
-  ACMON_TRY(used, get_int(item, "RegisteredCount", k_count));
-  ACMON_TRY(created, get_time(item, "CreationTime"));
-  ACMON_TRY(ttl, get_int(item, "TimeToLiveInDays", k_smc_ttl_days));
-  ACMON_TRY(expires, expiry(*created, *ttl, 86400, "TimeToLiveInDays"));
-  ACMON_TRY(status, get_string(item, "Status"));
-  c.id = *id;
-  c.name = *name;
-  c.description = *desc;
-  c.limit = *count;
-  c.registered = *used;
-  c.created_at = *created;
-  c.expires_at = *expires;
-  if (!status->empty()) {
-    c.api_status = *status;
-  }
-  return c;
-}
-
-Result<Code> parse_ecs(const json& item, const std::string& account, const std::string& region) {
-  if (!item.is_object()) {
-    return make_error(ErrorKind::parse, "an Activation is not a JSON object");
-  }
-  Code c;
-  c.product = Product::ecs;
-  c.account = account;
-  c.region = region;
-  ACMON_TRY(id, get_id(item, "ActivationId"));
-  ACMON_TRY(name, get_string(item, "InstanceName"));
-  ACMON_TRY(desc, get_string(item, "Description"));
-  ACMON_TRY(count, get_int(item, "InstanceCount", k_count));
-  ACMON_TRY(used, get_int(item, "RegisteredCount", k_count));
-  ACMON_TRY(gone, get_int(item, "DeregisteredCount", k_count));
-  ACMON_TRY(created, get_time(item, "CreationTime"));
-  ACMON_TRY(ttl, get_int(item, "TimeToLiveInHours", k_ecs_ttl_hours));
-  ACMON_TRY(expires, expiry(*created, *ttl, 3600, "TimeToLiveInHours"));
-  ACMON_TRY(disabled, get_bool(item, "Disabled"));
-  c.id = *id;
-  c.name = *name;
-  c.description = *desc;
-  c.limit = *count;
-  c.registered = *used;
-  c.deregistered = *gone;
-  c.created_at = *created;
-  c.expires_at = *expires;
-  c.api_status = disabled->value_or(false) ? "disabled" : "enabled";
-  return c;
-}
-
-Result<Code> parse_polardb(const json& item, const std::string& account, const std::string& order_id, int utc_offset) {
-  if (!item.is_object()) {
-    return make_error(ErrorKind::parse, "an activation code item is not a JSON object");
-  }
-  Code c;
-  c.product = Product::polardb;
-  c.account = account;
-  c.order_id = order_id;
-  ACMON_TRY(id, get_id(item, "Id"));
-  ACMON_TRY(name, get_string(item, "Name"));
-  ACMON_TRY(desc, get_string(item, "Description"));
-  ACMON_TRY(created, get_time(item, "GmtCreated", utc_offset));
-  ACMON_TRY(expires, get_time(item, "ExpireAt", utc_offset));
-  c.id = *id;
-  c.name = *name;
-  c.description = *desc;
-  c.created_at = *created;
-  c.expires_at = *expires;
-  return c;
-}
-
-}  // namespace acmon::collectors
+}  // namespace acmon::collectors::detail

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "acmon/core/backoff.hpp"
 #include "acmon/core/crypto.hpp"
 #include "acmon/core/json.hpp"
 #include "acmon/core/text.hpp"
@@ -92,11 +93,8 @@ Client::Client(http::Transport& transport, const Clock& clock, Sleeper& sleeper,
       m_rng(std::random_device{}()) {}
 
 std::chrono::milliseconds Client::backoff(int attempt) {
-  const auto shift = std::min(attempt - 1, 20);
-  const auto full = std::min<std::int64_t>(m_policy.cap.count(), m_policy.base.count() << shift);
   std::lock_guard lock(m_rng_mutex);
-  std::uniform_int_distribution<std::int64_t> dist(full / 2, full);
-  return std::chrono::milliseconds(dist(m_rng));
+  return acmon::backoff(attempt, m_policy.base, m_policy.cap, m_rng);
 }
 
 http::Request Client::build(const Call& call, const Credentials& creds, UnixTime now, const std::string& nonce) const {

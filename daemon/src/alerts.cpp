@@ -7,8 +7,8 @@ namespace acmon::daemon {
 
 namespace {
 
-db::AlertRecord code_alert(const db::StoredCode& s, const char* rule, const char* severity, std::string summary) {
-  db::AlertRecord a;
+model::AlertRecord code_alert(const model::StoredCode& s, const char* rule, const char* severity, std::string summary) {
+  model::AlertRecord a;
   a.rule = rule;
   a.severity = severity;
   a.product = config::to_string(s.code.product);
@@ -24,36 +24,37 @@ db::AlertRecord code_alert(const db::StoredCode& s, const char* rule, const char
 
 }  // namespace
 
-std::vector<db::AlertRecord> evaluate_alerts(std::vector<db::StoredCode> codes, std::vector<db::ScopeStatus> scopes,
-                                             const config::Config& cfg, UnixTime now) {
-  metrics::State state;
-  state.codes.emplace("", std::make_shared<const metrics::CodeList>(std::move(codes)));
+std::vector<model::AlertRecord> evaluate_alerts(std::vector<model::StoredCode> codes,
+                                                std::vector<model::ScopeStatus> scopes, const config::Config& cfg,
+                                                UnixTime now) {
+  model::Snapshot state;
+  state.codes.emplace("", std::make_shared<const model::CodeList>(std::move(codes)));
   state.scopes = std::move(scopes);
   return evaluate_alerts(state, cfg, now);
 }
 
-std::vector<db::AlertRecord> evaluate_alerts(const metrics::State& state, const config::Config& cfg, UnixTime now) {
+std::vector<model::AlertRecord> evaluate_alerts(const model::Snapshot& state, const config::Config& cfg, UnixTime now) {
   const auto& scopes = state.scopes;
   std::map<std::string, const config::Collector*> collectors;
   for (const auto& c : cfg.collectors) {
     collectors.emplace(c.name, &c);
   }
-  std::vector<db::AlertRecord> out;
-  state.for_each_code([&](const db::StoredCode& s) {
+  std::vector<model::AlertRecord> out;
+  state.for_each_code([&](const model::StoredCode& s) {
     auto it = collectors.find(s.collector);
     if (it == collectors.end() || s.deleted_at) {
       return;
     }
     const config::Thresholds t = it->second->thresholds.apply(cfg.alerts);
     const auto& c = s.code;
-    if (s.state == collectors::State::active && c.expires_at) {
+    if (s.state == model::CodeState::active && c.expires_at) {
       const std::int64_t left = *c.expires_at - now;
       if (left > 0 && left <= t.expiry_warning) {
         out.push_back(code_alert(s, "code_expiring", left <= t.expiry_critical ? "critical" : "warning",
                                  "expires in " + format_span(left)));
       }
     }
-    if ((s.state == collectors::State::active || s.state == collectors::State::exhausted) && c.limit && *c.limit > 0 &&
+    if ((s.state == model::CodeState::active || s.state == model::CodeState::exhausted) && c.limit && *c.limit > 0 &&
         c.registered) {
       const double ratio = static_cast<double>(*c.registered) / static_cast<double>(*c.limit);
       if (ratio >= t.usage_warning) {
@@ -74,7 +75,7 @@ std::vector<db::AlertRecord> evaluate_alerts(const metrics::State& state, const 
     if (!stale && !failing) {
       continue;
     }
-    db::AlertRecord a;
+    model::AlertRecord a;
     a.rule = "collector_failing";
     a.severity = "warning";
     a.product = config::to_string(sc.scope.product);

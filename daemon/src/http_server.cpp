@@ -21,6 +21,8 @@
 #include <system_error>
 #include <thread>
 
+#include "listen_socket.hpp"
+
 namespace acmon::daemon {
 
 // A streamed body between its producer thread (which renders) and the event loop (which sends):
@@ -76,29 +78,6 @@ using Steady = std::chrono::steady_clock;
 
 constexpr int k_backlog = 128;
 constexpr std::size_t k_stream_block = 32 * 1024;
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : m_fd(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  [[nodiscard]] int get() const { return m_fd; }
-  int release() { return std::exchange(m_fd, -1); }
-  void reset(int fd = -1) {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-    m_fd = fd;
-  }
-
- private:
-  int m_fd;
-};
-
-struct AddrInfoFree {
-  void operator()(addrinfo* a) const { ::freeaddrinfo(a); }
-};
 
 // libmicrohttpd's own messages (the connection limit reached, a request too large, …): at most one
 // line every 10 s, so a flood of clients cannot flood the journal.
@@ -417,46 +396,15 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
 Result<void> HttpServer::start(const std::string& host, int port) {
   const std::string where =
       (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
-    return make_error(ErrorKind::network, "cannot listen on " + where + ": " + ::gai_strerror(rc));
+  auto sock = open_listen_socket(host, port, k_backlog, where);
+  if (!sock) {
+    return sock.error();
   }
-  std::unique_ptr<addrinfo, AddrInfoFree> addrs(found);
-  UniqueFd fd;
-  int family = AF_INET;
-  std::string reason = "no address";
-  for (const addrinfo* a = addrs.get(); a != nullptr; a = a->ai_next) {
-    fd.reset(::socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (fd.get() < 0) {
-      reason = std::strerror(errno);
-      continue;
-    }
-    const int one = 1;
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd.get(), a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd.get(), k_backlog) != 0) {
-      reason = std::strerror(errno);
-      fd.reset();
-      continue;
-    }
-    family = a->ai_family;
-    break;
-  }
-  if (fd.get() < 0) {
-    return make_error(ErrorKind::network, "cannot listen on " + where + ": " + reason);
-  }
-  sockaddr_storage bound{};
-  socklen_t len = sizeof bound;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len);
-  m_port = ntohs(family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                    : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  m_port = sock->port;
 
   std::vector<MHD_OptionItem> options{
       {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&log_mhd), nullptr},
-      {MHD_OPTION_LISTEN_SOCKET, fd.get(), nullptr},
+      {MHD_OPTION_LISTEN_SOCKET, sock->fd, nullptr},
       {MHD_OPTION_CONNECTION_LIMIT, static_cast<intptr_t>(m_limits.connections), nullptr},
       {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(m_limits.idle_timeout.count()), nullptr},
       {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(m_limits.connection_memory), nullptr},
@@ -474,7 +422,7 @@ Result<void> HttpServer::start(const std::string& host, int port) {
   // wakes them at once.
   unsigned flags =
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-  if (family == AF_INET6) {
+  if (sock->family == AF_INET6) {
     flags |= MHD_USE_IPv6;
   }
   // spdlog builds its registry on first use; build it here, before the server's threads exist, so
@@ -483,9 +431,10 @@ Result<void> HttpServer::start(const std::string& host, int port) {
   m_daemon =
       MHD_start_daemon(flags, 0, nullptr, nullptr, &on_request, this, MHD_OPTION_ARRAY, options.data(), MHD_OPTION_END);
   if (m_daemon == nullptr) {
+    ::close(sock->fd);
     return make_error(ErrorKind::network, "cannot listen on " + where + ": the HTTP server did not start");
   }
-  fd.release();  // the daemon's now, until stop() takes it back
+  // The socket is the daemon's now, until stop() takes it back.
   m_shared->watcher = std::thread([shared = m_shared.get()] { watch_deadlines(*shared); });
   return {};
 }

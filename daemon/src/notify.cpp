@@ -12,7 +12,7 @@ std::string target_name(const config::Notify& n) {
 
 namespace {
 
-ordered_json labels_json(const db::AlertRecord& a) {
+ordered_json labels_json(const model::AlertRecord& a) {
   ordered_json l = ordered_json::object();
   l["alertname"] = a.rule;
   for (const auto& [k, v] : a.labels()) {
@@ -21,7 +21,7 @@ ordered_json labels_json(const db::AlertRecord& a) {
   return l;
 }
 
-std::string description(const db::AlertRecord& a) {
+std::string description(const model::AlertRecord& a) {
   if (!a.is_code_alert()) {
     return "collector " + a.collector + " (" + a.product + ", account " + a.account + "): " + a.summary;
   }
@@ -63,7 +63,7 @@ std::string alertmanager_body(const std::vector<db::PendingNotification>& alerts
   return arr.dump();
 }
 
-ordered_json alert_json(const db::AlertRecord& a) {
+ordered_json alert_json(const model::AlertRecord& a) {
   auto or_null = [](const std::string& s) { return s.empty() ? ordered_json(nullptr) : ordered_json(s); };
   ordered_json j;
   j["rule"] = a.rule;

@@ -39,7 +39,7 @@ Syncer::Syncer(const config::Config& cfg, db::Store& store, api::Client& client,
   }
 }
 
-ScopeOutcome sync_scope(collectors::Collector& collector, const collectors::Scope& scope, db::Store& store,
+ScopeOutcome sync_scope(collectors::Collector& collector, const model::Scope& scope, db::Store& store,
                         std::mutex& store_mutex, const Clock& clock, const std::atomic<bool>* stop) {
   ScopeOutcome out;
   out.scope = scope;
@@ -97,7 +97,7 @@ ScopeOutcome sync_scope(collectors::Collector& collector, const collectors::Scop
 ScopeOutcome record_discovery_failure(const config::Collector& c, const Error& error, db::Store& store,
                                       std::mutex& store_mutex, const Clock& clock) {
   ScopeOutcome o;
-  o.scope = collectors::Scope{c.name, c.product, c.account, "*", ""};
+  o.scope = model::Scope{c.name, c.product, c.account, "*", ""};
   o.error = error.describe();
   db::RunInfo run;
   run.started_at = run.finished_at = clock.now();
@@ -115,7 +115,7 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
   std::vector<std::unique_ptr<collectors::Collector>> chosen;
   struct Task {
     collectors::Collector* collector;
-    collectors::Scope scope;
+    model::Scope scope;
   };
   std::vector<Task> tasks;
   std::vector<ScopeOutcome> failed_discovery;
@@ -156,7 +156,7 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
   return outcomes;
 }
 
-nlohmann::ordered_json code_json(const db::StoredCode& s) {
+nlohmann::ordered_json code_json(const model::StoredCode& s) {
   using json = nlohmann::ordered_json;
   const auto& c = s.code;
   auto opt_int = [](const std::optional<std::int64_t>& v) { return v ? json(*v) : json(nullptr); };
@@ -177,7 +177,7 @@ nlohmann::ordered_json code_json(const db::StoredCode& s) {
   j["created_at"] = opt_time(c.created_at);
   j["expires_at"] = opt_time(c.expires_at);
   j["api_status"] = c.api_status ? json(*c.api_status) : json(nullptr);
-  j["state"] = collectors::to_string(s.state);
+  j["state"] = model::to_string(s.state);
   j["first_seen"] = format_rfc3339(s.first_seen);
   j["last_seen"] = s.last_seen > 0 ? json(format_rfc3339(s.last_seen)) : json(nullptr);
   return j;

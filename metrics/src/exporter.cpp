@@ -43,18 +43,6 @@ void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value)
 
 }  // namespace
 
-std::size_t State::code_count() const {
-  std::size_t n = 0;
-  for (const auto& [key, list] : codes) {
-    n += list->size();
-  }
-  return n;
-}
-
-std::string scope_key(const collectors::Scope& s) {
-  return s.collector + '\x1f' + s.region + '\x1f' + s.order_id;
-}
-
 namespace {
 
 // Buffers text and hands it to the sink in pieces.
@@ -116,7 +104,7 @@ class Writer {
   bool m_first = true;
 };
 
-void code_labels(Writer& w, const db::StoredCode& s) {
+void code_labels(Writer& w, const model::StoredCode& s) {
   const auto& c = s.code;
   w.label("product", config::to_string(c.product));
   w.label("account", c.account);
@@ -128,7 +116,7 @@ void code_labels(Writer& w, const db::StoredCode& s) {
   }
 }
 
-void scope_labels(Writer& w, const db::ScopeStatus& s) {
+void scope_labels(Writer& w, const model::ScopeStatus& s) {
   w.label("collector", s.scope.collector);
   w.label("product", config::to_string(s.scope.product));
   w.label("account", s.scope.account);
@@ -142,9 +130,9 @@ void scope_labels(Writer& w, const db::ScopeStatus& s) {
 
 // One gauge family over every code that has the value.
 template <typename Get>
-void code_family(Writer& w, const State& state, const char* name, const char* help, Get get) {
+void code_family(Writer& w, const model::Snapshot& state, const char* name, const char* help, Get get) {
   w.header(name, help, "gauge");
-  state.for_each_code([&](const db::StoredCode& s) {
+  state.for_each_code([&](const model::StoredCode& s) {
     if (auto v = get(s)) {
       w.begin(name);
       code_labels(w, s);
@@ -155,32 +143,33 @@ void code_family(Writer& w, const State& state, const char* name, const char* he
 
 }  // namespace
 
-void write_state(const State& state, const Sink& sink) {
+void write_snapshot(const model::Snapshot& state, const Sink& sink) {
   try {
     Writer w(sink);
     w.header("acmon_code_info", "Activation code known to acmon, 1 per code (from the last poll)", "gauge");
-    state.for_each_code([&](const db::StoredCode& s) {
+    state.for_each_code([&](const model::StoredCode& s) {
       w.begin("acmon_code_info");
       code_labels(w, s);
       w.label("name", s.code.name);
-      w.label("state", collectors::to_string(s.state));
+      w.label("state", model::to_string(s.state));
       w.label("api_status", s.code.api_status.value_or(""));
       w.value(1);
     });
     code_family(w, state, "acmon_code_limit", "Maximum number of uses of the code (from the last poll)",
-                [](const db::StoredCode& s) { return s.code.limit; });
+                [](const model::StoredCode& s) { return s.code.limit; });
     code_family(w, state, "acmon_code_registered", "Uses of the code so far (from the last poll)",
-                [](const db::StoredCode& s) { return s.code.registered; });
+                [](const model::StoredCode& s) { return s.code.registered; });
     code_family(w, state, "acmon_code_deregistered",
-                "Instances deregistered from an ECS activation code (from the last poll)", [](const db::StoredCode& s) {
+                "Instances deregistered from an ECS activation code (from the last poll)",
+                [](const model::StoredCode& s) {
                   return s.code.product == config::Product::ecs ? s.code.deregistered : std::nullopt;
                 });
     code_family(w, state, "acmon_code_created_timestamp_seconds",
                 "Creation time of the code, Unix seconds (from the last poll)",
-                [](const db::StoredCode& s) { return s.code.created_at; });
+                [](const model::StoredCode& s) { return s.code.created_at; });
     code_family(w, state, "acmon_code_expiry_timestamp_seconds",
                 "Expiry time of the code, Unix seconds (from the last poll)",
-                [](const db::StoredCode& s) { return s.code.expires_at; });
+                [](const model::StoredCode& s) { return s.code.expires_at; });
 
     auto scope_family = [&](const char* name, const char* help, const char* type, auto get) {
       w.header(name, help, type);
@@ -193,14 +182,15 @@ void write_state(const State& state, const Sink& sink) {
       }
     };
     scope_family("acmon_collector_up", "1 if the last run of the collector scope succeeded", "gauge",
-                 [](const db::ScopeStatus& s) { return std::optional<double>(s.last_ok ? 1 : 0); });
-    scope_family(
-        "acmon_collector_last_success_timestamp_seconds",
-        "Time of the last successful run of the collector scope, Unix seconds", "gauge", [](const db::ScopeStatus& s) {
-          return s.last_success_at ? std::optional<double>(static_cast<double>(*s.last_success_at)) : std::nullopt;
-        });
+                 [](const model::ScopeStatus& s) { return std::optional<double>(s.last_ok ? 1 : 0); });
+    scope_family("acmon_collector_last_success_timestamp_seconds",
+                 "Time of the last successful run of the collector scope, Unix seconds", "gauge",
+                 [](const model::ScopeStatus& s) {
+                   return s.last_success_at ? std::optional<double>(static_cast<double>(*s.last_success_at))
+                                            : std::nullopt;
+                 });
     scope_family("acmon_collector_last_run_duration_seconds", "Duration of the last run of the collector scope",
-                 "gauge", [](const db::ScopeStatus& s) { return std::optional<double>(s.last_duration_seconds); });
+                 "gauge", [](const model::ScopeStatus& s) { return std::optional<double>(s.last_duration_seconds); });
     w.header("acmon_collector_runs_total", "Runs of the collector scope by result", "counter");
     for (const auto& s : state.scopes) {
       for (const char* result : {"success", "failure"}) {
@@ -211,7 +201,7 @@ void write_state(const State& state, const Sink& sink) {
       }
     }
     scope_family("acmon_collector_codes", "Codes in the last complete listing of the collector scope", "gauge",
-                 [](const db::ScopeStatus& s) { return std::optional<double>(s.codes); });
+                 [](const model::ScopeStatus& s) { return std::optional<double>(s.codes); });
     w.header("acmon_alert_active", "1 per active acmon alert, with the alert's labels", "gauge");
     for (const auto& a : state.alerts) {
       w.begin("acmon_alert_active");
@@ -330,9 +320,9 @@ void ApiMetrics::on_retry(const std::string& product, const std::string& action)
   m_retries.Add({{"product", product}, {"action", action}}).Increment();
 }
 
-void write_all(const State& state, const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables,
+void write_all(const model::Snapshot& state, const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables,
                const Sink& sink) {
-  write_state(state, sink);
+  write_snapshot(state, sink);
   sink(render(collectables));
 }
 

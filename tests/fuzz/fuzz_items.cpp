@@ -11,7 +11,7 @@ using namespace acmon;
 
 namespace {
 
-void check_code(const Result<collectors::Code>& c) {
+void check_code(const Result<model::Code>& c) {
   if (!c) {
     fuzz::check_error(c.error());
     return;

@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0 || size > 64 * 1024) {
     return 0;
   }
-  const auto product = static_cast<collectors::Product>(data[0] % 3);
+  const auto product = static_cast<config::Product>(data[0] % 3);
   const bool discover = (data[0] & 0x10) != 0;
   std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
   Replay transport;
@@ -89,7 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   for (const auto& scope : *scopes) {
-    fuzz::check(scope.product != collectors::Product::ecs || config::valid_region_id(scope.region),
+    fuzz::check(scope.product != config::Product::ecs || config::valid_region_id(scope.region),
                 "a scope with a region that is not a region id", scope.region);
     int pages = 0;
     auto listing = collector.list(scope, &pages);

@@ -11,6 +11,7 @@
 using namespace acmon;
 using namespace acmon::testing;
 using namespace acmon::collectors;
+using namespace acmon::model;
 using nlohmann::json;
 
 namespace {
@@ -153,8 +154,8 @@ TEST_F(CollectorTest, SmcSampleRecordFieldByField) {
   EXPECT_EQ(c.created_at, parse_rfc3339("2022-09-09T02:35:44Z"));
   EXPECT_EQ(c.expires_at, parse_rfc3339("2022-10-09T02:35:44Z"));  // + 30 days
   EXPECT_EQ(c.api_status, "activated");
-  EXPECT_EQ(derive_state(c, parse_rfc3339("2022-09-10T00:00:00Z").value()), State::active);
-  EXPECT_EQ(derive_state(c, parse_rfc3339("2022-10-09T02:35:44Z").value()), State::expired);
+  EXPECT_EQ(derive_state(c, parse_rfc3339("2022-09-10T00:00:00Z").value()), CodeState::active);
+  EXPECT_EQ(derive_state(c, parse_rfc3339("2022-10-09T02:35:44Z").value()), CodeState::expired);
 }
 
 TEST_F(CollectorTest, EcsSampleRecordWithStringNumbersAndBooleans) {
@@ -170,7 +171,7 @@ TEST_F(CollectorTest, EcsSampleRecordWithStringNumbersAndBooleans) {
   EXPECT_EQ(c.deregistered, 1);
   EXPECT_EQ(c.expires_at, parse_rfc3339("2021-01-20T10:00:00Z"));  // + 4 hours
   EXPECT_EQ(c.api_status, "enabled");
-  EXPECT_EQ(derive_state(c, parse_rfc3339("2021-01-20T07:00:00Z").value()), State::exhausted);  // 1 of 1 used
+  EXPECT_EQ(derive_state(c, parse_rfc3339("2021-01-20T07:00:00Z").value()), CodeState::exhausted);  // 1 of 1 used
 }
 
 TEST_F(CollectorTest, PolarDbSampleWithZonelessTimesAndWhitespace) {
@@ -441,5 +442,5 @@ TEST(Parse, BadItemsNameTheField) {
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->id, "x");
   EXPECT_EQ(ok->api_status, "disabled");
-  EXPECT_EQ(derive_state(*ok, 0), State::disabled);
+  EXPECT_EQ(derive_state(*ok, 0), CodeState::disabled);
 }

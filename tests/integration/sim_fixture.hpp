@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "acmon/core/api.hpp"
+#include "acmon/core/config.hpp"
 #include "acmon/sim/simulator.hpp"
 
 namespace acmon::testing {
@@ -55,15 +56,14 @@ class SimTest : public ::testing::Test {
 
   api::Call call(const std::string& action, signing::Params params = {},
                  config::SignatureVersion v = config::SignatureVersion::v3) {
-    static const std::map<std::string, std::pair<std::string, std::string>> k{
-        {"ListAccessTokens", {"smc", "2019-06-01"}},
-        {"CreateAccessToken", {"smc", "2019-06-01"}},
-        {"DescribeActivations", {"ecs", "2014-05-26"}},
-        {"DescribeRegions", {"ecs", "2014-05-26"}},
-        {"DescribeActivationCodes", {"polardb", "2017-08-01"}}};
+    static const std::map<std::string, config::Product> k{{"ListAccessTokens", config::Product::smc},
+                                                          {"CreateAccessToken", config::Product::smc},
+                                                          {"DescribeActivations", config::Product::ecs},
+                                                          {"DescribeRegions", config::Product::ecs},
+                                                          {"DescribeActivationCodes", config::Product::polardb}};
     api::Call c;
-    c.product = k.at(action).first;
-    c.version = k.at(action).second;
+    c.product = config::to_string(k.at(action));
+    c.version = config::api_version(k.at(action));
     c.action = action;
     c.endpoint = sim->base_url();
     c.params = std::move(params);

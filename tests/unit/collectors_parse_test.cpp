@@ -8,6 +8,7 @@
 
 using namespace acmon;
 using namespace acmon::collectors;
+using namespace acmon::model;
 using nlohmann::json;
 
 namespace {
@@ -175,7 +176,7 @@ TEST(ParseLimits, DiscoveredRegionsThatAreNotRegionIdsAreSkipped) {
   config::Collector cfg;
   cfg.name = "c";
   cfg.account = "a";
-  cfg.product = Product::ecs;
+  cfg.product = config::Product::ecs;
   cfg.regions = {"*"};
   Collector collector(cfg, client, creds);
   auto scopes = collector.scopes();

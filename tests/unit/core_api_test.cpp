@@ -4,6 +4,7 @@
 #include <deque>
 
 #include "acmon/core/api.hpp"
+#include "acmon/core/backoff.hpp"
 
 using namespace acmon;
 
@@ -229,4 +230,19 @@ TEST(Client, BuildV3SignsHostWithPortAndKeepsParamsInTheQuery) {
   const auto canonical = signing::v3_canonical_request(
       "POST", "/", "PageNumber=1&PageSize=50", h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_NE(authz.find("Signature=" + signing::v3_signature("secret", canonical)), std::string::npos);
+}
+
+TEST(Backoff, DoublesFromTheBaseUpToTheCapWithJitterInTheUpperHalf) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(backoff_ceiling(1, milliseconds(250), milliseconds(8000)), milliseconds(250));
+  EXPECT_EQ(backoff_ceiling(3, milliseconds(250), milliseconds(8000)), milliseconds(1000));
+  EXPECT_EQ(backoff_ceiling(6, milliseconds(250), milliseconds(8000)), milliseconds(8000));
+  EXPECT_EQ(backoff_ceiling(1000, milliseconds(250), milliseconds(8000)), milliseconds(8000));
+  EXPECT_EQ(backoff_ceiling(0, milliseconds(250), milliseconds(8000)), milliseconds(250));
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 100; ++i) {
+    const auto d = backoff(2, milliseconds(1000), milliseconds(300000), rng);
+    EXPECT_GE(d, milliseconds(1000));
+    EXPECT_LE(d, milliseconds(2000));
+  }
 }

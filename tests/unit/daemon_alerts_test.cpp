@@ -40,9 +40,9 @@ usage_critical = 0.95
                        "t.toml");
 }
 
-db::StoredCode smc(const std::string& id, std::optional<std::int64_t> left, std::int64_t used = 0,
-                   std::int64_t limit = 100) {
-  db::StoredCode s;
+model::StoredCode smc(const std::string& id, std::optional<std::int64_t> left, std::int64_t used = 0,
+                      std::int64_t limit = 100) {
+  model::StoredCode s;
   s.collector = "prod-smc";
   s.code.product = config::Product::smc;
   s.code.account = "prod";
@@ -54,11 +54,11 @@ db::StoredCode smc(const std::string& id, std::optional<std::int64_t> left, std:
     s.code.expires_at = k_now + *left;
   }
   s.code.api_status = "activated";
-  s.state = collectors::derive_state(s.code, k_now);
+  s.state = model::derive_state(s.code, k_now);
   return s;
 }
 
-std::set<std::string> fired(const std::vector<db::StoredCode>& codes, std::vector<db::ScopeStatus> scopes = {}) {
+std::set<std::string> fired(const std::vector<model::StoredCode>& codes, std::vector<model::ScopeStatus> scopes = {}) {
   std::set<std::string> out;
   for (const auto& a : daemon::evaluate_alerts(codes, std::move(scopes), make_config(), k_now)) {
     out.insert(a.rule + " " + a.severity + " " + (a.is_code_alert() ? a.code_id : a.collector) + " " + a.summary);
@@ -83,9 +83,9 @@ TEST(AlertRules, ExpiryBoundaries) {
 TEST(AlertRules, OnlyActiveCodesExpire) {
   auto disabled = smc("a", 3600);
   disabled.code.api_status = "disabled";
-  disabled.state = collectors::State::disabled;
+  disabled.state = model::CodeState::disabled;
   auto exhausted = smc("b", 3600, 100, 100);
-  EXPECT_EQ(exhausted.state, collectors::State::exhausted);
+  EXPECT_EQ(exhausted.state, model::CodeState::exhausted);
   EXPECT_EQ(fired({disabled}), std::set<std::string>{});
   // Exhausted: no expiry alert (it is already unusable), but usage is critical.
   EXPECT_EQ(fired({exhausted}), (std::set<std::string>{"code_usage_high critical b 100/100 used"}));
@@ -123,8 +123,8 @@ TEST(AlertRules, CodesOfCollectorsNoLongerConfiguredAreIgnored) {
 
 TEST(AlertRules, CollectorFailing) {
   auto scope = [](std::optional<UnixTime> last_success, int failures, std::optional<UnixTime> first_run) {
-    db::ScopeStatus s;
-    s.scope = collectors::Scope{"prod-smc", config::Product::smc, "prod", "", ""};
+    model::ScopeStatus s;
+    s.scope = model::Scope{"prod-smc", config::Product::smc, "prod", "", ""};
     s.last_success_at = last_success;
     s.last_run_at = k_now - 10;
     s.first_run_at = first_run;
@@ -165,7 +165,7 @@ TEST(AlertRules, LabelsAndIdentity) {
 }
 
 TEST(NotifyBodies, AlertmanagerCarriesAlertnameAndEndsAtOnlyWhenResolved) {
-  db::AlertRecord a;
+  model::AlertRecord a;
   a.rule = "code_usage_high";
   a.severity = "warning";
   a.product = "ecs";
@@ -198,13 +198,13 @@ TEST(NotifyBodies, AlertmanagerCarriesAlertnameAndEndsAtOnlyWhenResolved) {
 }
 
 TEST(Exposition, EscapesLabelsAndOmitsUnknownValues) {
-  metrics::State st;
+  model::Snapshot st;
   auto code = smc("a", 3600, 5);
   code.code.name = "quote\" back\\slash\nnewline";
   code.code.limit.reset();
-  st.codes.emplace("k", std::make_shared<const metrics::CodeList>(metrics::CodeList{code}));
+  st.codes.emplace("k", std::make_shared<const model::CodeList>(model::CodeList{code}));
   std::string out;
-  metrics::write_state(st, [&](std::string_view p) { out.append(p); });
+  metrics::write_snapshot(st, [&](std::string_view p) { out.append(p); });
   EXPECT_NE(
       out.find(
           R"(acmon_code_info{product="smc",account="prod",id="a",name="quote\" back\\slash\nnewline",state="active",api_status="activated"} 1)"),

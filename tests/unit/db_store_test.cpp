@@ -11,6 +11,7 @@
 
 using namespace acmon;
 using namespace acmon::db;
+using namespace acmon::model;
 namespace fs = std::filesystem;
 
 namespace {
@@ -149,7 +150,7 @@ TEST_F(StoreTest, ACodeMissingFromACompleteListingBecomesDeleted) {
   ASSERT_EQ(live->size(), 1U);
   EXPECT_EQ((*live)[0].code.id, "a");
   CodeFilter deleted;
-  deleted.state = State::deleted;
+  deleted.state = CodeState::deleted;
   auto gone = store->codes(deleted, 3000);
   ASSERT_EQ(gone->size(), 1U);
   EXPECT_EQ((*gone)[0].code.id, "b");
@@ -196,19 +197,19 @@ TEST_F(StoreTest, StatesAreDerivedAndAnExpiryIsAnEventOnce) {
         return c.state;
       }
     }
-    return State::deleted;
+    return CodeState::deleted;
   };
-  EXPECT_EQ(at(2000, "soon"), State::active);
-  EXPECT_EQ(at(5000, "soon"), State::expired);
-  EXPECT_EQ(at(2000, "full"), State::exhausted);
-  EXPECT_EQ(at(2000, "off"), State::disabled);
+  EXPECT_EQ(at(2000, "soon"), CodeState::active);
+  EXPECT_EQ(at(5000, "soon"), CodeState::expired);
+  EXPECT_EQ(at(2000, "full"), CodeState::exhausted);
+  EXPECT_EQ(at(2000, "off"), CodeState::disabled);
   ASSERT_TRUE(sync({soon, full, off}, 6000));
   ASSERT_TRUE(sync({soon, full, off}, 7000));
   auto h = store->history("soon", std::nullopt);
   ASSERT_EQ(h->size(), 2U);
   EXPECT_EQ((*h)[1].event, "expired");
   CodeFilter f;
-  f.state = State::exhausted;
+  f.state = CodeState::exhausted;
   EXPECT_EQ(store->codes(f, 7000)->size(), 1U);
 }
 

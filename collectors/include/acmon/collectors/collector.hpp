@@ -8,15 +8,20 @@
 #include <unordered_set>
 #include <vector>
 
-#include "acmon/collectors/code.hpp"
 #include "acmon/core/api.hpp"
 #include "acmon/core/config.hpp"
 #include "acmon/core/credentials.hpp"
+#include "acmon/model/code.hpp"
+#include "acmon/model/scope.hpp"
 
 namespace acmon::collectors {
 
+namespace detail {
+struct Pass;
+}  // namespace detail
+
 struct Listing {
-  std::vector<Code> codes;
+  std::vector<model::Code> codes;
   int pages = 0;
 };
 
@@ -27,10 +32,10 @@ constexpr int k_max_passes = 4;
 
 // Parsers of one API item into a Code; errors name the field. Numbers and booleans may come
 // as strings; whitespace is trimmed; times per API.md.
-Result<Code> parse_smc(const nlohmann::json& item, const std::string& account);
-Result<Code> parse_ecs(const nlohmann::json& item, const std::string& account, const std::string& region);
-Result<Code> parse_polardb(const nlohmann::json& item, const std::string& account, const std::string& order_id,
-                           int utc_offset);
+Result<model::Code> parse_smc(const nlohmann::json& item, const std::string& account);
+Result<model::Code> parse_ecs(const nlohmann::json& item, const std::string& account, const std::string& region);
+Result<model::Code> parse_polardb(const nlohmann::json& item, const std::string& account, const std::string& order_id,
+                                  int utc_offset);
 
 // Everything one collector needs to list its scopes. Thread-safe (it holds no mutable state):
 // scopes of one collector may be listed side by side, and discovery may run meanwhile.
@@ -41,7 +46,7 @@ class Collector {
   [[nodiscard]] const config::Collector& config() const { return m_cfg; }
 
   // The scopes to list. ecs with ["*"] asks DescribeRegions (one API call).
-  [[nodiscard]] Result<std::vector<Scope>> scopes();
+  [[nodiscard]] Result<std::vector<model::Scope>> scopes();
   // One complete listing of one scope, or an error — never a partial list.
   // - A list that visibly moves while it is paged (a changed total, an id on two pages) is read
   //   again from the first page, up to k_max_passes passes.
@@ -51,27 +56,12 @@ class Collector {
   // - A region found by discovery whose first page answers RegionId.ApiNotSupported is an empty,
   //   complete listing; that answer on any later page is an error.
   // pages_read, when given, receives the number of pages requested in all passes, on failure too.
-  [[nodiscard]] Result<Listing> list(const Scope& scope, int* pages_read = nullptr,
+  [[nodiscard]] Result<Listing> list(const model::Scope& scope, int* pages_read = nullptr,
                                      const std::unordered_set<std::string>* known = nullptr);
 
  private:
-  // One pass over every page; `changed` tells that the list moved while it was read.
-  struct Pass {
-    Listing listing;
-    bool changed = false;
-  };
-  // SMC and PolarDB page the same way: PageNumber from 1 until the items reach the total.
-  struct PageNumberListing {
-    const char* action;
-    signing::Params params;
-    const char* total_field;
-    const char* items_field;
-    int page_size;
-    std::function<Result<Code>(const nlohmann::json&)> parse;
-  };
-  Result<Listing> list_pass(const Scope& s, Pass& pass);
-  Result<Listing> list_by_page_number(const Scope& s, Pass& pass, const PageNumberListing& how);
-  Result<Listing> list_ecs(const Scope& s, Pass& pass);
+  // One pass over every page of the scope, by its product's paging style.
+  Result<Listing> list_pass(const model::Scope& s, detail::Pass& pass);
   api::Call make_call(const std::string& action, const std::string& region = "") const;
 
   config::Collector m_cfg;
@@ -80,6 +70,6 @@ class Collector {
 };
 
 // The default endpoint of a product (ecs: per region).
-std::string default_endpoint(Product p, const std::string& region = "");
+std::string default_endpoint(config::Product p, const std::string& region = "");
 
 }  // namespace acmon::collectors

@@ -13,6 +13,8 @@ namespace acmon::config {
 
 enum class Product { smc, ecs, polardb };
 const char* to_string(Product p);
+// The API version acmon speaks to the product (its x-acs-version / Version): the one table of them.
+const char* api_version(Product p);
 std::optional<Product> parse_product(std::string_view s);
 
 enum class SignatureVersion { v1, v3 };

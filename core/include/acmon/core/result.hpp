@@ -97,3 +97,14 @@ class [[nodiscard]] Result<void> {
 };
 
 }  // namespace acmon
+
+// Declares var from a Result-returning expr and returns its error from the enclosing function
+// when it failed: `ACMON_TRY(id, get_id(item, "Id"));` then use *id. (var is a declarator: no
+// parentheses.)
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define ACMON_TRY(var, expr) \
+  auto var = (expr);         \
+  if (!var) {                \
+    return var.error();      \
+  }
+// NOLINTEND(bugprone-macro-parentheses)

@@ -19,7 +19,7 @@ constexpr std::int64_t k_alertmanager_resend = 60;
 constexpr std::int64_t k_resolution_horizon = 86400;
 
 // An alert as `acmon alerts --json` prints it and the webhook sends it (SPEC.md's keys).
-nlohmann::ordered_json alert_json(const db::AlertRecord& a);
+nlohmann::ordered_json alert_json(const model::AlertRecord& a);
 
 // The receiver's identity in the store: "alertmanager:URL" or "webhook:URL".
 std::string target_name(const config::Notify& n);

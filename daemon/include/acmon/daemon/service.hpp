@@ -103,12 +103,12 @@ class Service {
   // One scope's codes, and every scope's status, from the database after a run; a run the
   // database did not take is kept in memory (m_scope_memory).
   Result<void> load_scope(const ScopeOutcome& outcome);
-  std::shared_ptr<const metrics::State> state() const;
-  void set_state(std::shared_ptr<const metrics::State> next);
+  std::shared_ptr<const model::Snapshot> state() const;
+  void set_state(std::shared_ptr<const model::Snapshot> next);
   std::chrono::milliseconds next_delay(const Unit& u, bool ok);
   // The statuses to export: the database's, with what only memory knows laid over them.
   // Caller holds m_state_mutex.
-  std::vector<db::ScopeStatus> merged_scopes(const config::Config& cfg) const;
+  std::vector<model::ScopeStatus> merged_scopes(const config::Config& cfg) const;
   // Prune steps until done or budget is spent; done tells which.
   Result<db::PruneStep> prune_for(std::chrono::milliseconds budget);
   // Records how a write or the file check went (acmon_database_ok); logs each new error.
@@ -140,10 +140,10 @@ class Service {
   std::mutex m_eval_mutex;      // one evaluation at a time
   bool m_alerts_stored = true;  // under m_eval_mutex: false while the database lacks the alerts shown
   mutable std::mutex m_state_mutex;
-  std::shared_ptr<const metrics::State> m_state;
+  std::shared_ptr<const model::Snapshot> m_state;
   // Under m_state_mutex: the statuses last read from the database, what memory adds to them (by
-  // metrics::scope_key), and whether the alerts shown are the stored ones.
-  std::vector<db::ScopeStatus> m_stored_scopes;
+  // model::scope_key), and whether the alerts shown are the stored ones.
+  std::vector<model::ScopeStatus> m_stored_scopes;
   std::map<std::string, ScopeMemory> m_scope_memory;
   bool m_alerts_stored_view = true;
   std::vector<std::shared_ptr<prometheus::Collectable>> m_collectables;

@@ -19,7 +19,7 @@
 namespace acmon::daemon {
 
 struct ScopeOutcome {
-  collectors::Scope scope;
+  model::Scope scope;
   bool ok = false;
   std::string error;
   db::WriteSummary written;
@@ -41,7 +41,7 @@ std::string summary_line(const ScopeOutcome& o);
 // Lists one scope and writes the outcome under store_mutex. With *stop set when the listing ends,
 // nothing is written and the outcome says "abandoned". A listing the database cannot take is a
 // failed run (recorded as one when the database takes that much); errors name the database.
-ScopeOutcome sync_scope(collectors::Collector& collector, const collectors::Scope& scope, db::Store& store,
+ScopeOutcome sync_scope(collectors::Collector& collector, const model::Scope& scope, db::Store& store,
                         std::mutex& store_mutex, const Clock& clock, const std::atomic<bool>* stop = nullptr);
 
 // Records a failed region discovery against the collector's "*" scope.
@@ -68,6 +68,6 @@ class Syncer {
 };
 
 // The unified code record of SPEC.md, as JSON, keys in SPEC.md's order.
-nlohmann::ordered_json code_json(const db::StoredCode& c);
+nlohmann::ordered_json code_json(const model::StoredCode& c);
 
 }  // namespace acmon::daemon

@@ -9,17 +9,16 @@
 #include <unordered_set>
 #include <vector>
 
-#include "acmon/collectors/code.hpp"
 #include "acmon/core/result.hpp"
 #include "acmon/core/time.hpp"
+#include "acmon/model/alert.hpp"
+#include "acmon/model/code.hpp"
+#include "acmon/model/scope.hpp"
+#include "acmon/model/stored.hpp"
 
 struct sqlite3;
 
 namespace acmon::db {
-
-using collectors::Code;
-using collectors::Scope;
-using collectors::State;
 
 // The current schema version (PRAGMA user_version).
 constexpr int k_schema_version = 2;
@@ -40,69 +39,22 @@ struct WriteSummary {
   int history_rows = 0;
 };
 
-// A code as stored, with what the database adds.
-struct StoredCode {
-  Code code;
-  std::string collector;
-  State state = State::active;  // as derived at query time
-  UnixTime first_seen = 0;
-  UnixTime last_seen = 0;  // the scope's last complete listing that held the code
-  std::optional<UnixTime> deleted_at;
-};
-
 struct HistoryEntry {
   UnixTime at = 0;
   std::string event;   // created, used, changed, disabled, enabled, expired, deleted, restored
   std::string detail;  // "used +3", "name: a -> b"
-  Code snapshot;
+  model::Code snapshot;
   std::string collector;
 };
 
-struct ScopeStatus {
-  Scope scope;
-  std::optional<UnixTime> first_run_at;
-  std::optional<UnixTime> last_run_at;
-  std::optional<UnixTime> last_success_at;
-  bool last_ok = false;
-  std::string last_error;
-  double last_duration_seconds = 0;
-  int codes = 0;  // codes in the last complete listing
-  std::int64_t successes = 0;
-  std::int64_t failures = 0;
-  int consecutive_failures = 0;
-};
-
-// An alert as stored: identified by its labels (severity included), firing until ends_at.
-struct AlertRecord {
-  std::int64_t id = 0;
-  std::string rule;      // code_expiring, code_usage_high, collector_failing
-  std::string severity;  // warning, critical
-  std::string product;
-  std::string account;
-  std::string region;
-  std::string order_id;
-  std::string code_id;    // code alerts only
-  std::string collector;  // the collector of the code, or of the failing scope
-  std::string name;       // the code's name (code alerts)
-  std::string summary;    // "expires in 2d 3h", "43/50 used"
-  UnixTime starts_at = 0;
-  std::optional<UnixTime> ends_at;
-
-  // The identity: rule, severity and the labels; the same condition is the same alert.
-  [[nodiscard]] std::string key() const;
-  [[nodiscard]] bool is_code_alert() const { return rule != "collector_failing"; }
-  // The alert's labels, as SPEC.md lists them (alertname not included).
-  [[nodiscard]] std::vector<std::pair<std::string, std::string>> labels() const;
-};
-
 struct AlertChanges {
-  std::vector<AlertRecord> started;
-  std::vector<AlertRecord> resolved;
+  std::vector<model::AlertRecord> started;
+  std::vector<model::AlertRecord> resolved;
 };
 
 // A notification still owed to a receiver: a firing alert to (re-)send, or a resolution.
 struct PendingNotification {
-  AlertRecord alert;
+  model::AlertRecord alert;
   bool resolved = false;
 };
 
@@ -112,10 +64,10 @@ struct PruneStep {
 };
 
 struct CodeFilter {
-  std::optional<collectors::Product> product;
+  std::optional<config::Product> product;
   std::optional<std::string> account;
-  std::optional<Scope> scope;  // one scope's codes (collector, region, order id)
-  std::optional<State> state;
+  std::optional<model::Scope> scope;  // one scope's codes (collector, region, order id)
+  std::optional<model::CodeState> state;
   bool include_deleted = false;
 };
 
@@ -130,17 +82,17 @@ class Store {
 
   // A complete listing of a scope: writes the changes and the run in one transaction.
   // now decides derived states (expired) for history events.
-  Result<WriteSummary> record_success(const Scope& scope, const std::vector<Code>& codes, const RunInfo& run,
-                                      UnixTime now);
+  Result<WriteSummary> record_success(const model::Scope& scope, const std::vector<model::Code>& codes,
+                                      const RunInfo& run, UnixTime now);
   // A failed run: recorded with its error; no code changes.
-  Result<std::int64_t> record_failure(const Scope& scope, const std::string& error, const RunInfo& run);
+  Result<std::int64_t> record_failure(const model::Scope& scope, const std::string& error, const RunInfo& run);
 
-  Result<std::vector<StoredCode>> codes(const CodeFilter& filter, UnixTime now);
+  Result<std::vector<model::StoredCode>> codes(const CodeFilter& filter, UnixTime now);
   // The history of every code with this id (ids are unique per product and account).
   Result<std::vector<HistoryEntry>> history(const std::string& code_id, std::optional<UnixTime> since);
-  Result<std::vector<ScopeStatus>> scopes();
+  Result<std::vector<model::ScopeStatus>> scopes();
   // The ids of a scope's codes that are not deleted: what a new listing must account for.
-  Result<std::unordered_set<std::string>> live_code_ids(const Scope& scope);
+  Result<std::unordered_set<std::string>> live_code_ids(const model::Scope& scope);
   // Deletes history and runs older than before; returns rows removed.
   Result<std::int64_t> prune(UnixTime before);
   // One bounded step of prune(): at most `limit` rows from each table, in one short
@@ -150,9 +102,9 @@ class Store {
   // Makes the stored alerts match the desired ones (all of them, as evaluated at now): new keys
   // start firing, firing keys no longer desired resolve, continuing ones keep their starts_at and
   // take the new summary. One transaction.
-  Result<AlertChanges> reconcile_alerts(const std::vector<AlertRecord>& desired, UnixTime now);
+  Result<AlertChanges> reconcile_alerts(const std::vector<model::AlertRecord>& desired, UnixTime now);
   // Firing alerts; with include_resolved, those resolved since `since` too. Newest first.
-  Result<std::vector<AlertRecord>> alerts(bool include_resolved, UnixTime since = 0);
+  Result<std::vector<model::AlertRecord>> alerts(bool include_resolved, UnixTime since = 0);
 
   // Notifications owed to a receiver (named by target): firing alerts not sent since
   // resend_before (or never), and resolutions not yet delivered that ended after not_before.
@@ -171,7 +123,7 @@ class Store {
  private:
   Store(sqlite3* db, std::string path);
   Result<void> migrate();
-  Result<std::int64_t> scope_id(const Scope& scope);
+  Result<std::int64_t> scope_id(const model::Scope& scope);
 
   sqlite3* m_db;
   std::string m_path;

@@ -16,40 +16,17 @@
 #include <vector>
 
 #include "acmon/core/api.hpp"
-#include "acmon/db/store.hpp"
+#include "acmon/model/snapshot.hpp"
 
 namespace acmon::metrics {
 
-using CodeList = std::vector<db::StoredCode>;
-
-// What the exporter shows; the daemon replaces it (cheaply: code lists are shared per scope)
-// after each run and evaluation.
-struct State {
-  std::map<std::string, std::shared_ptr<const CodeList>> codes;  // by scope_key()
-  std::vector<db::ScopeStatus> scopes;
-  std::vector<db::AlertRecord> alerts;  // firing only
-
-  template <typename F>
-  void for_each_code(F&& f) const {
-    for (const auto& [key, list] : codes) {
-      for (const auto& c : *list) {
-        f(c);
-      }
-    }
-  }
-  [[nodiscard]] std::size_t code_count() const;
-};
-
-std::string scope_key(const collectors::Scope& s);
-
-using StateSource = std::function<std::shared_ptr<const State>()>;
 using Sink = std::function<void(std::string_view)>;
 
 // acmon_code_*, acmon_collector_* and acmon_alert_active in the text exposition format, built
-// at scrape time from the state and handed to sink in pieces of about 64 KiB, so a scrape of
+// at scrape time from the snapshot and handed to sink in pieces of about 64 KiB, so a scrape of
 // 100,000 codes never holds the whole page. (prometheus-cpp's ClientMetric model would cost a few
 // KiB per sample; these families are written directly.) Never throws.
-void write_state(const State& state, const Sink& sink);
+void write_snapshot(const model::Snapshot& snapshot, const Sink& sink);
 
 // process_* from /proc at scrape time (prometheus-cpp has none built in).
 class ProcessCollectable final : public prometheus::Collectable {
@@ -82,8 +59,8 @@ std::string code_label(std::string_view code);
 // The text exposition format of everything the collectables hold.
 std::string render(const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables);
 
-// The whole /metrics page: the state families, then the collectables.
-void write_all(const State& state, const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables,
-               const Sink& sink);
+// The whole /metrics page: the snapshot's families, then the collectables.
+void write_all(const model::Snapshot& snapshot,
+               const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables, const Sink& sink);
 
 }  // namespace acmon::metrics

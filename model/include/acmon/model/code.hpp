@@ -1,24 +1,23 @@
-// The unified activation code record (SPEC.md) and the scope one listing covers.
+// The unified activation code record (SPEC.md) and its derived state.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <vector>
+#include <string_view>
 
 #include "acmon/core/config.hpp"
 #include "acmon/core/time.hpp"
 
-namespace acmon::collectors {
+namespace acmon::model {
 
-using config::Product;
-
-enum class State { active, expired, disabled, exhausted, deleted };
-const char* to_string(State s);
-std::optional<State> parse_state(std::string_view s);
+// A code's state as acmon derives it (the store adds deleted).
+enum class CodeState { active, expired, disabled, exhausted, deleted };
+const char* to_string(CodeState s);
+std::optional<CodeState> parse_state(std::string_view s);
 
 struct Code {
-  Product product = Product::smc;
+  config::Product product = config::Product::smc;
   std::string account;
   std::string region;    // ecs only
   std::string order_id;  // polardb only
@@ -36,17 +35,6 @@ struct Code {
 };
 
 // SPEC.md's order: expired (expires_at <= now or the API says so), disabled, exhausted, active.
-State derive_state(const Code& c, UnixTime now);
+CodeState derive_state(const Code& c, UnixTime now);
 
-// One listing: a collector's account and, for ecs, a region, for polardb, an order id.
-struct Scope {
-  std::string collector;
-  Product product = Product::smc;
-  std::string account;
-  std::string region;
-  std::string order_id;
-
-  [[nodiscard]] std::string describe() const;  // "prod-ecs (account prod, region cn-hangzhou)"
-};
-
-}  // namespace acmon::collectors
+}  // namespace acmon::model

@@ -1,0 +1,490 @@
+// The configuration read from TOML: every table and key checked, errors as FILE:LINE: KEY: what.
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <sstream>
+
+#include "acmon/core/config.hpp"
+#include "acmon/core/text.hpp"
+#include "acmon/core/time.hpp"
+
+namespace acmon::config {
+
+namespace {
+
+int line_of(const toml::node& n) {
+  return static_cast<int>(n.source().begin.line);
+}
+
+// A configured value quoted in a message: escaped and short, whatever the file holds.
+std::string quoted(std::string_view s) {
+  return "'" + cap_text(s, 100) + "'";
+}
+
+bool valid_name(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
+  });
+}
+
+// Reads one TOML table, remembering which keys were consumed so unknown ones are refused.
+class TableReader {
+ public:
+  TableReader(const toml::table& t, std::string prefix, const std::string& file)
+      : m_table(t), m_prefix(std::move(prefix)), m_file(file) {}
+
+  [[noreturn]] void fail(std::string_view key, const std::string& what) const {
+    const toml::node* n = m_table.get(key);
+    throw ConfigError(m_file, n != nullptr ? line_of(*n) : line_of(m_table), qualified(key), what);
+  }
+  [[noreturn]] void fail_table(const std::string& what) const {
+    throw ConfigError(m_file, line_of(m_table), m_prefix, what);
+  }
+
+  [[nodiscard]] std::string qualified(std::string_view key) const {
+    return m_prefix.empty() ? std::string(key) : m_prefix + "." + std::string(key);
+  }
+  [[nodiscard]] int line() const { return line_of(m_table); }
+  [[nodiscard]] bool has(std::string_view key) const { return m_table.contains(key); }
+
+  std::optional<std::string> string(std::string_view key) {
+    m_seen.insert(std::string(key));
+    const toml::node* n = m_table.get(key);
+    if (n == nullptr) {
+      return std::nullopt;
+    }
+    if (!n->is_string()) {
+      fail(key, std::string("expected a string, found ") + type_name(*n));
+    }
+    return std::string(n->as_string()->get());
+  }
+
+  std::string required_string(std::string_view key) {
+    auto v = string(key);
+    if (!v) {
+      fail_table("missing required key " + quoted(key));
+    }
+    if (v->empty()) {
+      fail(key, "must not be empty");
+    }
+    return *v;
+  }
+
+  std::optional<std::int64_t> duration(std::string_view key) {
+    auto s = string(key);
+    if (!s) {
+      return std::nullopt;
+    }
+    auto d = parse_duration(*s);
+    if (!d) {
+      fail(key, quoted(*s) +
+                    " is not a duration (a positive number with a unit s, m, h or d, e.g. \"30s\", \"5m\", \"7d\"; "
+                    "at most 36525d)");
+    }
+    return d;
+  }
+
+  std::optional<double> fraction(std::string_view key) {
+    m_seen.insert(std::string(key));
+    const toml::node* n = m_table.get(key);
+    if (n == nullptr) {
+      return std::nullopt;
+    }
+    double v = 0;
+    if (n->is_floating_point()) {
+      v = n->as_floating_point()->get();
+    } else if (n->is_integer()) {
+      v = static_cast<double>(n->as_integer()->get());
+    } else {
+      fail(key, std::string("expected a number between 0 and 1, found ") + type_name(*n));
+    }
+    if (!(v > 0.0 && v <= 1.0)) {
+      std::ostringstream os;
+      os << v;
+      fail(key, os.str() + " is out of range: a fraction of the limit, greater than 0 and at most 1 (e.g. 0.8)");
+    }
+    return v;
+  }
+
+  std::optional<std::vector<std::string>> string_array(std::string_view key) {
+    m_seen.insert(std::string(key));
+    const toml::node* n = m_table.get(key);
+    if (n == nullptr) {
+      return std::nullopt;
+    }
+    if (!n->is_array()) {
+      fail(key, std::string("expected an array of strings, found ") + type_name(*n));
+    }
+    std::vector<std::string> out;
+    for (const auto& el : *n->as_array()) {
+      if (!el.is_string()) {
+        throw ConfigError(m_file, line_of(el), qualified(key),
+                          std::string("expected an array of strings, found an element of type ") + type_name(el));
+      }
+      std::string s(el.as_string()->get());
+      if (s.empty()) {
+        throw ConfigError(m_file, line_of(el), qualified(key), "an element is empty");
+      }
+      if (std::find(out.begin(), out.end(), s) != out.end()) {
+        throw ConfigError(m_file, line_of(el), qualified(key), quoted(s) + " is listed twice");
+      }
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  // Refuses every key that no accessor asked for.
+  void finish() const {
+    for (const auto& [k, v] : m_table) {
+      if (m_seen.count(std::string(k.str())) == 0) {
+        throw ConfigError(m_file, line_of(v), qualified(k.str()), "unknown key");
+      }
+    }
+  }
+
+  static const char* type_name(const toml::node& n) {
+    switch (n.type()) {
+      case toml::node_type::string: return "a string";
+      case toml::node_type::integer: return "an integer";
+      case toml::node_type::floating_point: return "a float";
+      case toml::node_type::boolean: return "a boolean";
+      case toml::node_type::array: return "an array";
+      case toml::node_type::table: return "a table";
+      default: return "a date or time";
+    }
+  }
+
+ private:
+  const toml::table& m_table;
+  std::string m_prefix;
+  const std::string& m_file;
+  std::set<std::string> m_seen;
+};
+
+void read_thresholds(TableReader& r, ThresholdOverrides& o) {
+  o.expiry_warning = r.duration("expiry_warning");
+  o.expiry_critical = r.duration("expiry_critical");
+  o.usage_warning = r.fraction("usage_warning");
+  o.usage_critical = r.fraction("usage_critical");
+}
+
+void check_thresholds(const TableReader& r, const Thresholds& t) {
+  if (t.expiry_critical > t.expiry_warning) {
+    r.fail(r.has("expiry_critical") ? "expiry_critical" : "expiry_warning",
+           "expiry_critical (" + format_span(t.expiry_critical) + ") must not be longer than expiry_warning (" +
+               format_span(t.expiry_warning) + ")");
+  }
+  if (t.usage_critical < t.usage_warning) {
+    r.fail(r.has("usage_critical") ? "usage_critical" : "usage_warning",
+           "usage_critical must not be lower than usage_warning");
+  }
+}
+
+bool valid_url(std::string_view url) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (url.substr(0, scheme.size()) == scheme && url.size() > scheme.size()) {
+      return url.find_first_of(" \t\r\n") == std::string_view::npos;
+    }
+  }
+  return false;
+}
+
+const toml::table& as_table_or_fail(const toml::node& n, const std::string& file, const std::string& key) {
+  if (!n.is_table()) {
+    throw ConfigError(file, line_of(n), key, std::string("expected a table, found ") + TableReader::type_name(n));
+  }
+  return *n.as_table();
+}
+
+const toml::array& array_of_tables_or_fail(const toml::node& n, const std::string& file, const std::string& key) {
+  if (!n.is_array_of_tables() && !(n.is_array() && n.as_array()->empty())) {
+    throw ConfigError(file, line_of(n), key, "expected an array of tables ([[" + key + "]])");
+  }
+  return *n.as_array();
+}
+
+void read_daemon(const toml::table& t, const std::string& file, Daemon& d) {
+  TableReader r(t, "daemon", file);
+  if (auto v = r.string("database")) {
+    if (v->empty()) {
+      r.fail("database", "must not be empty");
+    }
+    d.database = *v;
+  }
+  if (auto v = r.string("listen")) {
+    if (!split_host_port(*v)) {
+      r.fail("listen", quoted(*v) + " is not HOST:PORT with a port from 0 to 65535");
+    }
+    d.listen = *v;
+  }
+  if (auto v = r.string("log_level")) {
+    static const std::set<std::string> k_levels{"trace", "debug", "info", "warn", "error"};
+    if (k_levels.count(*v) == 0) {
+      r.fail("log_level", quoted(*v) + " is not one of trace, debug, info, warn, error");
+    }
+    d.log_level = *v;
+  }
+  if (auto v = r.duration("retention")) {
+    d.retention = *v;
+  }
+  r.finish();
+}
+
+Account read_account(const toml::table& t, const std::string& prefix, const std::string& file) {
+  TableReader r(t, prefix, file);
+  Account a;
+  a.line = r.line();
+  a.name = r.required_string("name");
+  if (!valid_name(a.name)) {
+    r.fail("name", quoted(a.name) + " may hold only letters, digits, '-', '_' and '.' (at most 64)");
+  }
+  if (r.has("access_key_secret")) {
+    r.fail("access_key_secret",
+           "secrets are not accepted inline; use access_key_secret_file (mode 0600 or stricter) or "
+           "access_key_secret_env");
+  }
+  auto id = r.string("access_key_id");
+  auto file_path = r.string("access_key_secret_file");
+  auto env = r.string("access_key_secret_env");
+  auto token_env = r.string("security_token_env");
+  auto creds = r.string("credentials");
+  r.finish();
+
+  if (creds) {
+    if (id || file_path || env || token_env) {
+      r.fail("credentials",
+             "credentials = " + quoted(*creds) +
+                 " cannot be combined with access_key_id, access_key_secret_file, access_key_secret_env or "
+                 "security_token_env");
+    }
+    const std::string& c = *creds;
+    if (c == "env") {
+      a.source = CredentialSource::env;
+    } else if (c.rfind("profile:", 0) == 0 && c.size() > 8) {
+      a.source = CredentialSource::profile;
+      a.source_arg = c.substr(8);
+    } else if (c.rfind("ram-role:", 0) == 0 && c.size() > 9) {
+      a.source = CredentialSource::ram_role;
+      a.source_arg = c.substr(9);
+    } else {
+      r.fail("credentials", quoted(c) + " is not one of \"env\", \"profile:NAME\", \"ram-role:ROLE\"");
+    }
+    return a;
+  }
+  if (!id) {
+    r.fail_table("account " + quoted(a.name) +
+                 " has no credentials: set access_key_id with access_key_secret_file or access_key_secret_env, "
+                 "or credentials = \"env\" | \"profile:NAME\" | \"ram-role:ROLE\"");
+  }
+  if (id->empty()) {
+    r.fail("access_key_id", "must not be empty");
+  }
+  if (!valid_access_key_id(*id)) {
+    r.fail("access_key_id", quoted(*id) + " is not an AccessKey id (letters, digits, '.', '_' and '-', at most 128)");
+  }
+  if (file_path && env) {
+    r.fail("access_key_secret_env", "set either access_key_secret_file or access_key_secret_env, not both");
+  }
+  if (!file_path && !env) {
+    r.fail("access_key_id", "has no secret: set access_key_secret_file or access_key_secret_env");
+  }
+  if ((file_path && file_path->empty()) || (env && env->empty())) {
+    r.fail(file_path ? "access_key_secret_file" : "access_key_secret_env", "must not be empty");
+  }
+  a.source = CredentialSource::static_key;
+  a.access_key_id = *id;
+  a.secret_file = file_path.value_or("");
+  a.secret_env = env.value_or("");
+  a.security_token_env = token_env.value_or("");
+  return a;
+}
+
+Collector read_collector(const toml::table& t, const std::string& prefix, const std::string& file, const Config& cfg) {
+  TableReader r(t, prefix, file);
+  Collector c;
+  c.line = r.line();
+  c.account = r.required_string("account");
+  if (cfg.find_account(c.account) == nullptr) {
+    r.fail("account", "no [[accounts]] entry is named " + quoted(c.account));
+  }
+  const std::string product = r.required_string("product");
+  auto p = parse_product(product);
+  if (!p) {
+    r.fail("product", quoted(product) + " is not one of smc, ecs, polardb");
+  }
+  c.product = *p;
+  c.name = r.string("name").value_or(c.account + "-" + product);
+  if (!valid_name(c.name)) {
+    r.fail("name", quoted(c.name) + " may hold only letters, digits, '-', '_' and '.' (at most 64)");
+  }
+  auto regions = r.string_array("regions");
+  auto orders = r.string_array("order_ids");
+  if (c.product == Product::ecs) {
+    if (!regions || regions->empty()) {
+      r.fail(regions ? "regions" : "product", "an ecs collector needs regions = [\"cn-hangzhou\", …] or [\"*\"]");
+    }
+    if (std::find(regions->begin(), regions->end(), "*") != regions->end() && regions->size() > 1) {
+      r.fail("regions", "\"*\" discovers every region and cannot be combined with named regions");
+    }
+    for (const auto& region : *regions) {
+      if (region != "*" && !valid_region_id(region)) {
+        r.fail("regions", quoted(region) +
+                              " is not a region id (lower-case letters, digits and '-', like \"cn-hangzhou\"; at "
+                              "most 64)");
+      }
+    }
+    c.regions = *regions;
+  } else if (regions) {
+    r.fail("regions", "only ecs collectors take regions");
+  }
+  if (c.product == Product::polardb) {
+    if (!orders || orders->empty()) {
+      r.fail(orders ? "order_ids" : "product", "a polardb collector needs order_ids = [\"…\"] (AliyunOrderId)");
+    }
+    for (const auto& order : *orders) {
+      if (!valid_order_id(order)) {
+        r.fail("order_ids", quoted(order) + " is not an order id (AliyunOrderId: digits, at most 32)");
+      }
+    }
+    c.order_ids = *orders;
+  } else if (orders) {
+    r.fail("order_ids", "only polardb collectors take order_ids");
+  }
+  if (auto v = r.duration("interval")) {
+    if (*v < 10) {
+      r.fail("interval", "must be at least 10s");
+    }
+    if (*v > k_max_interval) {
+      r.fail("interval", "must be at most 366d");
+    }
+    c.interval = *v;
+  }
+  if (auto v = r.duration("timeout")) {
+    if (*v > 300) {
+      r.fail("timeout", "must be at most 5m");
+    }
+    c.timeout = *v;
+  }
+  if (auto v = r.string("endpoint")) {
+    if (!valid_endpoint(*v)) {
+      r.fail("endpoint", quoted(*v) +
+                             " is not an http:// or https:// URL of a host and an optional port, with nothing after "
+                             "them but an optional '/'");
+    }
+    c.endpoint = *v;
+  }
+  if (auto v = r.string("signature")) {
+    if (*v == "v3") {
+      c.signature = SignatureVersion::v3;
+    } else if (*v == "v1") {
+      c.signature = SignatureVersion::v1;
+    } else {
+      r.fail("signature", quoted(*v) + " is not one of v3, v1");
+    }
+  }
+  if (auto v = r.string("time_zone")) {
+    if (c.product != Product::polardb) {
+      r.fail("time_zone", "only polardb collectors take time_zone (its times carry no zone)");
+    }
+    auto off = parse_utc_offset(*v);
+    if (!off) {
+      r.fail("time_zone", quoted(*v) + " is not a UTC offset like \"+08:00\"");
+    }
+    c.utc_offset = *off;
+  }
+  read_thresholds(r, c.thresholds);
+  r.finish();
+  check_thresholds(r, c.thresholds.apply(cfg.alerts));
+  return c;
+}
+
+Notify read_notify(const toml::table& t, const std::string& prefix, const std::string& file) {
+  TableReader r(t, prefix, file);
+  Notify n;
+  n.line = r.line();
+  const std::string type = r.required_string("type");
+  if (type == "alertmanager") {
+    n.type = Notify::Type::alertmanager;
+  } else if (type == "webhook") {
+    n.type = Notify::Type::webhook;
+  } else {
+    r.fail("type", quoted(type) + " is not one of alertmanager, webhook");
+  }
+  n.url = r.required_string("url");
+  if (!valid_url(n.url)) {
+    r.fail("url", quoted(n.url) + " is not an http:// or https:// URL");
+  }
+  r.finish();
+  return n;
+}
+
+Config from_table(const toml::table& root, const std::string& file) {
+  Config cfg;
+  cfg.path = file;
+  static const std::set<std::string> k_top{"daemon", "accounts", "collectors", "alerts", "notify"};
+  for (const auto& [k, v] : root) {
+    if (k_top.count(std::string(k.str())) == 0) {
+      throw ConfigError(file, line_of(v), std::string(k.str()),
+                        "unknown key (expected [daemon], [[accounts]], [[collectors]], [alerts], [[notify]])");
+    }
+  }
+  if (const auto* n = root.get("daemon")) {
+    read_daemon(as_table_or_fail(*n, file, "daemon"), file, cfg.daemon);
+  }
+  if (const auto* n = root.get("alerts")) {
+    TableReader r(as_table_or_fail(*n, file, "alerts"), "alerts", file);
+    ThresholdOverrides o;
+    read_thresholds(r, o);
+    r.finish();
+    cfg.alerts = o.apply(cfg.alerts);
+    check_thresholds(r, cfg.alerts);
+  }
+  if (const auto* n = root.get("accounts")) {
+    const auto& arr = array_of_tables_or_fail(*n, file, "accounts");
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const std::string prefix = "accounts[" + std::to_string(i) + "]";
+      Account a = read_account(*arr[i].as_table(), prefix, file);
+      if (cfg.find_account(a.name) != nullptr) {
+        throw ConfigError(file, a.line, prefix + ".name", "account " + quoted(a.name) + " is defined twice");
+      }
+      cfg.accounts.push_back(std::move(a));
+    }
+  }
+  if (const auto* n = root.get("collectors")) {
+    const auto& arr = array_of_tables_or_fail(*n, file, "collectors");
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const std::string prefix = "collectors[" + std::to_string(i) + "]";
+      Collector c = read_collector(*arr[i].as_table(), prefix, file, cfg);
+      if (cfg.find_collector(c.name) != nullptr) {
+        throw ConfigError(
+            file, c.line, prefix + ".name",
+            "collector " + quoted(c.name) + " is defined twice (names default to \"<account>-<product>\")");
+      }
+      cfg.collectors.push_back(std::move(c));
+    }
+  }
+  if (const auto* n = root.get("notify")) {
+    const auto& arr = array_of_tables_or_fail(*n, file, "notify");
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      cfg.notify.push_back(read_notify(*arr[i].as_table(), "notify[" + std::to_string(i) + "]", file));
+    }
+  }
+  return cfg;
+}
+
+}  // namespace
+
+Config parse(std::string_view text, const std::string& source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(source_name, static_cast<int>(e.source().begin.line), "",
+                      "TOML syntax: " + std::string(e.description()));
+  }
+  return from_table(root, source_name);
+}
+
+}  // namespace acmon::config

@@ -1,0 +1,69 @@
+// acmon run: the daemon, its signals and sd_notify.
+#include "commands.hpp"
+
+namespace acmon::cli {
+
+int cmd_run(const std::string& path) {
+  auto cfg = load_config(path);
+  check_credentials(cfg);
+  setup_logging(cfg.daemon.log_level);
+  // Signals are taken synchronously by this thread; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    sigaddset(&signals, sig);
+  }
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // One daemon per database, for the life of this process: a second would double every API call
+  // and resolve the first one's alerts. The read-only commands take no such lock.
+  auto writer = db::WriterLock::acquire(cfg.daemon.database);
+  if (!writer) {
+    throw Failure{k_exit_failed, writer.error().message};
+  }
+  auto store = open_store(cfg);
+  SystemClock clock;
+  daemon::Service service(cfg, std::move(store), clock);
+  if (auto r = service.start(); !r) {
+    throw Failure{k_exit_failed, r.error().message};
+  }
+  spdlog::info("acmon {} serving /metrics on port {} with {} collector(s)", ACMON_VERSION, service.port(),
+               cfg.collectors.size());
+  sd_notifyf(0, "READY=1\nSTATUS=started; %zu collector(s)\nMAINPID=%lu", cfg.collectors.size(),
+             static_cast<unsigned long>(getpid()));
+  std::uint64_t watchdog_usec = 0;
+  const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  const long tick_ms = watchdog ? std::max<long>(100, static_cast<long>(watchdog_usec / 2000)) : 1000;
+  while (true) {
+    timespec timeout{tick_ms / 1000, (tick_ms % 1000) * 1000000};
+    siginfo_t info{};
+    const int sig = sigtimedwait(&signals, &info, &timeout);
+    if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::info("{} received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+    if (sig == SIGHUP) {
+      sd_notify(0, "RELOADING=1");
+      try {
+        auto next = config::load_file(path);
+        check_credentials(next);
+        const auto notes = service.reload(next);
+        spdlog::set_level(spdlog::level::from_str(next.daemon.log_level));
+        spdlog::info("configuration reloaded from {}: {} collector(s){}", path, next.collectors.size(),
+                     notes.empty() ? "" : "; " + notes);
+      } catch (const config::ConfigError& e) {
+        spdlog::error("reload refused, the running configuration is kept: {}", e.what());
+      } catch (const Failure& f) {
+        spdlog::error("reload refused, the running configuration is kept: {}", f.message);
+      }
+      sd_notify(0, "READY=1");
+    }
+    const std::string status = "STATUS=" + service.status();
+    sd_notify(0, watchdog ? ("WATCHDOG=1\n" + status).c_str() : status.c_str());
+  }
+  sd_notify(0, "STOPPING=1");
+  service.stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace acmon::cli

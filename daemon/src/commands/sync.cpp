@@ -1,0 +1,58 @@
+// acmon sync
+#include "commands.hpp"
+
+namespace acmon::cli {
+
+int cmd_sync(const std::string& path, const std::vector<std::string>& only, bool no_notify) {
+  const auto cfg = load_config(path);
+  for (const auto& name : only) {
+    if (cfg.find_collector(name) == nullptr) {
+      std::string names;
+      for (const auto& c : cfg.collectors) {
+        names += (names.empty() ? "" : ", ") + c.name;
+      }
+      throw Failure{k_exit_usage, "--collector " + name + ": no such collector in " + cfg.path +
+                                      (names.empty() ? " (it has none)" : " (it has: " + names + ")")};
+    }
+  }
+  setup_logging(cfg.daemon.log_level);
+  auto store = open_store(cfg);
+  http::CurlTransport transport;
+  SystemClock clock;
+  api::RealSleeper sleeper;
+  api::Client client(transport, clock, sleeper);
+  daemon::Syncer syncer(cfg, *store, client, clock);
+  const auto outcomes = syncer.run(only);
+  bool failed = false;
+  for (const auto& o : outcomes) {
+    std::cout << daemon::summary_line(o) << "\n";
+    failed = failed || !o.ok;
+  }
+  if (auto pruned = store->prune(clock.now() - cfg.daemon.retention); !pruned) {
+    std::cerr << "acmon: pruning history: " << daemon::naming_database(*store, pruned.error().message) << "\n";
+  }
+  const auto changes = evaluate_now(cfg, *store, clock.now());
+  for (const auto& a : changes.started) {
+    std::cout << "alert firing: " << a.rule << " " << a.severity << " " << (a.is_code_alert() ? a.code_id : a.collector)
+              << ": " << a.summary << "\n";
+  }
+  for (const auto& a : changes.resolved) {
+    std::cout << "alert resolved: " << a.rule << " " << a.severity << " "
+              << (a.is_code_alert() ? a.code_id : a.collector) << "\n";
+  }
+  if (!no_notify) {
+    std::mutex store_mutex;
+    for (const auto& n : cfg.notify) {
+      auto r = daemon::deliver(n, transport, *store, store_mutex, clock.now(), "");
+      if (!r) {
+        std::cerr << "acmon: notifying " << daemon::target_name(n) << ": " << r.error().describe() << "\n";
+      }
+    }
+  }
+  if (outcomes.empty()) {
+    std::cout << "no collectors configured in " << cfg.path << "\n";
+  }
+  return failed ? k_exit_failed : 0;
+}
+
+}  // namespace acmon::cli

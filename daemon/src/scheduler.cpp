@@ -1,0 +1,193 @@
+// Service: the scheduler, bounded workers and what follows a run.
+#include "service_parts.hpp"
+
+namespace acmon::daemon {
+
+milliseconds Service::next_delay(const Unit& u, bool ok) {
+  const milliseconds interval(u.interval * 1000);
+  if (ok) {
+    return jitter(interval, 0.1);
+  }
+  // A failing scope backs off from 30s, doubling, but never waits longer than its interval.
+  // (30s * 2^10 at most: the doubling stops there.)
+  return jitter(backoff_ceiling(u.failures, milliseconds(30000), std::min(interval, milliseconds(30000LL << 10))), 0.1);
+}
+
+void Service::scheduler_loop() {
+  auto next_eval = Steady::now() + m_options.evaluate_every;
+  // The first prune soon after start (an upgrade from a daemon that never pruned has a backlog).
+  auto next_prune = Steady::now() + std::min(m_options.prune_every, milliseconds(60000));
+  std::deque<std::shared_ptr<Unit>> ready;
+  std::mutex ready_mutex;
+  std::condition_variable ready_cv;
+  // A bounded pool: at most `parallel` scope runs at a time; a slow one holds only its own worker.
+  for (int i = 0; i < std::max(1, m_options.parallel); ++i) {
+    m_workers.emplace_back([&, this] {
+      while (true) {
+        std::shared_ptr<Unit> u;
+        {
+          std::unique_lock lock(ready_mutex);
+          ready_cv.wait(lock, [&] { return m_stop.load() || !ready.empty(); });
+          if (m_stop.load()) {
+            return;
+          }
+          u = ready.front();
+          ready.pop_front();
+        }
+        run_unit(u);
+      }
+    });
+  }
+  std::unique_lock lock(m_sched_mutex);
+  while (!m_stop.load()) {
+    const auto now = Steady::now();
+    auto wake = std::min(next_eval, next_prune);
+    for (auto& [key, u] : m_units) {
+      if (u->running) {
+        continue;
+      }
+      if (u->due <= now && m_running < std::max(1, m_options.parallel)) {
+        u->running = true;
+        ++m_running;
+        {
+          std::lock_guard rl(ready_mutex);
+          ready.push_back(u);
+        }
+        ready_cv.notify_one();
+      } else if (u->due > now) {
+        wake = std::min(wake, u->due);
+      }
+    }
+    if (now >= next_eval) {
+      next_eval = now + m_options.evaluate_every;
+      lock.unlock();
+      (void)evaluate();  // time alone brings codes closer to expiry; it checks the database file too
+      lock.lock();
+      continue;
+    }
+    if (now >= next_prune) {
+      lock.unlock();
+      // A bounded slice: the scheduler is back within a quarter second, the store free between steps.
+      auto p = prune_for(milliseconds(250));
+      if (!p) {
+        spdlog::error("pruning by retention: {}", p.error().message);
+      }
+      lock.lock();
+      // A backlog goes on shortly, a slice at a time; otherwise at the next period.
+      next_prune = Steady::now() + ((p && !p->done) ? milliseconds(1000) : m_options.prune_every);
+      continue;
+    }
+    m_sched_cv.wait_until(lock, wake);
+  }
+  lock.unlock();
+  {
+    std::lock_guard rl(ready_mutex);  // a worker between its check and its wait cannot miss this
+  }
+  ready_cv.notify_all();
+  for (auto& w : m_workers) {
+    w.join();
+  }
+  m_workers.clear();
+}
+
+std::vector<ScopeOutcome> Service::run_unit(const std::shared_ptr<Unit>& u, bool evaluate_after) {
+  // What this run uses, copied under the lock: a reload may change the unit at any moment after.
+  std::optional<model::Scope> scope;
+  std::shared_ptr<collectors::Collector> collector;
+  {
+    std::lock_guard lock(m_sched_mutex);
+    scope = u->scope;
+    collector = u->gen->collectors.at(u->collector);
+  }
+  std::vector<ScopeOutcome> outcomes;
+  bool ok = true;
+  if (!scope) {
+    auto scopes = collector->scopes();
+    if (!scopes) {
+      if (!m_stop.load()) {
+        outcomes.push_back(
+            record_discovery_failure(collector->config(), scopes.error(), *m_store, m_store_mutex, m_clock));
+      }
+      ok = false;
+    } else {
+      std::lock_guard lock(m_sched_mutex);
+      // A reload may have removed or replaced the collector meanwhile: then this finding is stale.
+      auto self = m_units.find(u->key);
+      if (self != m_units.end() && self->second == u) {
+        std::set<std::string> found;
+        for (const auto& s : *scopes) {
+          const auto key = unit_key(u->collector, &s);
+          found.insert(key);
+          if (m_units.count(key) == 0) {
+            auto nu = std::make_shared<Unit>();
+            nu->key = key;
+            nu->collector = u->collector;
+            nu->scope = s;
+            nu->gen = u->gen;
+            nu->interval = u->interval;
+            nu->due = Steady::now();
+            m_units[key] = nu;
+          }
+        }
+        for (auto it = m_units.begin(); it != m_units.end();) {
+          const bool stale = it->second->collector == u->collector && it->second->scope && found.count(it->first) == 0;
+          it = stale ? m_units.erase(it) : std::next(it);
+        }
+      }
+    }
+  } else {
+    auto o = sync_scope(*collector, *scope, *m_store, m_store_mutex, m_clock, &m_stop);
+    ok = o.ok;
+    outcomes.push_back(std::move(o));
+  }
+  if (m_stop.load()) {
+    std::lock_guard lock(m_sched_mutex);
+    u->running = false;
+    --m_running;
+    return outcomes;
+  }
+  // Into the exported state before the run counts as finished: ready() relies on that order.
+  after_run(outcomes);
+  {
+    std::lock_guard lock(m_sched_mutex);
+    u->running = false;
+    --m_running;
+    u->failures = ok ? 0 : u->failures + 1;
+    u->due = Steady::now() + next_delay(*u, ok);
+    u->done_once = true;
+    u->finished = ++m_finished_runs;
+  }
+  if (evaluate_after) {
+    if (auto r = evaluate(); !r) {
+      spdlog::error("alert evaluation: {}", r.error().message);
+    }
+  }
+  // A large listing leaves freed pages behind in the allocator's arenas: give them back.
+  malloc_trim(0);
+  m_sched_cv.notify_all();
+  return outcomes;
+}
+
+void Service::after_run(const std::vector<ScopeOutcome>& outcomes) {
+  for (const auto& o : outcomes) {
+    if (o.ok) {
+      spdlog::info("{}", summary_line(o));
+    } else {
+      spdlog::warn("{}", summary_line(o));
+    }
+    std::lock_guard lock(m_status_mutex);
+    m_status = summary_line(o);
+  }
+  for (const auto& o : outcomes) {
+    if (!o.store_error.empty()) {
+      note_database(make_error(ErrorKind::db, o.store_error), DbEvent::write);
+    } else {
+      note_database({}, DbEvent::run_stored);
+    }
+    if (auto r = load_scope(o); !r) {
+      spdlog::error("reading back {}: {}", o.scope.describe(), r.error().message);
+    }
+  }
+}
+
+}  // namespace acmon::daemon

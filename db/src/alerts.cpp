@@ -1,0 +1,182 @@
+// The alert store: reconciling firing alerts with the desired ones, and what each receiver is owed.
+#include "acmon/db/store.hpp"
+
+#include <unordered_map>
+
+#include "sqlite.hpp"
+
+namespace acmon::db {
+
+using model::AlertRecord;
+
+using detail::sqlite_error;
+using detail::Stmt;
+using detail::Transaction;
+
+namespace {
+
+constexpr const char* k_alert_columns =
+    "id, rule, severity, product, account, region, order_id, code_id, collector, name, summary, starts_at, ends_at";
+
+AlertRecord read_alert(const Stmt& q, int first) {
+  AlertRecord a;
+  a.id = q.i64(first);
+  a.rule = q.text(first + 1);
+  a.severity = q.text(first + 2);
+  a.product = q.text(first + 3);
+  a.account = q.text(first + 4);
+  a.region = q.text(first + 5);
+  a.order_id = q.text(first + 6);
+  a.code_id = q.text(first + 7);
+  a.collector = q.text(first + 8);
+  a.name = q.text(first + 9);
+  a.summary = q.text(first + 10);
+  a.starts_at = q.i64(first + 11);
+  a.ends_at = q.opt_i64(first + 12);
+  return a;
+}
+
+}  // namespace
+
+Result<AlertChanges> Store::reconcile_alerts(const std::vector<AlertRecord>& desired, UnixTime now) {
+  if (auto r = check_file(); !r) {
+    return r.error();
+  }
+  Transaction tx(m_db);
+  if (!tx.began()) {
+    return sqlite_error(m_db, "cannot begin a transaction");
+  }
+  std::unordered_map<std::string, AlertRecord> firing;
+  {
+    Stmt q(m_db, std::string("SELECT ") + k_alert_columns + " FROM alerts WHERE ends_at IS NULL");
+    if (auto r = q.each([&] {
+          AlertRecord a = read_alert(q, 0);
+          firing.emplace(a.key(), std::move(a));
+        });
+        !r) {
+      return r.error();
+    }
+  }
+  AlertChanges changes;
+  Stmt ins(m_db,
+           "INSERT INTO alerts(key, rule, severity, product, account, region, order_id, code_id, collector, name, "
+           "summary, starts_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+  Stmt upd(m_db, "UPDATE alerts SET summary=?2, name=?3 WHERE id=?1");
+  Stmt end(m_db, "UPDATE alerts SET ends_at=?2 WHERE id=?1");
+  std::unordered_map<std::string, bool> wanted;
+  for (const auto& d : desired) {
+    const std::string key = d.key();
+    if (!wanted.emplace(key, true).second) {
+      continue;
+    }
+    auto it = firing.find(key);
+    if (it != firing.end()) {
+      if (it->second.summary != d.summary || it->second.name != d.name) {
+        upd.reset();
+        upd.bind(1, it->second.id).bind(2, std::string_view(d.summary)).bind(3, std::string_view(d.name));
+        if (auto r = upd.run(); !r) {
+          return r.error();
+        }
+      }
+      continue;
+    }
+    ins.reset();
+    ins.bind(1, std::string_view(key)).bind(2, std::string_view(d.rule)).bind(3, std::string_view(d.severity));
+    ins.bind(4, std::string_view(d.product)).bind(5, std::string_view(d.account)).bind(6, std::string_view(d.region));
+    ins.bind(7, std::string_view(d.order_id)).bind(8, std::string_view(d.code_id));
+    ins.bind(9, std::string_view(d.collector)).bind(10, std::string_view(d.name));
+    ins.bind(11, std::string_view(d.summary)).bind(12, now);
+    if (auto r = ins.run(); !r) {
+      return r.error();
+    }
+    AlertRecord started = d;
+    started.id = sqlite3_last_insert_rowid(m_db);
+    started.starts_at = now;
+    started.ends_at.reset();
+    changes.started.push_back(std::move(started));
+  }
+  for (auto& [key, a] : firing) {
+    if (wanted.count(key) != 0) {
+      continue;
+    }
+    end.reset();
+    end.bind(1, a.id).bind(2, now);
+    if (auto r = end.run(); !r) {
+      return r.error();
+    }
+    a.ends_at = now;
+    changes.resolved.push_back(a);
+  }
+  if (auto r = tx.commit(); !r) {
+    return r.error();
+  }
+  return changes;
+}
+
+Result<std::vector<AlertRecord>> Store::alerts(bool include_resolved, UnixTime since) {
+  std::string sql = std::string("SELECT ") + k_alert_columns + " FROM alerts WHERE ends_at IS NULL";
+  if (include_resolved) {
+    sql += " OR ends_at >= ?1";
+  }
+  sql += " ORDER BY starts_at DESC, id DESC";
+  Stmt q(m_db, sql);
+  if (include_resolved) {
+    q.bind(1, since);
+  }
+  std::vector<AlertRecord> out;
+  if (auto r = q.each([&] { out.push_back(read_alert(q, 0)); }); !r) {
+    return r.error();
+  }
+  return out;
+}
+
+Result<std::vector<PendingNotification>> Store::pending_notifications(const std::string& target, UnixTime resend_before,
+                                                                      UnixTime not_before) {
+  Stmt q(m_db, std::string("SELECT ") +
+                   "a.id, a.rule, a.severity, a.product, a.account, a.region, a.order_id, a.code_id, a.collector, "
+                   "a.name, a.summary, a.starts_at, a.ends_at FROM alerts a LEFT JOIN notifications n "
+                   "ON n.alert_id = a.id AND n.target = ?1 WHERE "
+                   "(a.ends_at IS NULL AND (n.firing_sent_at IS NULL OR n.firing_sent_at < ?2)) OR "
+                   "(a.ends_at IS NOT NULL AND a.ends_at >= ?3 AND n.resolved_sent_at IS NULL) "
+                   "ORDER BY a.id");
+  q.bind(1, std::string_view(target)).bind(2, resend_before).bind(3, not_before);
+  std::vector<PendingNotification> out;
+  if (auto r = q.each([&] {
+        PendingNotification p;
+        p.alert = read_alert(q, 0);
+        p.resolved = p.alert.ends_at.has_value();
+        out.push_back(std::move(p));
+      });
+      !r) {
+    return r.error();
+  }
+  return out;
+}
+
+Result<void> Store::mark_notified(const std::string& target, const std::vector<PendingNotification>& sent,
+                                  UnixTime now) {
+  if (auto r = check_file(); !r) {
+    return r.error();
+  }
+  Transaction tx(m_db);
+  if (!tx.began()) {
+    return sqlite_error(m_db, "cannot begin a transaction");
+  }
+  Stmt firing(m_db,
+              "INSERT INTO notifications(target, alert_id, firing_sent_at) VALUES(?1,?2,?3) "
+              "ON CONFLICT(target, alert_id) DO UPDATE SET firing_sent_at=excluded.firing_sent_at");
+  Stmt resolved(m_db,
+                "INSERT INTO notifications(target, alert_id, resolved_sent_at) VALUES(?1,?2,?3) "
+                "ON CONFLICT(target, alert_id) DO UPDATE SET resolved_sent_at=excluded.resolved_sent_at");
+  for (const auto& p : sent) {
+    Stmt& s = p.resolved ? resolved : firing;
+    s.reset();
+    s.bind(1, std::string_view(target)).bind(2, p.alert.id).bind(3, now);
+    if (auto r = s.run(); !r) {
+      return r.error();
+    }
+  }
+  return tx.commit();
+}
+
+}  // namespace acmon::db

@@ -1,0 +1,177 @@
+// The database file: opening it (mode 0600), checking it is still the file opened, and the
+// schema with its forward migrations on PRAGMA user_version.
+#include "acmon/db/store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sqlite.hpp"
+
+namespace acmon::db {
+
+using detail::exec;
+using detail::sqlite_error;
+using detail::Stmt;
+using detail::Transaction;
+
+namespace {
+
+// Each step brings a database of version N-1 to version N; they run in order inside one transaction.
+const char* const k_migrations[] = {
+    // 1: scopes, runs, current codes, history.
+    R"sql(
+CREATE TABLE scopes(
+  id INTEGER PRIMARY KEY,
+  collector TEXT NOT NULL, product TEXT NOT NULL, account TEXT NOT NULL,
+  region TEXT NOT NULL DEFAULT '', order_id TEXT NOT NULL DEFAULT '',
+  last_run_at INTEGER, last_success_at INTEGER, last_ok INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+  last_duration REAL NOT NULL DEFAULT 0, codes INTEGER NOT NULL DEFAULT 0,
+  successes INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  UNIQUE(collector, region, order_id));
+CREATE TABLE runs(
+  id INTEGER PRIMARY KEY, scope_id INTEGER NOT NULL REFERENCES scopes(id),
+  started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL, duration REAL NOT NULL,
+  ok INTEGER NOT NULL, error TEXT, pages INTEGER NOT NULL, codes INTEGER, changes INTEGER);
+CREATE INDEX runs_scope ON runs(scope_id, id);
+CREATE INDEX runs_finished ON runs(finished_at);
+CREATE TABLE codes(
+  scope_id INTEGER NOT NULL REFERENCES scopes(id), code_id TEXT NOT NULL,
+  product TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, order_id TEXT NOT NULL,
+  name TEXT NOT NULL, description TEXT NOT NULL,
+  limit_count INTEGER, registered INTEGER, deregistered INTEGER,
+  created_at INTEGER, expires_at INTEGER, api_status TEXT,
+  state TEXT NOT NULL, first_seen INTEGER NOT NULL, changed_at INTEGER NOT NULL, deleted_at INTEGER,
+  fingerprint INTEGER NOT NULL,
+  PRIMARY KEY(scope_id, code_id)) WITHOUT ROWID;
+CREATE INDEX codes_id ON codes(code_id);
+CREATE TABLE history(
+  id INTEGER PRIMARY KEY, scope_id INTEGER NOT NULL REFERENCES scopes(id), code_id TEXT NOT NULL,
+  run_id INTEGER NOT NULL, at INTEGER NOT NULL, event TEXT NOT NULL, detail TEXT NOT NULL,
+  name TEXT NOT NULL, description TEXT NOT NULL, limit_count INTEGER, registered INTEGER,
+  deregistered INTEGER, created_at INTEGER, expires_at INTEGER, api_status TEXT);
+CREATE INDEX history_code ON history(code_id, at);
+CREATE INDEX history_at ON history(at);
+)sql",
+    // 2: alert state and what each notification receiver has been told.
+    R"sql(
+CREATE TABLE alerts(
+  id INTEGER PRIMARY KEY, key TEXT NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL,
+  product TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, order_id TEXT NOT NULL,
+  code_id TEXT NOT NULL, collector TEXT NOT NULL, name TEXT NOT NULL, summary TEXT NOT NULL,
+  starts_at INTEGER NOT NULL, ends_at INTEGER);
+CREATE UNIQUE INDEX alerts_firing ON alerts(key) WHERE ends_at IS NULL;
+CREATE INDEX alerts_ended ON alerts(ends_at);
+CREATE TABLE notifications(
+  target TEXT NOT NULL, alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+  firing_sent_at INTEGER, resolved_sent_at INTEGER,
+  PRIMARY KEY(target, alert_id)) WITHOUT ROWID;
+)sql",
+};
+
+bool is_file_path(const std::string& path) {
+  return !path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0;
+}
+
+}  // namespace
+
+Store::Store(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
+
+Store::~Store() {
+  sqlite3_close_v2(m_db);
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  // Created here, not by SQLite, so that it is 0600 whatever the umask: codes and alerts are
+  // nobody else's business. SQLite creates the -wal and -shm files with the database's mode.
+  if (is_file_path(path)) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+    } else if (errno != EEXIST) {
+      return make_error(ErrorKind::db, "database " + path + ": cannot create it: " + std::strerror(errno));
+    }
+  }
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<Store> store(new Store(raw, path));
+  if (rc != SQLITE_OK) {
+    return sqlite_error(raw, "database " + path);
+  }
+  sqlite3_busy_timeout(raw, 10000);
+  sqlite3_extended_result_codes(raw, 1);
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+    if (auto r = exec(raw, pragma); !r) {
+      return make_error(ErrorKind::db, "database " + path + ": " + r.error().message);
+    }
+  }
+  if (auto r = store->migrate(); !r) {
+    return make_error(ErrorKind::db, "database " + path + ": " + r.error().message);
+  }
+  if (is_file_path(path)) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      return make_error(ErrorKind::db, "database " + path + ": " + std::strerror(errno));
+    }
+    store->m_identity.emplace(static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
+  }
+  return store;
+}
+
+Result<void> Store::check_file() const {
+  if (!m_identity) {
+    return {};
+  }
+  struct stat st {};
+  if (::stat(m_path.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return make_error(ErrorKind::db, "database " + m_path +
+                                           " was deleted while acmon had it open: nothing more is written to it; "
+                                           "restart acmon to start a new one");
+    }
+    return make_error(ErrorKind::db, "database " + m_path + ": " + std::strerror(errno));
+  }
+  if (static_cast<std::uint64_t>(st.st_dev) != m_identity->first ||
+      static_cast<std::uint64_t>(st.st_ino) != m_identity->second) {
+    return make_error(ErrorKind::db, "database " + m_path +
+                                         " was replaced by another file while acmon had it open: nothing more is "
+                                         "written to the old one; restart acmon to use the new one");
+  }
+  return {};
+}
+
+Result<void> Store::migrate() {
+  Transaction tx(m_db);
+  if (!tx.began()) {
+    return sqlite_error(m_db, "cannot begin the migration");
+  }
+  Stmt v(m_db, "PRAGMA user_version");
+  auto has = v.step();
+  if (!has) {
+    return has.error();
+  }
+  const auto version = static_cast<int>(v.i64(0));
+  if (version > k_schema_version) {
+    return make_error(ErrorKind::db, "schema version " + std::to_string(version) + " is newer than this acmon knows (" +
+                                         std::to_string(k_schema_version) + "); refusing to touch it");
+  }
+  for (int next = version + 1; next <= k_schema_version; ++next) {
+    if (auto r = exec(m_db, k_migrations[next - 1]); !r) {
+      return make_error(ErrorKind::db, "migration to schema " + std::to_string(next) + ": " + r.error().message);
+    }
+  }
+  if (version != k_schema_version) {
+    const std::string set = "PRAGMA user_version=" + std::to_string(k_schema_version);
+    if (auto r = exec(m_db, set.c_str()); !r) {
+      return r.error();
+    }
+  }
+  return tx.commit();
+}
+
+}  // namespace acmon::db

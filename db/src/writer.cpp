@@ -1,0 +1,416 @@
+// The snapshot writer: one transaction per scope run, history rows only for changes; pruning in
+// bounded steps.
+#include "acmon/db/store.hpp"
+
+#include <limits>
+#include <unordered_map>
+
+#include "rows.hpp"
+#include "sqlite.hpp"
+
+namespace acmon::db {
+
+using model::Code;
+using model::Scope;
+
+using detail::bind_code_fields;
+using detail::read_code_fields;
+using detail::sqlite_error;
+using detail::Stmt;
+using detail::Transaction;
+
+namespace {
+
+// What an unchanged poll compares: a hash of the stored fields, the stored state, deletion.
+struct Current {
+  std::int64_t fingerprint = 0;
+  std::string state;
+  bool deleted = false;
+};
+
+// FNV-1a over every stored field of a code, with separators, so that any change shows.
+std::int64_t fingerprint(const Code& c) {
+  std::uint64_t h = 1469598103934665603ULL;
+  auto mix = [&](std::string_view s) {
+    for (unsigned char ch : s) {
+      h ^= ch;
+      h *= 1099511628211ULL;
+    }
+    h ^= 0xff;
+    h *= 1099511628211ULL;
+  };
+  auto mix_int = [&](const std::optional<std::int64_t>& v) { mix(v ? std::to_string(*v) : std::string("\x01")); };
+  mix(c.name);
+  mix(c.description);
+  mix_int(c.limit);
+  mix_int(c.registered);
+  mix_int(c.deregistered);
+  mix_int(c.created_at);
+  mix_int(c.expires_at);
+  mix(c.api_status ? *c.api_status : std::string("\x01"));
+  return static_cast<std::int64_t>(h);
+}
+
+std::string opt_str(const std::optional<std::int64_t>& v) {
+  return v ? std::to_string(*v) : "none";
+}
+
+// The history event and detail for a code that changed; empty event when nothing did.
+std::pair<std::string, std::string> describe_change(const Code& old_code, const std::string& old_state,
+                                                    const Code& now_code, const std::string& new_state) {
+  std::vector<std::string> parts;
+  std::string event;
+  auto note = [&](const std::string& e, const std::string& d) {
+    if (event.empty()) {
+      event = e;
+    }
+    parts.push_back(d);
+  };
+  if (new_state == "expired" && old_state != "expired") {
+    note("expired", "expired");
+  }
+  if (old_code.api_status != now_code.api_status) {
+    if (now_code.api_status == "disabled") {
+      note("disabled", "disabled");
+    } else if (old_code.api_status == "disabled") {
+      note("enabled", "enabled");
+    } else {
+      note("changed", "status " + old_code.api_status.value_or("none") + " -> " + now_code.api_status.value_or("none"));
+    }
+  }
+  if (old_code.registered != now_code.registered) {
+    if (old_code.registered && now_code.registered && *now_code.registered > *old_code.registered) {
+      note("used", "used +" + std::to_string(*now_code.registered - *old_code.registered));
+    } else {
+      note("changed", "registered " + opt_str(old_code.registered) + " -> " + opt_str(now_code.registered));
+    }
+  }
+  if (old_code.limit != now_code.limit) {
+    note("changed", "limit " + opt_str(old_code.limit) + " -> " + opt_str(now_code.limit));
+  }
+  if (old_code.deregistered != now_code.deregistered) {
+    note("changed", "deregistered " + opt_str(old_code.deregistered) + " -> " + opt_str(now_code.deregistered));
+  }
+  if (old_code.name != now_code.name) {
+    note("changed", "name '" + old_code.name + "' -> '" + now_code.name + "'");
+  }
+  if (old_code.description != now_code.description) {
+    note("changed", "description changed");
+  }
+  if (old_code.expires_at != now_code.expires_at || old_code.created_at != now_code.created_at) {
+    note("changed", "times changed");
+  }
+  if (event.empty() && old_state != new_state) {
+    note("changed", "state " + old_state + " -> " + new_state);
+  }
+  std::string detail;
+  for (const auto& p : parts) {
+    detail += (detail.empty() ? "" : ", ") + p;
+  }
+  return {event, detail};
+}
+
+}  // namespace
+
+Result<std::int64_t> Store::scope_id(const Scope& scope) {
+  Stmt find(m_db, "SELECT id FROM scopes WHERE collector=?1 AND region=?2 AND order_id=?3");
+  find.bind(1, std::string_view(scope.collector))
+      .bind(2, std::string_view(scope.region))
+      .bind(3, std::string_view(scope.order_id));
+  auto row = find.step();
+  if (!row) {
+    return row.error();
+  }
+  if (*row) {
+    const auto id = find.i64(0);
+    // The collector may have been pointed at another account or product: keep the scope current.
+    Stmt upd(m_db, "UPDATE scopes SET product=?2, account=?3 WHERE id=?1");
+    upd.bind(1, id)
+        .bind(2, std::string_view(config::to_string(scope.product)))
+        .bind(3, std::string_view(scope.account));
+    if (auto r = upd.run(); !r) {
+      return r.error();
+    }
+    return id;
+  }
+  Stmt ins(m_db, "INSERT INTO scopes(collector, product, account, region, order_id) VALUES(?1,?2,?3,?4,?5)");
+  ins.bind(1, std::string_view(scope.collector))
+      .bind(2, std::string_view(config::to_string(scope.product)))
+      .bind(3, std::string_view(scope.account))
+      .bind(4, std::string_view(scope.region))
+      .bind(5, std::string_view(scope.order_id));
+  if (auto r = ins.run(); !r) {
+    return r.error();
+  }
+  return static_cast<std::int64_t>(sqlite3_last_insert_rowid(m_db));
+}
+
+Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector<Code>& codes, const RunInfo& run,
+                                           UnixTime now) {
+  if (auto r = check_file(); !r) {
+    return r.error();
+  }
+  Transaction tx(m_db);
+  if (!tx.began()) {
+    return sqlite_error(m_db, "cannot begin a transaction");
+  }
+  auto sid = scope_id(scope);
+  if (!sid) {
+    return sid.error();
+  }
+  WriteSummary sum;
+  sum.codes = static_cast<int>(codes.size());
+
+  Stmt ins_run(m_db,
+               "INSERT INTO runs(scope_id, started_at, finished_at, duration, ok, pages, codes) "
+               "VALUES(?1,?2,?3,?4,1,?5,?6)");
+  ins_run.bind(1, *sid).bind(2, run.started_at).bind(3, run.finished_at).bind(4, run.duration_seconds);
+  ins_run.bind(5, static_cast<std::int64_t>(run.pages)).bind(6, static_cast<std::int64_t>(codes.size()));
+  if (auto r = ins_run.run(); !r) {
+    return r.error();
+  }
+  sum.run_id = sqlite3_last_insert_rowid(m_db);
+
+  std::unordered_map<std::string, Current> current;
+  {
+    Stmt sel(m_db, "SELECT code_id, fingerprint, state, deleted_at IS NOT NULL FROM codes WHERE scope_id=?1");
+    sel.bind(1, *sid);
+    if (auto r = sel.each([&] {
+          current.emplace(sel.text(0), Current{sel.i64(1), sel.text(2), sel.i64(3) != 0});
+        });
+        !r) {
+      return r.error();
+    }
+  }
+  // The full stored row, read only for codes that changed or went away.
+  Stmt full(m_db,
+            "SELECT name, description, limit_count, registered, deregistered, created_at, expires_at, api_status "
+            "FROM codes WHERE scope_id=?1 AND code_id=?2");
+  Code base;
+  base.product = scope.product;
+  base.account = scope.account;
+  base.region = scope.region;
+  base.order_id = scope.order_id;
+  auto stored = [&](const std::string& id) -> Result<Code> {
+    full.reset();
+    full.bind(1, *sid).bind(2, std::string_view(id));
+    auto row = full.step();
+    if (!row) {
+      return row.error();
+    }
+    Code c = base;
+    c.id = id;
+    return read_code_fields(full, 0, c);
+  };
+
+  Stmt upsert(m_db,
+              "INSERT INTO codes(scope_id, code_id, product, account, region, order_id, name, description, "
+              "limit_count, registered, deregistered, created_at, expires_at, api_status, state, first_seen, "
+              "changed_at, deleted_at, fingerprint) "
+              "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?16,NULL,?17) "
+              "ON CONFLICT(scope_id, code_id) DO UPDATE SET name=excluded.name, description=excluded.description, "
+              "limit_count=excluded.limit_count, registered=excluded.registered, "
+              "deregistered=excluded.deregistered, created_at=excluded.created_at, expires_at=excluded.expires_at, "
+              "api_status=excluded.api_status, state=excluded.state, changed_at=excluded.changed_at, "
+              "deleted_at=NULL, product=excluded.product, account=excluded.account, fingerprint=excluded.fingerprint");
+  Stmt hist(m_db,
+            "INSERT INTO history(scope_id, code_id, run_id, at, event, detail, name, description, limit_count, "
+            "registered, deregistered, created_at, expires_at, api_status) "
+            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
+  if (!upsert.ok() || !hist.ok()) {
+    return sqlite_error(m_db, "prepare");
+  }
+  auto write_history = [&](const Code& c, const std::string& event, const std::string& detail) -> Result<void> {
+    hist.reset();
+    hist.bind(1, *sid).bind(2, std::string_view(c.id)).bind(3, sum.run_id).bind(4, now);
+    hist.bind(5, std::string_view(event)).bind(6, std::string_view(detail));
+    bind_code_fields(hist, 7, c);
+    ++sum.history_rows;
+    return hist.run();
+  };
+
+  std::unordered_map<std::string, bool> listed;
+  listed.reserve(codes.size());
+  for (const Code& c : codes) {
+    listed.emplace(c.id, true);
+    const std::string state = model::to_string(model::derive_state(c, now));
+    const std::int64_t fp = fingerprint(c);
+    auto it = current.find(c.id);
+    std::string event;
+    std::string detail;
+    if (it == current.end()) {
+      event = "created";
+      ++sum.created;
+    } else if (it->second.deleted) {
+      event = "restored";
+      detail = "listed again";
+      ++sum.created;
+    } else {
+      if (it->second.fingerprint == fp && it->second.state == state) {
+        continue;  // unchanged: no row written
+      }
+      auto old = stored(c.id);
+      if (!old) {
+        return old.error();
+      }
+      std::tie(event, detail) = describe_change(*old, it->second.state, c, state);
+      if (event.empty()) {
+        continue;
+      }
+      ++sum.changed;
+    }
+    upsert.reset();
+    upsert.bind(1, *sid).bind(2, std::string_view(c.id)).bind(3, std::string_view(config::to_string(c.product)));
+    upsert.bind(4, std::string_view(c.account))
+        .bind(5, std::string_view(c.region))
+        .bind(6, std::string_view(c.order_id));
+    bind_code_fields(upsert, 7, c);
+    upsert.bind(15, std::string_view(state)).bind(16, now).bind(17, fp);
+    if (auto r = upsert.run(); !r) {
+      return r.error();
+    }
+    if (auto r = write_history(c, event, detail); !r) {
+      return r.error();
+    }
+  }
+
+  Stmt del(m_db, "UPDATE codes SET deleted_at=?3, state='deleted', changed_at=?3 WHERE scope_id=?1 AND code_id=?2");
+  for (const auto& [id, cur] : current) {
+    if (cur.deleted || listed.count(id) != 0) {
+      continue;
+    }
+    auto old = stored(id);
+    if (!old) {
+      return old.error();
+    }
+    del.reset();
+    del.bind(1, *sid).bind(2, std::string_view(id)).bind(3, now);
+    if (auto r = del.run(); !r) {
+      return r.error();
+    }
+    if (auto r = write_history(*old, "deleted", "no longer listed"); !r) {
+      return r.error();
+    }
+    ++sum.deleted;
+  }
+
+  Stmt upd_run(m_db, "UPDATE runs SET changes=?2 WHERE id=?1");
+  const std::int64_t changes = std::int64_t{sum.created} + sum.changed + sum.deleted;
+  upd_run.bind(1, sum.run_id).bind(2, changes);
+  Stmt upd_scope(m_db,
+                 "UPDATE scopes SET last_run_at=?2, last_success_at=?2, last_ok=1, last_error=NULL, "
+                 "last_duration=?3, codes=?4, successes=successes+1, consecutive_failures=0 WHERE id=?1");
+  upd_scope.bind(1, *sid).bind(2, run.finished_at).bind(3, run.duration_seconds);
+  upd_scope.bind(4, static_cast<std::int64_t>(codes.size()));
+  if (auto r = upd_run.run(); !r) {
+    return r.error();
+  }
+  if (auto r = upd_scope.run(); !r) {
+    return r.error();
+  }
+  if (auto r = tx.commit(); !r) {
+    return r.error();
+  }
+  return sum;
+}
+
+Result<std::int64_t> Store::record_failure(const Scope& scope, const std::string& error, const RunInfo& run) {
+  if (auto r = check_file(); !r) {
+    return r.error();
+  }
+  Transaction tx(m_db);
+  if (!tx.began()) {
+    return sqlite_error(m_db, "cannot begin a transaction");
+  }
+  auto sid = scope_id(scope);
+  if (!sid) {
+    return sid.error();
+  }
+  Stmt ins(
+      m_db,
+      "INSERT INTO runs(scope_id, started_at, finished_at, duration, ok, error, pages) VALUES(?1,?2,?3,?4,0,?5,?6)");
+  ins.bind(1, *sid).bind(2, run.started_at).bind(3, run.finished_at).bind(4, run.duration_seconds);
+  ins.bind(5, std::string_view(error)).bind(6, static_cast<std::int64_t>(run.pages));
+  if (auto r = ins.run(); !r) {
+    return r.error();
+  }
+  const auto run_id = static_cast<std::int64_t>(sqlite3_last_insert_rowid(m_db));
+  Stmt upd(m_db,
+           "UPDATE scopes SET last_run_at=?2, last_ok=0, last_error=?3, last_duration=?4, failures=failures+1, "
+           "consecutive_failures=consecutive_failures+1 WHERE id=?1");
+  upd.bind(1, *sid).bind(2, run.finished_at).bind(3, std::string_view(error)).bind(4, run.duration_seconds);
+  if (auto r = upd.run(); !r) {
+    return r.error();
+  }
+  if (auto r = tx.commit(); !r) {
+    return r.error();
+  }
+  return run_id;
+}
+
+Result<std::int64_t> Store::prune(UnixTime before) {
+  if (auto r = check_file(); !r) {
+    return r.error();
+  }
+  Transaction tx(m_db);
+  if (!tx.began()) {
+    return sqlite_error(m_db, "cannot begin a transaction");
+  }
+  std::int64_t removed = 0;
+  // History rows and deleted codes past retention go; the newest run of each scope stays.
+  for (const char* sql : {"DELETE FROM history WHERE at < ?1", "DELETE FROM codes WHERE deleted_at < ?1",
+                          "DELETE FROM alerts WHERE ends_at < ?1",
+                          "DELETE FROM runs WHERE finished_at < ?1 AND id NOT IN (SELECT max(id) FROM runs GROUP BY "
+                          "scope_id)"}) {
+    Stmt s(m_db, sql);
+    s.bind(1, before);
+    if (auto r = s.run(); !r) {
+      return r.error();
+    }
+    removed += sqlite3_changes(m_db);
+  }
+  if (auto r = tx.commit(); !r) {
+    return r.error();
+  }
+  return removed;
+}
+
+Result<PruneStep> Store::prune_step(UnixTime before, int limit) {
+  if (auto r = check_file(); !r) {
+    return r.error();
+  }
+  Transaction tx(m_db);
+  if (!tx.began()) {
+    return sqlite_error(m_db, "cannot begin a transaction");
+  }
+  PruneStep step;
+  step.done = true;
+  // What prune() removes, a few rows at a time; each inner SELECT walks an index
+  // (history_at, codes by scope, alerts_ended, runs_finished and runs_scope for the newest run).
+  for (const char* sql : {
+           "DELETE FROM history WHERE id IN (SELECT id FROM history WHERE at < ?1 LIMIT ?2)",
+           "DELETE FROM codes WHERE (scope_id, code_id) IN "
+           "(SELECT scope_id, code_id FROM codes WHERE deleted_at < ?1 LIMIT ?2)",
+           "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE ends_at < ?1 LIMIT ?2)",
+           "DELETE FROM runs WHERE id IN (SELECT r.id FROM runs r WHERE r.finished_at < ?1 AND "
+           "r.id < (SELECT max(n.id) FROM runs n WHERE n.scope_id = r.scope_id) LIMIT ?2)",
+       }) {
+    Stmt s(m_db, sql);
+    if (!s.ok()) {
+      return sqlite_error(m_db, "prepare prune");
+    }
+    s.bind(1, before).bind(2, static_cast<std::int64_t>(limit));
+    if (auto r = s.run(); !r) {
+      return r.error();
+    }
+    const auto n = sqlite3_changes(m_db);
+    step.removed += n;
+    step.done = step.done && n < limit;
+  }
+  if (auto r = tx.commit(); !r) {
+    return r.error();
+  }
+  return step;
+}
+
+}  // namespace acmon::db

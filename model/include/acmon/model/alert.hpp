@@ -1,0 +1,37 @@
+// An alert: what a rule found, identified by its labels.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "acmon/core/time.hpp"
+
+namespace acmon::model {
+
+// An alert as stored: identified by its labels (severity included), firing until ends_at.
+struct AlertRecord {
+  std::int64_t id = 0;
+  std::string rule;      // code_expiring, code_usage_high, collector_failing
+  std::string severity;  // warning, critical
+  std::string product;
+  std::string account;
+  std::string region;
+  std::string order_id;
+  std::string code_id;    // code alerts only
+  std::string collector;  // the collector of the code, or of the failing scope
+  std::string name;       // the code's name (code alerts)
+  std::string summary;    // "expires in 2d 3h", "43/50 used"
+  UnixTime starts_at = 0;
+  std::optional<UnixTime> ends_at;
+
+  // The identity: rule, severity and the labels; the same condition is the same alert.
+  [[nodiscard]] std::string key() const;
+  [[nodiscard]] bool is_code_alert() const { return rule != "collector_failing"; }
+  // The alert's labels, as SPEC.md lists them (alertname not included).
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> labels() const;
+};
+
+}  // namespace acmon::model
