@@ -208,6 +208,7 @@ int main(int argc, char** argv) {
     auto s = db::Store::open(fresh);
     auto codes = (*store)->codes({}, clock.now());
     std::vector<model::Code> list;
+    list.reserve(codes->size());
     for (const auto& c : *codes) {
       list.push_back(c.code);
     }

@@ -63,13 +63,11 @@ std::string cap_text(std::string_view s, std::size_t max) {
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
     std::string piece;
-    if (c < 0x20 || c == 0x7f) {
-      append_escape(piece, c);
-      i += 1;
-    } else if (c < 0x80) {
-      piece = static_cast<char>(c);
-      i += 1;
-    } else if (const std::size_t len = utf8_length(s, i); len > 0) {
+    // A printable ASCII byte or a whole UTF-8 sequence is kept; a control character or a byte
+    // that starts no valid sequence is escaped.
+    const bool control = c < 0x20 || c == 0x7f;
+    const std::size_t len = control ? 0 : (c < 0x80 ? 1 : utf8_length(s, i));
+    if (len > 0) {
       piece = s.substr(i, len);
       i += len;
     } else {

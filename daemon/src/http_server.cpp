@@ -181,7 +181,8 @@ ssize_t read_stream(void* cls, std::uint64_t /*pos*/, char* buf, std::size_t max
   while (n < max && !s.chunks.empty()) {
     const std::string& front = s.chunks.front();
     const std::size_t take = std::min(max - n, front.size() - s.front_offset);
-    std::memcpy(buf + n, front.data() + s.front_offset, take);
+    // libmicrohttpd's byte buffer, not a C string: no terminator belongs there.
+    std::memcpy(buf + n, front.data() + s.front_offset, take);  // NOLINT(bugprone-not-null-terminated-result)
     n += take;
     s.front_offset += take;
     if (s.front_offset == front.size()) {
