@@ -86,6 +86,7 @@ struct Sim {
     const std::string gen = spec.dump();
     std::vector<std::string> args{binary, "--generate", gen, "--port-file", port_file};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) {
       argv.push_back(a.data());
     }
