@@ -80,6 +80,8 @@ check "... and its codes" "! curl -s '$M/metrics' | grep 'acmon_code_info{produc
 cp "$work/good.toml" "$work/acmon.toml"
 kill -HUP "$acmon_pid"
 eventually "SIGHUP with a good configuration adds a collector" "curl -s '$M/metrics' | grep 'acmon_collector_up{collector=\"demo-ecs\"' >/dev/null"
+# Its first run and the evaluation after it bring its code alerts back; only then is the state settled.
+eventually "... whose code alerts are back once it has run" "[ \"\$(curl -s '$M/metrics' | grep -c '^acmon_alert_active{')\" = '$active_metric' ]"
 
 # ---- SIGKILL and restart ------------------------------------------------------------------
 "$ACMON" alerts --json --config "$work/acmon.toml" >"$work/alerts.before"
