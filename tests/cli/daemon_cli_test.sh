@@ -97,7 +97,9 @@ n=$(grep -c '^acmon_code_info{' "$work/metrics.after")
 check "after the restart, /metrics serves the 380 codes from the database before any poll ($n)" "[ '$n' = 380 ]"
 check "... and the same alerts" "[ \"\$(grep -c '^acmon_alert_active{' '$work/metrics.after')\" = '$active_metric' ]"
 "$ACMON" alerts --json --config "$work/acmon.toml" >"$work/alerts.after"
-check "acmon alerts is the same after the restart (no duplicates, same starts_at)" "cmp -s '$work/alerts.before' '$work/alerts.after'"
+# The summary ("expires in 3h 12m") moves with the clock, across a minute boundary now and then.
+strip_summary() { sed -E 's/"summary":"[^"]*",?//g' "$1"; }
+check "acmon alerts is the same after the restart (no duplicates, same starts_at)" "[ -s '$work/alerts.before' ] && [ \"\$(strip_summary '$work/alerts.before')\" = \"\$(strip_summary '$work/alerts.after')\" ]"
 dups=$(sqlite3 "$work/acmon.db" "SELECT count(*) FROM (SELECT key FROM alerts WHERE ends_at IS NULL GROUP BY key HAVING count(*) > 1)")
 check "no alert is stored twice" "[ '$dups' = 0 ]"
 
