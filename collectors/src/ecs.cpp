@@ -10,32 +10,19 @@ using nlohmann::json;
 using namespace detail;
 
 Result<model::Code> parse_ecs(const json& item, const std::string& account, const std::string& region) {
-  if (!item.is_object()) {
-    return make_error(ErrorKind::parse, "an Activation is not a JSON object");
-  }
-  model::Code c;
-  c.product = config::Product::ecs;
-  c.account = account;
-  c.region = region;
-  ACMON_TRY(id, get_id(item, "ActivationId"));
-  ACMON_TRY(name, get_string(item, "InstanceName"));
-  ACMON_TRY(desc, get_string(item, "Description"));
-  ACMON_TRY(count, get_int(item, "InstanceCount", k_count));
-  ACMON_TRY(used, get_int(item, "RegisteredCount", k_count));
-  ACMON_TRY(gone, get_int(item, "DeregisteredCount", k_count));
-  ACMON_TRY(created, get_time(item, "CreationTime"));
+  ACMON_TRY(c, new_code(item, "an Activation", config::Product::ecs, account));
+  c->region = region;
+  ACMON_ASSIGN(c->id, get_id(item, "ActivationId"));
+  ACMON_ASSIGN(c->name, get_string(item, "InstanceName"));
+  ACMON_ASSIGN(c->description, get_string(item, "Description"));
+  ACMON_ASSIGN(c->limit, get_int(item, "InstanceCount", k_count));
+  ACMON_ASSIGN(c->registered, get_int(item, "RegisteredCount", k_count));
+  ACMON_ASSIGN(c->deregistered, get_int(item, "DeregisteredCount", k_count));
+  ACMON_ASSIGN(c->created_at, get_time(item, "CreationTime"));
   ACMON_TRY(ttl, get_int(item, "TimeToLiveInHours", k_ecs_ttl_hours));
-  ACMON_TRY(expires, expiry(*created, *ttl, 3600, "TimeToLiveInHours"));
+  ACMON_ASSIGN(c->expires_at, expiry(c->created_at, *ttl, 3600, "TimeToLiveInHours"));
   ACMON_TRY(disabled, get_bool(item, "Disabled"));
-  c.id = *id;
-  c.name = *name;
-  c.description = *desc;
-  c.limit = *count;
-  c.registered = *used;
-  c.deregistered = *gone;
-  c.created_at = *created;
-  c.expires_at = *expires;
-  c.api_status = disabled->value_or(false) ? "disabled" : "enabled";
+  c->api_status = disabled->value_or(false) ? "disabled" : "enabled";
   return c;
 }
 

@@ -79,6 +79,20 @@ bool unsupported_here(const ProductApi& api, bool discovered, int page, const Er
   return page == 1 && discovered && api.unsupported_code != nullptr && e.code == api.unsupported_code;
 }
 
+// Fetches one page and counts it. nullopt: the region has no such API (an empty, complete listing).
+Result<std::optional<json>> fetch_page(const ProductApi& api, bool discovered, int page, const FetchPage& fetch,
+                                       const signing::Params& params, Listing& out) {
+  auto doc = fetch(params);
+  ++out.pages;
+  if (!doc) {
+    if (unsupported_here(api, discovered, page, doc.error())) {
+      return std::optional<json>{};
+    }
+    return at_page(doc.error(), page);
+  }
+  return std::optional<json>{std::move(*doc)};
+}
+
 // PageNumber from 1 until the items reach the total; an empty page ends it early.
 Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope, int utc_offset, bool discovered,
                                const FetchPage& fetch, Pass& pass) {
@@ -89,16 +103,13 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
     signing::Params params = api.scope_params(scope);
     params["PageNumber"] = std::to_string(page);
     params[api.size_param] = std::to_string(api.page_size);
-    auto doc = fetch(params);
-    ++out.pages;
-    if (!doc) {
-      if (unsupported_here(api, discovered, page, doc.error())) {
-        return std::move(out);
-      }
-      return at_page(doc.error(), page);
+    ACMON_TRY(fetched, fetch_page(api, discovered, page, fetch, params, out));
+    if (!*fetched) {
+      return std::move(out);
     }
-    auto t = read_total(*doc, api.total_field);
-    const json* items = read_array(*doc, api.items_field);
+    const json& doc = **fetched;
+    auto t = read_total(doc, api.total_field);
+    const json* items = read_array(doc, api.items_field);
     if (!t || items == nullptr) {
       return at_page(make_error(ErrorKind::parse,
                                 std::string("the response lacks ") + api.total_field + " or " + api.items_field + "[]"),
@@ -149,15 +160,12 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
     if (!token.empty()) {
       params["NextToken"] = token;
     }
-    auto doc = fetch(params);
-    ++out.pages;
-    if (!doc) {
-      if (unsupported_here(api, discovered, page, doc.error())) {
-        return std::move(out);
-      }
-      return at_page(doc.error(), page);
+    ACMON_TRY(fetched, fetch_page(api, discovered, page, fetch, params, out));
+    if (!*fetched) {
+      return std::move(out);
     }
-    const json* items = read_array(*doc, api.items_field);
+    const json& doc = **fetched;
+    const json* items = read_array(doc, api.items_field);
     if (items == nullptr) {
       return at_page(make_error(ErrorKind::parse, std::string("the response lacks ") + api.items_field + "[]"), page);
     }
@@ -165,7 +173,7 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
       return r.error();
     }
     std::string next;
-    if (auto it = doc->find("NextToken"); it != doc->end() && !it->is_null()) {
+    if (auto it = doc.find("NextToken"); it != doc.end() && !it->is_null()) {
       if (!it->is_string()) {
         return at_page(make_error(ErrorKind::parse, "NextToken is not a string"), page);
       }

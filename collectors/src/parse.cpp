@@ -34,6 +34,16 @@ constexpr std::size_t k_max_text = 4096;
 
 // Absent or null is nullopt; a whole number (or a numeric string) in range is the value; anything
 // else an error.
+Result<model::Code> new_code(const json& item, const char* what, config::Product product, const std::string& account) {
+  if (!item.is_object()) {
+    return make_error(ErrorKind::parse, std::string(what) + " is not a JSON object");
+  }
+  model::Code c;
+  c.product = product;
+  c.account = account;
+  return c;
+}
+
 Result<std::optional<std::int64_t>> get_int(const json& item, const char* field, Range range) {
   auto it = item.find(field);
   if (it == item.end() || it->is_null()) {

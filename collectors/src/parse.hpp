@@ -9,6 +9,7 @@
 
 #include "acmon/core/result.hpp"
 #include "acmon/core/time.hpp"
+#include "acmon/model/code.hpp"
 
 namespace acmon::collectors::detail {
 
@@ -24,6 +25,10 @@ constexpr Range k_smc_count{0, 1000};
 constexpr Range k_smc_ttl_days{1, 90};
 constexpr Range k_ecs_ttl_hours{1, 87600};  // documented default 4h, no stated maximum: up to 10 years
 
+// A new code of product and account for item, which must be a JSON object (else an error naming
+// `what`, e.g. "an AccessToken").
+Result<model::Code> new_code(const nlohmann::json& item, const char* what, config::Product product,
+                             const std::string& account);
 // A whole number (or a numeric string) within range.
 Result<std::optional<std::int64_t>> get_int(const nlohmann::json& item, const char* field, Range range);
 // start + n * unit, when the sum is a time acmon can store and print (years 1970 to 9999).

@@ -11,23 +11,13 @@ using namespace detail;
 
 Result<model::Code> parse_polardb(const json& item, const std::string& account, const std::string& order_id,
                                   int utc_offset) {
-  if (!item.is_object()) {
-    return make_error(ErrorKind::parse, "an activation code item is not a JSON object");
-  }
-  model::Code c;
-  c.product = config::Product::polardb;
-  c.account = account;
-  c.order_id = order_id;
-  ACMON_TRY(id, get_id(item, "Id"));
-  ACMON_TRY(name, get_string(item, "Name"));
-  ACMON_TRY(desc, get_string(item, "Description"));
-  ACMON_TRY(created, get_time(item, "GmtCreated", utc_offset));
-  ACMON_TRY(expires, get_time(item, "ExpireAt", utc_offset));
-  c.id = *id;
-  c.name = *name;
-  c.description = *desc;
-  c.created_at = *created;
-  c.expires_at = *expires;
+  ACMON_TRY(c, new_code(item, "an activation code item", config::Product::polardb, account));
+  c->order_id = order_id;
+  ACMON_ASSIGN(c->id, get_id(item, "Id"));
+  ACMON_ASSIGN(c->name, get_string(item, "Name"));
+  ACMON_ASSIGN(c->description, get_string(item, "Description"));
+  ACMON_ASSIGN(c->created_at, get_time(item, "GmtCreated", utc_offset));
+  ACMON_ASSIGN(c->expires_at, get_time(item, "ExpireAt", utc_offset));
   return c;
 }
 

@@ -9,30 +9,18 @@ using nlohmann::json;
 using namespace detail;
 
 Result<model::Code> parse_smc(const json& item, const std::string& account) {
-  if (!item.is_object()) {
-    return make_error(ErrorKind::parse, "an AccessToken is not a JSON object");
-  }
-  model::Code c;
-  c.product = config::Product::smc;
-  c.account = account;
-  ACMON_TRY(id, get_id(item, "AccessTokenId"));
-  ACMON_TRY(name, get_string(item, "Name"));
-  ACMON_TRY(desc, get_string(item, "Description"));
-  ACMON_TRY(count, get_int(item, "Count", k_smc_count));
-  ACMON_TRY(used, get_int(item, "RegisteredCount", k_count));
-  ACMON_TRY(created, get_time(item, "CreationTime"));
+  ACMON_TRY(c, new_code(item, "an AccessToken", config::Product::smc, account));
+  ACMON_ASSIGN(c->id, get_id(item, "AccessTokenId"));
+  ACMON_ASSIGN(c->name, get_string(item, "Name"));
+  ACMON_ASSIGN(c->description, get_string(item, "Description"));
+  ACMON_ASSIGN(c->limit, get_int(item, "Count", k_smc_count));
+  ACMON_ASSIGN(c->registered, get_int(item, "RegisteredCount", k_count));
+  ACMON_ASSIGN(c->created_at, get_time(item, "CreationTime"));
   ACMON_TRY(ttl, get_int(item, "TimeToLiveInDays", k_smc_ttl_days));
-  ACMON_TRY(expires, expiry(*created, *ttl, 86400, "TimeToLiveInDays"));
+  ACMON_ASSIGN(c->expires_at, expiry(c->created_at, *ttl, 86400, "TimeToLiveInDays"));
   ACMON_TRY(status, get_string(item, "Status"));
-  c.id = *id;
-  c.name = *name;
-  c.description = *desc;
-  c.limit = *count;
-  c.registered = *used;
-  c.created_at = *created;
-  c.expires_at = *expires;
   if (!status->empty()) {
-    c.api_status = *status;
+    c->api_status = std::move(*status);
   }
   return c;
 }

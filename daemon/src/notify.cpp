@@ -63,24 +63,6 @@ std::string alertmanager_body(const std::vector<db::PendingNotification>& alerts
   return arr.dump();
 }
 
-ordered_json alert_json(const model::AlertRecord& a) {
-  auto or_null = [](const std::string& s) { return s.empty() ? ordered_json(nullptr) : ordered_json(s); };
-  ordered_json j;
-  j["rule"] = a.rule;
-  j["severity"] = a.severity;
-  j["product"] = a.product;
-  j["account"] = a.account;
-  j["region"] = or_null(a.region);
-  j["order_id"] = or_null(a.order_id);
-  j["id"] = or_null(a.code_id);
-  j["collector"] = a.is_code_alert() ? ordered_json(nullptr) : ordered_json(a.collector);
-  j["name"] = a.is_code_alert() ? ordered_json(a.name) : ordered_json(nullptr);
-  j["summary"] = a.summary;
-  j["starts_at"] = format_rfc3339(a.starts_at);
-  j["ends_at"] = a.ends_at ? ordered_json(format_rfc3339(*a.ends_at)) : ordered_json(nullptr);
-  return j;
-}
-
 std::string webhook_body(const db::PendingNotification& change) {
   ordered_json body;
   body["status"] = change.resolved ? "resolved" : "firing";

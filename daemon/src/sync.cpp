@@ -156,31 +156,4 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
   return outcomes;
 }
 
-nlohmann::ordered_json code_json(const model::StoredCode& s) {
-  using json = nlohmann::ordered_json;
-  const auto& c = s.code;
-  auto opt_int = [](const std::optional<std::int64_t>& v) { return v ? json(*v) : json(nullptr); };
-  auto opt_time = [](const std::optional<UnixTime>& v) { return v ? json(format_rfc3339(*v)) : json(nullptr); };
-  const bool ecs = c.product == config::Product::ecs;
-  const bool pdb = c.product == config::Product::polardb;
-  json j = json::object();
-  j["product"] = config::to_string(c.product);
-  j["account"] = c.account;
-  j["region"] = ecs ? json(c.region) : json(nullptr);
-  j["order_id"] = pdb ? json(c.order_id) : json(nullptr);
-  j["id"] = c.id;
-  j["name"] = c.name;
-  j["description"] = c.description;
-  j["limit"] = opt_int(c.limit);
-  j["registered"] = opt_int(c.registered);
-  j["deregistered"] = ecs ? opt_int(c.deregistered) : json(nullptr);
-  j["created_at"] = opt_time(c.created_at);
-  j["expires_at"] = opt_time(c.expires_at);
-  j["api_status"] = c.api_status ? json(*c.api_status) : json(nullptr);
-  j["state"] = model::to_string(s.state);
-  j["first_seen"] = format_rfc3339(s.first_seen);
-  j["last_seen"] = s.last_seen > 0 ? json(format_rfc3339(s.last_seen)) : json(nullptr);
-  return j;
-}
-
 }  // namespace acmon::daemon

@@ -8,23 +8,34 @@ std::string Simulator::Impl::param(const Params& p, const char* k) {
   return it == p.end() ? std::string() : it->second;
 }
 
-Reply Simulator::Impl::list_access_tokens(const std::string& account, const Params& p, const std::string& rid) {
-  long long page = 1;
-  long long size = 20;
+std::variant<Simulator::Impl::Paging, Reply> Simulator::Impl::read_paging(const Params& p, long long default_size,
+                                                                          bool (*size_ok)(long long),
+                                                                          const std::string& rid) {
+  Paging out{1, default_size};
   if (auto s = param(p, "PageNumber"); !s.empty()) {
     auto v = to_int(s);
     if (!v || *v < 1) {
       return api_error(400, "InvalidParam.PageNumber", "The specified parameter is invalid.", rid);
     }
-    page = *v;
+    out.page = *v;
   }
   if (auto s = param(p, "PageSize"); !s.empty()) {
     auto v = to_int(s);
-    if (!v || (*v != 10 && *v != 20 && *v != 50)) {
+    if (!v || !size_ok(*v)) {
       return api_error(400, "InvalidParam.PageSize", "The specified parameter is invalid.", rid);
     }
-    size = *v;
+    out.size = *v;
   }
+  return out;
+}
+
+Reply Simulator::Impl::list_access_tokens(const std::string& account, const Params& p, const std::string& rid) {
+  auto paging = read_paging(
+      p, 20, [](long long v) { return v == 10 || v == 20 || v == 50; }, rid);
+  if (auto* e = std::get_if<Reply>(&paging)) {
+    return std::move(*e);
+  }
+  const auto [page, size] = std::get<Paging>(paging);
   std::shared_lock lock(data_mutex);
   const auto& list = scope_items("smc", account);
   const std::string name = param(p, "Name");
@@ -183,22 +194,12 @@ Reply Simulator::Impl::describe_activation_codes(const std::string& account, con
   if (order.empty()) {
     return api_error(400, "MissingAliyunOrderId", "AliyunOrderId is mandatory for this action.", rid);
   }
-  long long page = 1;
-  long long size = 30;
-  if (auto s = param(p, "PageNumber"); !s.empty()) {
-    auto v = to_int(s);
-    if (!v || *v < 1) {
-      return api_error(400, "InvalidParam.PageNumber", "The specified parameter is invalid.", rid);
-    }
-    page = *v;
+  auto paging = read_paging(
+      p, 30, [](long long v) { return v >= 1 && v <= 100; }, rid);
+  if (auto* e = std::get_if<Reply>(&paging)) {
+    return std::move(*e);
   }
-  if (auto s = param(p, "PageSize"); !s.empty()) {
-    auto v = to_int(s);
-    if (!v || *v < 1 || *v > 100) {
-      return api_error(400, "InvalidParam.PageSize", "The specified parameter is invalid.", rid);
-    }
-    size = *v;
-  }
+  const auto [page, size] = std::get<Paging>(paging);
   std::shared_lock lock(data_mutex);
   const std::string scope = account + "|" + order;
   if (orders.count(scope) == 0) {

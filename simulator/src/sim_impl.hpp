@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
+#include <variant>
 
 #include "acmon/core/config.hpp"
 #include "acmon/core/crypto.hpp"
@@ -243,6 +244,14 @@ struct Simulator::Impl {
   using Params = std::map<std::string, std::string>;
 
   static std::string param(const Params& p, const char* k);
+  struct Paging {
+    long long page = 1;
+    long long size = 0;
+  };
+  // PageNumber (from 1) and PageSize (default_size when absent; size_ok decides the valid ones),
+  // or the error the API answers for an invalid one.
+  static std::variant<Paging, Reply> read_paging(const Params& p, long long default_size, bool (*size_ok)(long long),
+                                                 const std::string& rid);
 
   Reply list_access_tokens(const std::string& account, const Params& p, const std::string& rid);
 

@@ -1,5 +1,6 @@
 // acmon alerts
 #include "commands.hpp"
+#include "render.hpp"
 
 namespace acmon::cli {
 
@@ -11,27 +12,26 @@ int cmd_alerts(const std::string& path, bool json, bool all) {
     throw Failure{k_exit_failed, alerts.error().message};
   }
   if (json) {
-    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-    for (const auto& a : *alerts) {
-      arr.push_back(daemon::alert_json(a));
-    }
-    std::cout << arr.dump(2) << "\n";
+    print_json(std::cout, *alerts, &daemon::alert_json);
     return 0;
   }
-  std::cout << pad("RULE", 19) << pad("SEVERITY", 10) << pad("PRODUCT", 8) << pad("ACCOUNT", 12) << pad("SUBJECT", 30)
-            << pad("SUMMARY", 28) << pad("SINCE", 22) << (all ? "ENDED" : "") << "\n";
+  std::vector<Table::Column> columns{{"RULE", 19},    {"SEVERITY", 10}, {"PRODUCT", 8}, {"ACCOUNT", 12},
+                                     {"SUBJECT", 30}, {"SUMMARY", 28},  {"SINCE", 22}};
+  if (all) {
+    columns.push_back({"ENDED", 0});
+  }
+  Table table(std::move(columns));
   for (const auto& a : *alerts) {
     std::string subject = a.is_code_alert() ? a.code_id : a.collector;
-    if (!a.region.empty()) {
-      subject += " " + a.region;
+    for (const auto* part : {&a.region, &a.order_id}) {
+      if (!part->empty()) {
+        subject += " " + *part;
+      }
     }
-    if (!a.order_id.empty()) {
-      subject += " " + a.order_id;
-    }
-    std::cout << pad(a.rule, 19) << pad(a.severity, 10) << pad(a.product, 8) << pad(a.account, 12) << pad(subject, 30)
-              << pad(a.summary, 28) << pad(format_rfc3339(a.starts_at), 22)
-              << (all ? (a.ends_at ? format_rfc3339(*a.ends_at) : std::string("firing")) : std::string()) << "\n";
+    table.add({a.rule, a.severity, a.product, a.account, subject, a.summary, format_rfc3339(a.starts_at),
+               a.ends_at ? format_rfc3339(*a.ends_at) : std::string("firing")});
   }
+  table.print(std::cout);
   std::cout << alerts->size() << " alert(s)\n";
   return 0;
 }

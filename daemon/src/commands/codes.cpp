@@ -1,5 +1,6 @@
 // acmon codes
 #include "commands.hpp"
+#include "render.hpp"
 
 namespace acmon::cli {
 
@@ -29,32 +30,24 @@ int cmd_codes(const std::string& path, bool json, const std::string& product, co
     throw Failure{k_exit_failed, codes.error().message};
   }
   if (json) {
-    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-    for (const auto& c : *codes) {
-      arr.push_back(daemon::code_json(c));
-    }
-    std::cout << arr.dump(2) << "\n";
+    print_json(std::cout, *codes, &daemon::code_json);
     return 0;
   }
-  std::cout << pad("PRODUCT", 8) << pad("ACCOUNT", 12) << pad("SCOPE", 16) << pad("ID", 28) << pad("NAME", 20)
-            << pad("STATE", 10) << pad("USED", 11) << "EXPIRES\n";
+  Table table({{"PRODUCT", 8},
+               {"ACCOUNT", 12},
+               {"SCOPE", 16},
+               {"ID", 28},
+               {"NAME", 20},
+               {"STATE", 10},
+               {"USED", 11},
+               {"EXPIRES", 0}});
   const auto now = clock.now();
   for (const auto& s : *codes) {
     const auto& c = s.code;
-    std::string used = c.registered ? std::to_string(*c.registered) : "-";
-    if (c.limit) {
-      used += "/" + std::to_string(*c.limit);
-    }
-    std::string expires = "-";
-    if (c.expires_at) {
-      expires = format_rfc3339(*c.expires_at);
-      expires += *c.expires_at > now ? " (in " + format_span(*c.expires_at - now) + ")" : " (past)";
-    }
-    std::cout << pad(config::to_string(c.product), 8) << pad(c.account, 12)
-              << pad(c.region.empty() ? (c.order_id.empty() ? "-" : c.order_id) : c.region, 16) << pad(c.id, 28)
-              << pad(c.name.empty() ? "-" : c.name, 20) << pad(model::to_string(s.state), 10) << pad(used, 11)
-              << expires << "\n";
+    table.add({config::to_string(c.product), c.account, or_dash(c.region.empty() ? c.order_id : c.region), c.id,
+               or_dash(c.name), model::to_string(s.state), used_text(c), expires_text(c.expires_at, now)});
   }
+  table.print(std::cout);
   std::cout << codes->size() << " code(s)\n";
   return 0;
 }

@@ -42,8 +42,6 @@ void setup_logging(const std::string& level);
 void check_credentials(const config::Config& cfg);
 // Evaluates the alert rules over the stored state and stores the changes; returns them.
 db::AlertChanges evaluate_now(const config::Config& cfg, db::Store& store, UnixTime now);
-// s cut or padded to width, for table columns.
-std::string pad(std::string s, std::size_t width);
 
 int cmd_check_config(const std::string& path);
 int cmd_sync(const std::string& path, const std::vector<std::string>& only, bool no_notify);

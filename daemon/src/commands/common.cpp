@@ -53,12 +53,4 @@ db::AlertChanges evaluate_now(const config::Config& cfg, db::Store& store, UnixT
   return std::move(*changes);
 }
 
-std::string pad(std::string s, std::size_t width) {
-  if (s.size() > width) {
-    s = s.substr(0, width - 1) + "~";
-  }
-  s.resize(width, ' ');
-  return s;
-}
-
 }  // namespace acmon::cli

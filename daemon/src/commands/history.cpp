@@ -1,5 +1,6 @@
 // acmon history
 #include "commands.hpp"
+#include "render.hpp"
 
 namespace acmon::cli {
 
@@ -20,36 +21,18 @@ int cmd_history(const std::string& path, const std::string& id, bool json, const
     throw Failure{k_exit_failed, h.error().message};
   }
   if (json) {
-    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-    for (const auto& e : *h) {
-      model::StoredCode sc;
-      sc.code = e.snapshot;
-      nlohmann::ordered_json snap = daemon::code_json(sc);
-      snap.erase("state");
-      snap.erase("first_seen");
-      snap.erase("last_seen");
-      arr.push_back(nlohmann::ordered_json{{"at", format_rfc3339(e.at)},
-                                           {"event", e.event},
-                                           {"detail", e.detail},
-                                           {"collector", e.collector},
-                                           {"snapshot", snap}});
-    }
-    std::cout << arr.dump(2) << "\n";
+    print_json(std::cout, *h, &daemon::history_json);
     return 0;
   }
   if (h->empty()) {
     std::cout << "no history for " << id << "\n";
     return 0;
   }
+  Table table({{"AT", 22}, {"EVENT", 10}, {"DETAIL", 37}, {"USED", 12}, {"COLLECTOR", 0}});
   for (const auto& e : *h) {
-    const auto& c = e.snapshot;
-    std::string used = c.registered ? std::to_string(*c.registered) : "-";
-    if (c.limit) {
-      used += "/" + std::to_string(*c.limit);
-    }
-    std::cout << format_rfc3339(e.at) << "  " << pad(e.event, 9) << " " << pad(e.detail.empty() ? "-" : e.detail, 36)
-              << " used " << used << "  " << e.collector << "\n";
+    table.add({format_rfc3339(e.at), e.event, or_dash(e.detail), used_text(e.snapshot), e.collector});
   }
+  table.print(std::cout);
   return 0;
 }
 

@@ -107,4 +107,15 @@ class [[nodiscard]] Result<void> {
   if (!var) {                \
     return var.error();      \
   }
+
+// Assigns the value of a Result-returning expr to target, or returns its error from the enclosing
+// function: `ACMON_ASSIGN(c.id, get_id(item, "Id"));`.
+#define ACMON_ASSIGN(target, expr)             \
+  do {                                         \
+    auto acmon_assign_result_ = (expr);        \
+    if (!acmon_assign_result_) {               \
+      return acmon_assign_result_.error();     \
+    }                                          \
+    target = std::move(*acmon_assign_result_); \
+  } while (false)
 // NOLINTEND(bugprone-macro-parentheses)

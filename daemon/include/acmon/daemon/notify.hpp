@@ -9,6 +9,7 @@
 
 #include "acmon/core/config.hpp"
 #include "acmon/core/http.hpp"
+#include "acmon/daemon/records_json.hpp"
 #include "acmon/db/store.hpp"
 
 namespace acmon::daemon {
@@ -17,9 +18,6 @@ namespace acmon::daemon {
 constexpr std::int64_t k_alertmanager_resend = 60;
 // Resolutions older than this are not sent to a receiver that never heard of them.
 constexpr std::int64_t k_resolution_horizon = 86400;
-
-// An alert as `acmon alerts --json` prints it and the webhook sends it (SPEC.md's keys).
-nlohmann::ordered_json alert_json(const model::AlertRecord& a);
 
 // The receiver's identity in the store: "alertmanager:URL" or "webhook:URL".
 std::string target_name(const config::Notify& n);

@@ -6,7 +6,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -66,8 +65,5 @@ class Syncer {
   const Clock& m_clock;
   std::map<std::string, std::unique_ptr<CredentialProvider>> m_credentials;
 };
-
-// The unified code record of SPEC.md, as JSON, keys in SPEC.md's order.
-nlohmann::ordered_json code_json(const model::StoredCode& c);
 
 }  // namespace acmon::daemon
