@@ -7,6 +7,21 @@ sim_pid=""
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1"; }
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+# expect NAME EXPECTED_STATUS PATTERN -- command...: the exit status, and an extended regex in
+# stdout+stderr. The output stays in $out for further checks.
+expect() {
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  local status
+  out=$("$@" 2>&1)
+  status=$?
+  if [ "$status" -eq "$want" ] && grep -qE -- "$pattern" <<<"$out"; then
+    ok "$name"
+  else
+    bad "$name (status $status, wanted $want; pattern '$pattern')"
+    sed 's/^/     | /' <<<"$out" | head -20
+  fi
+}
 # eventually NAME COND: like check, but COND may take up to 10 s to become true.
 eventually() {
   for _ in $(seq 200); do eval "$2" && { ok "$1"; return; }; sleep 0.05; done

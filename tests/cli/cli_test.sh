@@ -9,21 +9,6 @@ work=$(mktemp -d)
 . "$(dirname "$0")/../lib.sh"
 trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-# expect NAME EXPECTED_STATUS PATTERN -- command...: status and a pattern in stdout+stderr
-expect() {
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  local out status
-  out=$("$@" 2>&1)
-  status=$?
-  if [ "$status" -eq "$want" ] && grep -qE -- "$pattern" <<<"$out"; then
-    ok "$name"
-  else
-    bad "$name (status $status, wanted $want; pattern '$pattern')"
-    sed 's/^/     | /' <<<"$out" | head -20
-  fi
-}
-
 write_config() {  # write_config ORDER_IDS
   acmon_config "$work/acmon.toml" --database "$work/acmon.db" --log-level warn --key-id LTAIcli \
     --secret-file "$work/secret" --smc --ecs '"cn-hangzhou", "cn-beijing"' --ecs-signature v1 --polardb "$1"

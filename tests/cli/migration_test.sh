@@ -19,21 +19,6 @@ db=$work/acmon.db
 C=(--config "$work/acmon.toml")
 sql() { sqlite3 -batch "$1" "$2" 2>&1; }  # prints sqlite3's error instead of an empty answer
 
-# expect NAME EXPECTED_STATUS PATTERN -- command...: status and an extended regex in stdout+stderr
-expect() {
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  local status
-  out=$("$@" 2>&1)
-  status=$?
-  if [ "$status" -eq "$want" ] && grep -qE -- "$pattern" <<<"$out"; then
-    ok "$name"
-  else
-    bad "$name (status $status, wanted $want; pattern '$pattern')"
-    sed 's/^/     | /' <<<"$out" | head -20
-  fi
-}
-
 printf 'mig-secret\n' >"$work/secret"
 chmod 600 "$work/secret"
 # No simulator yet: the read-only commands must not need one. Port 9 (discard) is never called.

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "../doubles.hpp"
 #include "acmon/collectors/collector.hpp"
 #include "fuzz_check.hpp"
 
@@ -36,16 +37,6 @@ class Replay final : public http::Transport {
   }
 };
 
-class NoSleep final : public api::Sleeper {
- public:
-  void sleep(std::chrono::milliseconds /*d*/) override {}
-};
-
-class Fixed final : public CredentialProvider {
- public:
-  Result<Credentials> get() override { return Credentials{"LTAIfuzz", "fuzz-secret", "", 0}; }
-};
-
 }  // namespace
 
 // Skipped regions are logged; thousands of warnings a second would only slow the run.
@@ -71,11 +62,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     text.remove_prefix(cut + 3);
   }
   ManualClock clock(1700000000);
-  NoSleep sleeper;
+  acmon::testing::NoSleep sleeper;
   api::RetryPolicy policy;
   policy.max_attempts = 2;
   api::Client client(transport, clock, sleeper, policy);
-  Fixed creds;
+  acmon::testing::FixedCredentials creds{"LTAIfuzz", "fuzz-secret"};
   config::Collector cfg;
   cfg.name = "fuzz";
   cfg.account = "a";

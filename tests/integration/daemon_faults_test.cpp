@@ -11,6 +11,7 @@
 
 #include "acmon/daemon/service.hpp"
 #include "acmon/sim/simulator.hpp"
+#include "process.hpp"
 
 using namespace acmon;
 using nlohmann::json;
@@ -52,11 +53,7 @@ std::int64_t count_rows(const fs::path& db, const std::string& sql) {
 class DaemonFaults : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() / ("acmon-faults-" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    std::ofstream(dir / "secret") << "faults-secret\n";
-    fs::permissions(dir / "secret", fs::perms::owner_read | fs::perms::owner_write);
+    dir = acmon::testing::scratch_dir("acmon-faults", "faults-secret\n");
     data = sim::generate({{"account", "LTAIfaults"},
                           {"secret", "faults-secret"},
                           {"seed", 11},

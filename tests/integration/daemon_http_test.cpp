@@ -139,9 +139,7 @@ Probe probe(int port, const std::string& path) {
 class DaemonHttp : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() / ("acmon-http-" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    dir = acmon::testing::scratch_dir("acmon-http");
     port = acmon::testing::free_port();
     std::ofstream(dir / "acmon.toml") << "[daemon]\ndatabase = \"" << (dir / "acmon.db").string()
                                       << "\"\nlisten = \"127.0.0.1:" << port << "\"\nlog_level = \"info\"\n";

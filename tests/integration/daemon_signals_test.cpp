@@ -84,11 +84,7 @@ TEST(DaemonSignals, ASighupStormDuringSlowListingsEndsInExactlyTheLastConfigurat
   sim::Simulator simulator(data);
   simulator.start();
 
-  const fs::path dir = fs::temp_directory_path() / ("acmon-sighup-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  std::ofstream(dir / "secret") << "sim-secret";
-  fs::permissions(dir / "secret", fs::perms::owner_read | fs::perms::owner_write);
+  const fs::path dir = acmon::testing::scratch_dir("acmon-sighup", "sim-secret");
   const int port = acmon::testing::free_port();
   const std::string head = "[daemon]\ndatabase = \"" + (dir / "acmon.db").string() +
                            "\"\nlisten = \"127.0.0.1:" + std::to_string(port) +

@@ -61,11 +61,7 @@ struct Receiver {  // a generic webhook receiver that keeps what it is sent
 class DaemonDay : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() / ("acmon-day-" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    std::ofstream(dir / "secret") << "day-secret\n";
-    fs::permissions(dir / "secret", fs::perms::owner_read | fs::perms::owner_write);
+    dir = acmon::testing::scratch_dir("acmon-day", "day-secret\n");
     json data = {{"accounts", {{{"access_key_id", "LTAIday"}, {"access_key_secret", "day-secret"}}}}};
     // ECS code A: 30 hours to live; its collector warns 12h and 2h before expiry.
     data["ecs"] = {{{"_account", "LTAIday"},

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -31,6 +33,20 @@ inline int free_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+// An empty scratch folder, temp/<prefix>-<pid>, with a `secret` file (mode 0600) when secret is
+// given.
+inline std::filesystem::path scratch_dir(const std::string& prefix, const std::string& secret = "") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  if (!secret.empty()) {
+    std::ofstream(dir / "secret") << secret;
+    fs::permissions(dir / "secret", fs::perms::owner_read | fs::perms::owner_write);
+  }
+  return dir;
 }
 
 // A child process, terminated (SIGTERM, then SIGKILL) when this goes out of scope.

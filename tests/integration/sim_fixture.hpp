@@ -8,24 +8,11 @@
 #include "acmon/core/api.hpp"
 #include "acmon/core/config.hpp"
 #include "acmon/sim/simulator.hpp"
+#include "doubles.hpp"
 
 namespace acmon::testing {
 
-class RecordingSleeper final : public api::Sleeper {
- public:
-  std::vector<std::chrono::milliseconds> delays;
-  void sleep(std::chrono::milliseconds d) override { delays.push_back(d); }
-};
-
-class KeyProvider final : public CredentialProvider {
- public:
-  KeyProvider(std::string id, std::string secret, std::string token = "")
-      : m_creds{std::move(id), std::move(secret), std::move(token), 0} {}
-  Result<Credentials> get() override { return m_creds; }
-
- private:
-  Credentials m_creds;
-};
+using KeyProvider = FixedCredentials;
 
 inline nlohmann::json smc_token(const std::string& id, int count = 100, int used = 5) {
   return {{"_account", "AKID"},

@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "acmon/collectors/collector.hpp"
+#include "doubles.hpp"
 
 using namespace acmon;
 using namespace acmon::collectors;
@@ -146,16 +147,6 @@ class OneAnswer final : public http::Transport {
   }
 };
 
-class NoSleep final : public api::Sleeper {
- public:
-  void sleep(std::chrono::milliseconds /*d*/) override {}
-};
-
-class Fixed final : public CredentialProvider {
- public:
-  Result<Credentials> get() override { return Credentials{"id", "secret", "", 0}; }
-};
-
 }  // namespace
 
 TEST(ParseLimits, DiscoveredRegionsThatAreNotRegionIdsAreSkipped) {
@@ -170,9 +161,9 @@ TEST(ParseLimits, DiscoveredRegionsThatAreNotRegionIdsAreSkipped) {
                             {{"RegionId", "us-west-1"}}}}}}};
   transport.body = regions.dump();
   ManualClock clock(1700000000);
-  NoSleep sleeper;
+  acmon::testing::NoSleep sleeper;
   api::Client client(transport, clock, sleeper);
-  Fixed creds;
+  acmon::testing::FixedCredentials creds{"id", "secret"};
   config::Collector cfg;
   cfg.name = "c";
   cfg.account = "a";

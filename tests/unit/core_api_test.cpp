@@ -5,6 +5,7 @@
 
 #include "acmon/core/api.hpp"
 #include "acmon/core/backoff.hpp"
+#include "doubles.hpp"
 
 using namespace acmon;
 
@@ -20,17 +21,6 @@ class ReplayTransport final : public http::Transport {
     answers.pop_front();
     return a;
   }
-};
-
-class RecordingSleeper final : public api::Sleeper {
- public:
-  std::vector<std::chrono::milliseconds> delays;
-  void sleep(std::chrono::milliseconds d) override { delays.push_back(d); }
-};
-
-class FixedProvider final : public CredentialProvider {
- public:
-  Result<Credentials> get() override { return Credentials{"id", "top-secret-value", "", 0}; }
 };
 
 http::Response answer(int status, std::string body) {
@@ -126,12 +116,12 @@ TEST(Client, RetriesWithGrowingCappedJitteredBackoffAndResignsEachAttempt) {
   t.answers.emplace_back(answer(503, R"({"RequestId":"2","Code":"ServiceUnavailable","Message":"x"})"));
   t.answers.emplace_back(make_error(ErrorKind::network, "connection reset"));
   t.answers.emplace_back(answer(200, R"({"RequestId":"4","AccessTokens":[]})"));
-  RecordingSleeper s;
+  acmon::testing::RecordingSleeper s;
   ManualClock clock(1700000000);
   Counting obs;
   api::Client client(t, clock, s, api::RetryPolicy{5, std::chrono::milliseconds(100), std::chrono::milliseconds(300)},
                      &obs);
-  FixedProvider p;
+  acmon::testing::FixedCredentials p{"id", "top-secret-value"};
   auto r = client.call(list_call(), p);
   ASSERT_TRUE(r) << r.error().describe();
   ASSERT_EQ(s.delays.size(), 3U);
@@ -159,10 +149,10 @@ TEST(Client, RetriesWithGrowingCappedJitteredBackoffAndResignsEachAttempt) {
 TEST(Client, DoesNotRetryOtherClientErrors) {
   ReplayTransport t;
   t.answers.emplace_back(answer(400, R"({"RequestId":"R9","Code":"InvalidParam.PageSize","Message":"no"})"));
-  RecordingSleeper s;
+  acmon::testing::RecordingSleeper s;
   ManualClock clock(1700000000);
   api::Client client(t, clock, s);
-  FixedProvider p;
+  acmon::testing::FixedCredentials p{"id", "top-secret-value"};
   auto r = client.call(list_call(), p);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "InvalidParam.PageSize");
@@ -176,10 +166,10 @@ TEST(Client, GivesUpAfterMaxAttempts) {
   for (int i = 0; i < 3; ++i) {
     t.answers.emplace_back(answer(400, R"({"RequestId":"R","Code":"Throttling.User","Message":"no"})"));
   }
-  RecordingSleeper s;
+  acmon::testing::RecordingSleeper s;
   ManualClock clock(1700000000);
   api::Client client(t, clock, s, api::RetryPolicy{3, std::chrono::milliseconds(10), std::chrono::milliseconds(10)});
-  FixedProvider p;
+  acmon::testing::FixedCredentials p{"id", "top-secret-value"};
   auto r = client.call(list_call(), p);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "Throttling.User");
@@ -189,7 +179,7 @@ TEST(Client, GivesUpAfterMaxAttempts) {
 
 TEST(Client, BuildV1PutsASignedQueryOnAGet) {
   ReplayTransport t;
-  RecordingSleeper s;
+  acmon::testing::RecordingSleeper s;
   ManualClock clock(0);
   api::Client client(t, clock, s);
   auto call = list_call();
@@ -205,7 +195,7 @@ TEST(Client, BuildV1PutsASignedQueryOnAGet) {
 
 TEST(Client, BuildV3SignsHostWithPortAndKeepsParamsInTheQuery) {
   ReplayTransport t;
-  RecordingSleeper s;
+  acmon::testing::RecordingSleeper s;
   ManualClock clock(0);
   api::Client client(t, clock, s);
   auto call = list_call();
