@@ -17,27 +17,8 @@ void Service::scheduler_loop() {
   auto next_eval = Steady::now() + m_options.evaluate_every;
   // The first prune soon after start (an upgrade from a daemon that never pruned has a backlog).
   auto next_prune = Steady::now() + std::min(m_options.prune_every, milliseconds(60000));
-  std::deque<std::shared_ptr<Unit>> ready;
-  std::mutex ready_mutex;
-  std::condition_variable ready_cv;
   // A bounded pool: at most `parallel` scope runs at a time; a slow one holds only its own worker.
-  for (int i = 0; i < std::max(1, m_options.parallel); ++i) {
-    m_workers.emplace_back([&, this] {
-      while (true) {
-        std::shared_ptr<Unit> u;
-        {
-          std::unique_lock lock(ready_mutex);
-          ready_cv.wait(lock, [&] { return m_stop.load() || !ready.empty(); });
-          if (m_stop.load()) {
-            return;
-          }
-          u = ready.front();
-          ready.pop_front();
-        }
-        run_unit(u);
-      }
-    });
-  }
+  WorkerPool pool(m_options.parallel);
   std::unique_lock lock(m_sched_mutex);
   while (!m_stop.load()) {
     const auto now = Steady::now();
@@ -49,11 +30,7 @@ void Service::scheduler_loop() {
       if (u->due <= now && m_running < std::max(1, m_options.parallel)) {
         u->running = true;
         ++m_running;
-        {
-          std::lock_guard rl(ready_mutex);
-          ready.push_back(u);
-        }
-        ready_cv.notify_one();
+        pool.post([this, u] { run_unit(u); });
       } else if (u->due > now) {
         wake = std::min(wake, u->due);
       }
@@ -80,14 +57,7 @@ void Service::scheduler_loop() {
     m_sched_cv.wait_until(lock, wake);
   }
   lock.unlock();
-  {
-    std::lock_guard rl(ready_mutex);  // a worker between its check and its wait cannot miss this
-  }
-  ready_cv.notify_all();
-  for (auto& w : m_workers) {
-    w.join();
-  }
-  m_workers.clear();
+  pool.stop();  // runs under way finish (abandoned: m_stop is set); queued ones never start
 }
 
 std::vector<ScopeOutcome> Service::run_unit(const std::shared_ptr<Unit>& u, bool evaluate_after) {

@@ -145,11 +145,6 @@ void Service::stop() {
   if (m_scheduler.joinable()) {
     m_scheduler.join();
   }
-  for (auto& w : m_workers) {
-    if (w.joinable()) {
-      w.join();
-    }
-  }
   if (m_notifier.joinable()) {
     m_notifier.join();
   }
@@ -197,9 +192,16 @@ std::vector<ScopeOutcome> Service::run_all_once() {
         }
       }
     }
-    for (auto& u : units) {
-      auto outcomes = run_unit(u, false);
-      all.insert(all.end(), outcomes.begin(), outcomes.end());
+    // The same bounded pool as the scheduler's; outcomes in the order of the units.
+    std::vector<std::vector<ScopeOutcome>> outcomes(units.size());
+    WorkerPool pool(
+        std::min(std::max(1, m_options.parallel), static_cast<int>(std::max<std::size_t>(1, units.size()))));
+    for (std::size_t i = 0; i < units.size(); ++i) {
+      pool.post([&, i] { outcomes[i] = run_unit(units[i], false); });
+    }
+    pool.wait();
+    for (auto& o : outcomes) {
+      all.insert(all.end(), o.begin(), o.end());
     }
   }
   // One evaluation after the whole pass, as `acmon sync` does: a pass at a new time is one poll.

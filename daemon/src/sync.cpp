@@ -1,10 +1,11 @@
 #include "acmon/daemon/sync.hpp"
 
+#include "acmon/daemon/worker_pool.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <thread>
 #include <unordered_set>
 
 namespace acmon::daemon {
@@ -137,21 +138,13 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
   }
   // Phase 2: every scope, at most `parallel` at a time.
   std::vector<ScopeOutcome> outcomes(tasks.size());
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i = next++; i < tasks.size(); i = next++) {
-      outcomes[i] = sync_scope(*tasks[i].collector, tasks[i].scope, m_store, m_store_mutex, m_clock);
-    }
-  };
-  const auto n = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, parallel)), tasks.size());
-  std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < n; ++i) {
-    threads.emplace_back(worker);
+  WorkerPool pool(static_cast<int>(
+      std::min<std::size_t>(static_cast<std::size_t>(std::max(1, parallel)), std::max<std::size_t>(1, tasks.size()))));
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    pool.post(
+        [&, i] { outcomes[i] = sync_scope(*tasks[i].collector, tasks[i].scope, m_store, m_store_mutex, m_clock); });
   }
-  worker();
-  for (auto& t : threads) {
-    t.join();
-  }
+  pool.wait();
   outcomes.insert(outcomes.end(), failed_discovery.begin(), failed_discovery.end());
   return outcomes;
 }

@@ -160,7 +160,6 @@ class Service {
   std::uint64_t m_finished_runs = 0;      // runs finished since start; a unit notes its number
   std::uint64_t m_evaluated_through = 0;  // the runs finished before the last evaluation began
   int m_running = 0;
-  std::vector<std::thread> m_workers;
   std::thread m_scheduler;
   std::thread m_notifier;
   std::condition_variable m_notify_cv;
