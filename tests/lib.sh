@@ -27,6 +27,12 @@ eventually() {
   for _ in $(seq 200); do eval "$2" && { ok "$1"; return; }; sleep 0.05; done
   bad "$1"
 }
+# within SECONDS NAME CONDITION: ok as soon as CONDITION holds, bad if it never does within SECONDS.
+within() {
+  local end=$(($(date +%s) + $1))
+  while [ "$(date +%s)" -lt "$end" ]; do eval "$3" && { ok "$2"; return; }; sleep 0.5; done
+  bad "$2"
+}
 # The closing line CTest and people read; the suite's exit status.
 finish() {
   echo "$passed passed, $failed failed"
