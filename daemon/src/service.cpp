@@ -118,6 +118,16 @@ Result<void> Service::start() {
     }
     return res;
   });
+  m_http->route("GET", "/", [this](const HttpRequest&) {
+    HttpResponse res;
+    res.content_type = "text/html; charset=utf-8";
+    res.headers = {{"Content-Security-Policy", k_status_page_csp},
+                   {"X-Content-Type-Options", "nosniff"},
+                   {"Cache-Control", "no-store"}};
+    const auto snapshot = state();
+    res.body = render_status_page({snapshot.get(), m_clock.now(), ACMON_VERSION, ready()});
+    return res;
+  });
   if (auto r = m_http->start(hp->first, hp->second); !r) {
     return make_error(ErrorKind::config, r.error().message + " (daemon.listen in " + m_cfg.path + ")");
   }

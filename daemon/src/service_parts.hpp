@@ -20,6 +20,7 @@
 #include "acmon/daemon/alerts.hpp"
 #include "acmon/daemon/http_server.hpp"
 #include "acmon/daemon/notify.hpp"
+#include "acmon/daemon/status_page.hpp"
 #include "acmon/daemon/worker_pool.hpp"
 
 namespace acmon::daemon {

@@ -6,6 +6,7 @@
 
 #include "acmon/daemon/alerts.hpp"
 #include "acmon/daemon/notify.hpp"
+#include "acmon/daemon/status_page.hpp"
 #include "acmon/metrics/exporter.hpp"
 
 using namespace acmon;
@@ -215,4 +216,49 @@ TEST(Exposition, EscapesLabelsAndOmitsUnknownValues) {
   EXPECT_NE(out.find("acmon_code_expiry_timestamp_seconds{product=\"smc\",account=\"prod\",id=\"a\"} 1800003600\n"),
             std::string::npos);
   EXPECT_NE(out.find("# TYPE acmon_collector_runs_total counter\n"), std::string::npos);
+}
+
+TEST(StatusPage, ListsTheSoonestExpiringAndMostUsedCodesAndEscapesEverything) {
+  model::Snapshot snap;
+  auto code = [](const std::string& id, std::int64_t expires, std::int64_t used, std::int64_t limit) {
+    model::StoredCode s;
+    s.code.product = config::Product::smc;
+    s.code.account = "prod";
+    s.code.id = id;
+    s.code.name = "n-" + id;
+    s.code.created_at = 1000;
+    s.code.expires_at = expires;
+    s.code.registered = used;
+    s.code.limit = limit;
+    s.collector = "prod-smc";
+    return s;
+  };
+  model::CodeList list{code("late", 900000, 1, 100), code("soon", 5000, 99, 100), code("mid", 50000, 10, 100)};
+  list[2].code.name = "<img src=x onerror=alert(1)>";
+  snap.codes.emplace("prod-smc||", std::make_shared<const model::CodeList>(std::move(list)));
+  model::ScopeStatus st;
+  st.scope = model::Scope{"prod-smc", config::Product::smc, "prod", "", ""};
+  st.last_run_at = 3000;
+  st.last_ok = false;
+  st.last_error = "Forbidden.RAM: <you shall not pass>";
+  snap.scopes.push_back(st);
+  const std::string page = daemon::render_status_page({&snap, 4000, "9.9.9", true});
+  const auto at = [&](const std::string& s) { return page.find(s); };
+  // Expiring soonest: soon, mid, late in that order; most used: soon (99 %) first.
+  const auto expiring = at("id=\"expiring\"");
+  const auto used = at("id=\"used\"");
+  ASSERT_NE(expiring, std::string::npos);
+  ASSERT_NE(used, std::string::npos);
+  EXPECT_LT(page.find("data-code=\"soon\"", expiring), page.find("data-code=\"mid\"", expiring));
+  EXPECT_LT(page.find("data-code=\"mid\"", expiring), page.find("data-code=\"late\"", expiring));
+  EXPECT_EQ(page.find("data-code=\"", used), page.find("data-code=\"soon\"", used));
+  EXPECT_NE(at("value=\"0.990\""), std::string::npos);
+  // Everything from outside is escaped.
+  EXPECT_EQ(at("<img"), std::string::npos);
+  EXPECT_NE(at("&lt;img src=x onerror=alert(1)&gt;"), std::string::npos);
+  EXPECT_NE(at("Forbidden.RAM: &lt;you shall not pass&gt;"), std::string::npos);
+  EXPECT_NE(at("badge failing"), std::string::npos);
+  EXPECT_NE(at("version 9.9.9"), std::string::npos);
+  EXPECT_EQ(at("<script"), std::string::npos);
+  EXPECT_EQ(daemon::html_escape("a&b<c>\"d'"), "a&amp;b&lt;c&gt;&quot;d&#39;");
 }
