@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include "acmon/collectors/collector.hpp"
+
+#include "acmon/core/pace.hpp"
 #include "acmon/core/text.hpp"
 #include "pager.hpp"
 
@@ -22,8 +24,8 @@ std::string default_endpoint(Product p, const std::string& region) {
   return {};
 }
 
-Collector::Collector(config::Collector cfg, api::Client& client, CredentialProvider& credentials)
-    : m_cfg(std::move(cfg)), m_client(client), m_credentials(credentials) {}
+Collector::Collector(config::Collector cfg, api::Client& client, CredentialProvider& credentials, api::Pacer* pacer)
+    : m_cfg(std::move(cfg)), m_client(client), m_credentials(credentials), m_pacer(pacer) {}
 
 api::Call Collector::make_call(const std::string& action, const std::string& region) const {
   api::Call c;
@@ -33,6 +35,11 @@ api::Call Collector::make_call(const std::string& action, const std::string& reg
   c.timeout = std::chrono::milliseconds(m_cfg.timeout * 1000);
   c.version = config::api_version(m_cfg.product);
   c.endpoint = m_cfg.endpoint.empty() ? default_endpoint(m_cfg.product, region) : m_cfg.endpoint;
+  if (m_pacer != nullptr) {
+    c.pacer = m_pacer;
+    c.rate = m_cfg.rate_limit;
+    c.pace_key = api::pace_key(m_cfg.account, action, region);
+  }
   return c;
 }
 

@@ -5,6 +5,7 @@
 #include "acmon/core/backoff.hpp"
 #include "acmon/core/crypto.hpp"
 #include "acmon/core/json.hpp"
+#include "acmon/core/pace.hpp"
 #include "acmon/core/text.hpp"
 
 namespace acmon::api {
@@ -159,6 +160,9 @@ Result<nlohmann::json> Client::call(const Call& call, CredentialProvider& provid
     if (!creds) {
       return creds.error();
     }
+    if (call.pacer != nullptr) {
+      call.pacer->acquire(call.pace_key, call.rate, m_sleeper);
+    }
     const http::Request req = build(call, *creds, m_clock.now(), crypto::random_hex(16));
     const auto started = std::chrono::steady_clock::now();
     auto resp = m_transport.send(req);
@@ -176,6 +180,13 @@ Result<nlohmann::json> Client::call(const Call& call, CredentialProvider& provid
         code = to_string(result.error().kind);
       }
       m_observer->on_attempt(call.product, call.action, code, seconds);
+    }
+    if (call.pacer != nullptr) {
+      if (!result && result.error().code.rfind("Throttling", 0) == 0) {
+        call.pacer->throttled(call.pace_key);
+      } else {
+        call.pacer->answered(call.pace_key);
+      }
     }
     if (result) {
       return result;

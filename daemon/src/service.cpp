@@ -13,6 +13,9 @@ Service::Service(config::Config cfg, std::unique_ptr<db::Store> store, const Clo
   m_collectables = {m_api_metrics->registry(), std::make_shared<metrics::ProcessCollectable>(),
                     std::make_shared<DatabaseCollectable>(*this)};
   m_state = std::make_shared<model::Snapshot>();
+  if (m_options.parallel <= 0) {
+    m_options.parallel = m_cfg.daemon.concurrency;
+  }
 }
 
 Service::~Service() {
@@ -27,7 +30,7 @@ std::shared_ptr<Service::Generation> Service::make_generation(const config::Conf
     credentials.emplace(a.name, make_credential_provider(a, m_options.credentials));
   }
   for (const auto& c : cfg.collectors) {
-    auto owner = std::make_shared<OwningCollector>(c, *m_client, credentials.at(c.account));
+    auto owner = std::make_shared<OwningCollector>(c, *m_client, credentials.at(c.account), &m_pacer);
     // Aliasing: the handle points at the collector and keeps its owner (and credentials) alive.
     gen->collectors.emplace(c.name, std::shared_ptr<collectors::Collector>(owner, &owner->collector));
   }
@@ -172,6 +175,10 @@ std::string Service::reload(config::Config next) {
   if (next.daemon.listen != m_cfg.daemon.listen) {
     notes += "daemon.listen changed: takes effect after a restart; ";
     next.daemon.listen = m_cfg.daemon.listen;
+  }
+  if (next.daemon.concurrency != m_cfg.daemon.concurrency) {
+    notes += "daemon.concurrency changed: takes effect after a restart; ";
+    next.daemon.concurrency = m_cfg.daemon.concurrency;
   }
   auto gen = make_generation(next);
   {

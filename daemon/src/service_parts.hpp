@@ -116,8 +116,9 @@ inline milliseconds jitter(milliseconds base, double fraction) {
 
 // A collector that owns the credentials it signs with.
 struct OwningCollector {
-  OwningCollector(const config::Collector& c, api::Client& client, std::shared_ptr<CredentialProvider> creds)
-      : credentials(std::move(creds)), collector(c, client, *credentials) {}
+  OwningCollector(const config::Collector& c, api::Client& client, std::shared_ptr<CredentialProvider> creds,
+                  api::Pacer* pacer)
+      : credentials(std::move(creds)), collector(c, client, *credentials, pacer) {}
   std::shared_ptr<CredentialProvider> credentials;
   collectors::Collector collector;
 };

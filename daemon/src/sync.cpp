@@ -125,7 +125,7 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
       continue;
     }
     auto& cred = *m_credentials.at(c.account);
-    chosen.push_back(std::make_unique<collectors::Collector>(c, m_client, cred));
+    chosen.push_back(std::make_unique<collectors::Collector>(c, m_client, cred, &m_pacer));
     auto scopes = chosen.back()->scopes();
     if (!scopes) {
       // Recorded against the "*" scope, so it shows as a failing collector.
@@ -138,6 +138,9 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
   }
   // Phase 2: every scope, at most `parallel` at a time.
   std::vector<ScopeOutcome> outcomes(tasks.size());
+  if (parallel <= 0) {
+    parallel = m_cfg.daemon.concurrency;
+  }
   WorkerPool pool(static_cast<int>(
       std::min<std::size_t>(static_cast<std::size_t>(std::max(1, parallel)), std::max<std::size_t>(1, tasks.size()))));
   for (std::size_t i = 0; i < tasks.size(); ++i) {

@@ -41,7 +41,9 @@ Result<model::Code> parse_polardb(const nlohmann::json& item, const std::string&
 // scopes of one collector may be listed side by side, and discovery may run meanwhile.
 class Collector {
  public:
-  Collector(config::Collector cfg, api::Client& client, CredentialProvider& credentials);
+  // pacer (optional, shared by every collector of the process): the rate limit of each account ×
+  // API × region (the collector's rate_limit), across every scope that calls it.
+  Collector(config::Collector cfg, api::Client& client, CredentialProvider& credentials, api::Pacer* pacer = nullptr);
 
   [[nodiscard]] const config::Collector& config() const { return m_cfg; }
 
@@ -67,6 +69,7 @@ class Collector {
   config::Collector m_cfg;
   api::Client& m_client;
   CredentialProvider& m_credentials;
+  api::Pacer* m_pacer;
 };
 
 // The default endpoint of a product (ecs: per region).

@@ -16,6 +16,8 @@
 
 namespace acmon::api {
 
+class Pacer;
+
 struct Call {
   std::string product;   // "smc", "ecs", "polardb": a metrics label
   std::string endpoint;  // "https://smc.aliyuncs.com" (scheme and host[:port], no path)
@@ -24,6 +26,11 @@ struct Call {
   signing::Params params;
   config::SignatureVersion signature = config::SignatureVersion::v3;
   std::chrono::milliseconds timeout{10000};
+  // Pace (optional): every attempt waits for its slot of pace_key at `rate` requests a second;
+  // Throttling* answers slow the key down.
+  Pacer* pacer = nullptr;
+  std::string pace_key;
+  double rate = 0;
 };
 
 // Capped exponential backoff with jitter: attempt n (from 1) waits a random time in

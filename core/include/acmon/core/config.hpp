@@ -61,6 +61,7 @@ struct Collector {
   std::vector<std::string> order_ids;  // polardb only
   std::int64_t interval = 300;         // seconds
   std::int64_t timeout = 10;           // seconds, per HTTP request
+  double rate_limit = 10;              // requests a second per account × API × region
   std::string endpoint;                // empty: the product's default
   SignatureVersion signature = SignatureVersion::v3;
   ThresholdOverrides thresholds;
@@ -80,6 +81,7 @@ struct Daemon {
   std::string listen = "127.0.0.1:9796";
   std::string log_level = "info";
   std::int64_t retention = std::int64_t{400} * 86400;  // seconds
+  int concurrency = 8;                                 // scopes listed at once
 };
 
 struct Config {

@@ -16,6 +16,7 @@
 #include "acmon/core/api.hpp"
 #include "acmon/core/config.hpp"
 #include "acmon/core/http.hpp"
+#include "acmon/core/pace.hpp"
 #include "acmon/daemon/sync.hpp"
 #include "acmon/db/store.hpp"
 #include "acmon/metrics/exporter.hpp"
@@ -25,7 +26,7 @@ namespace acmon::daemon {
 class HttpServer;
 
 struct ServiceOptions {
-  int parallel = 4;                                 // scope runs at a time
+  int parallel = 0;                                 // scope runs at a time; 0: [daemon] concurrency
   std::chrono::milliseconds evaluate_every{30000};  // alert evaluation timer
   std::chrono::milliseconds notify_every{5000};     // notifier wake-up
   bool schedule = true;                             // false: runs only when asked (tests)
@@ -116,9 +117,9 @@ class Service {
 
   // Lock order where threads meet (holding one, a thread takes only those to its right):
   //   m_eval_mutex -> m_store_mutex -> m_state_mutex
-  //   m_eval_mutex -> m_sched_mutex -> the scheduler's ready-queue mutex
+  //   m_eval_mutex -> m_sched_mutex -> the WorkerPool's queue mutex
   //   m_status_mutex -> m_state_mutex
-  //   m_db_mutex and m_notify_mutex are leaves.
+  //   m_db_mutex, m_notify_mutex, the WorkerPool's and the Pacer's mutexes are leaves.
   // m_sched_mutex is never held while calling out (API, database, evaluation): a run copies what it
   // needs under it (the collector, which owns its credentials; the scope) and then lets go, so a
   // reload may replace a unit's generation at any moment without touching a run in flight.
@@ -136,6 +137,7 @@ class Service {
   std::unique_ptr<api::Sleeper> m_sleeper;
   std::shared_ptr<metrics::ApiMetrics> m_api_metrics;
   std::unique_ptr<api::Client> m_client;
+  api::Pacer m_pacer;  // every collector's requests, paced per account × API × region
 
   std::mutex m_eval_mutex;      // one evaluation at a time
   bool m_alerts_stored = true;  // under m_eval_mutex: false while the database lacks the alerts shown

@@ -13,6 +13,7 @@
 #include "acmon/core/api.hpp"
 #include "acmon/core/config.hpp"
 #include "acmon/core/credentials.hpp"
+#include "acmon/core/pace.hpp"
 #include "acmon/db/store.hpp"
 
 namespace acmon::daemon {
@@ -53,8 +54,9 @@ class Syncer {
   Syncer(const config::Config& cfg, db::Store& store, api::Client& client, const Clock& clock,
          const CredentialOptions& credential_options = {});
 
-  // Runs the named collectors (all when empty), at most `parallel` scopes at a time.
-  std::vector<ScopeOutcome> run(const std::vector<std::string>& only, int parallel = 4);
+  // Runs the named collectors (all when empty), at most `parallel` scopes at a time (0: the
+  // configuration's [daemon] concurrency); requests paced by each collector's rate_limit.
+  std::vector<ScopeOutcome> run(const std::vector<std::string>& only, int parallel = 0);
   // The mutex that guards the store while this Syncer works.
   std::mutex& store_mutex() { return m_store_mutex; }
 
@@ -64,6 +66,7 @@ class Syncer {
   api::Client& m_client;
   const Clock& m_clock;
   std::map<std::string, std::unique_ptr<CredentialProvider>> m_credentials;
+  api::Pacer m_pacer;
 };
 
 }  // namespace acmon::daemon
