@@ -65,6 +65,26 @@ const toml::array& array_of_tables_or_fail(const toml::node& n, const std::strin
   return *n.as_array();
 }
 
+// "I/N": whole numbers, 0 <= I < N <= 1000.
+bool parse_shard(std::string_view s, int& index, int& total) {
+  const auto slash = s.find('/');
+  if (slash == std::string_view::npos) {
+    return false;
+  }
+  const auto whole = [](std::string_view t, int& out) {
+    const auto* end = t.data() + t.size();
+    return !t.empty() && std::from_chars(t.data(), end, out).ptr == end;
+  };
+  int i = 0;
+  int n = 0;
+  if (!whole(s.substr(0, slash), i) || !whole(s.substr(slash + 1), n) || n < 1 || n > 1000 || i < 0 || i >= n) {
+    return false;
+  }
+  index = i;
+  total = n;
+  return true;
+}
+
 void read_daemon(const toml::table& t, const std::string& file, Daemon& d) {
   TableReader r(t, "daemon", file);
   if (auto v = r.string("database")) {
@@ -94,6 +114,11 @@ void read_daemon(const toml::table& t, const std::string& file, Daemon& d) {
       r.fail("concurrency", "must be a whole number of scopes");
     }
     d.concurrency = static_cast<int>(*v);
+  }
+  if (auto v = r.string("shard")) {
+    if (!parse_shard(*v, d.shard_index, d.shard_total)) {
+      r.fail("shard", quoted(*v) + " is not \"I/N\" with N from 1 to 1000 and I from 0 to N-1 (e.g. \"0/2\")");
+    }
   }
   r.finish();
 }

@@ -85,7 +85,11 @@ std::vector<ScopeOutcome> Service::run_unit(const std::shared_ptr<Unit>& u, bool
       auto self = m_units.find(u->key);
       if (self != m_units.end() && self->second == u) {
         std::set<std::string> found;
+        const auto& d = u->gen->cfg.daemon;
         for (const auto& s : *scopes) {
+          if (!model::in_shard(s, d.shard_index, d.shard_total)) {
+            continue;  // another replica's
+          }
           const auto key = unit_key(u->collector, &s);
           found.insert(key);
           if (m_units.count(key) == 0) {

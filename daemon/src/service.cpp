@@ -11,7 +11,7 @@ Service::Service(config::Config cfg, std::unique_ptr<db::Store> store, const Clo
   m_api_metrics = std::make_shared<metrics::ApiMetrics>();
   m_client = std::make_unique<api::Client>(m_transport, m_clock, *m_sleeper, api::RetryPolicy{}, m_api_metrics.get());
   m_collectables = {m_api_metrics->registry(), std::make_shared<metrics::ProcessCollectable>(),
-                    std::make_shared<DatabaseCollectable>(*this)};
+                    std::make_shared<DatabaseCollectable>(*this), std::make_shared<ShardCollectable>(*this)};
   m_state = std::make_shared<model::Snapshot>();
   if (m_options.parallel <= 0) {
     m_options.parallel = m_cfg.daemon.concurrency;
@@ -56,13 +56,14 @@ void Service::build_units(const std::shared_ptr<Generation>& gen) {
     u->interval = c.interval;
     next[key] = u;
   };
+  const auto& d = gen->cfg.daemon;
   for (const auto& c : gen->cfg.collectors) {
     auto collector = gen->collectors.at(c.name);
     if (c.product == config::Product::ecs && c.regions.size() == 1 && c.regions[0] == "*") {
       keep_or_make(unit_key(c.name, nullptr), c, std::nullopt);
       // Scopes found by an earlier discovery stay scheduled until the next discovery says otherwise.
       for (auto& [key, u] : m_units) {
-        if (u->collector == c.name && u->scope) {
+        if (u->collector == c.name && u->scope && model::in_shard(*u->scope, d.shard_index, d.shard_total)) {
           keep_or_make(key, c, u->scope);
         }
       }
@@ -70,7 +71,9 @@ void Service::build_units(const std::shared_ptr<Generation>& gen) {
     }
     auto scopes = collector->scopes();  // no API call for static scopes
     for (const auto& s : *scopes) {
-      keep_or_make(unit_key(c.name, &s), c, s);
+      if (model::in_shard(s, d.shard_index, d.shard_total)) {
+        keep_or_make(unit_key(c.name, &s), c, s);
+      }
     }
   }
   m_units = std::move(next);
@@ -224,6 +227,11 @@ std::vector<ScopeOutcome> Service::run_all_once() {
   // One evaluation after the whole pass, as `acmon sync` does: a pass at a new time is one poll.
   (void)evaluate();
   return all;
+}
+
+std::pair<int, int> Service::shard() const {
+  std::lock_guard lock(m_sched_mutex);
+  return {m_cfg.daemon.shard_index, m_cfg.daemon.shard_total};
 }
 
 std::string Service::status() const {

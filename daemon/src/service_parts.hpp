@@ -81,6 +81,27 @@ class Service::DatabaseCollectable final : public prometheus::Collectable {
   const Service& m_service;
 };
 
+// acmon_shard_info{shard, total} 1: which part of the scopes this replica lists.
+class Service::ShardCollectable final : public prometheus::Collectable {
+ public:
+  explicit ShardCollectable(const Service& service) : m_service(service) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    const auto [index, total] = m_service.shard();
+    prometheus::MetricFamily f;
+    f.name = "acmon_shard_info";
+    f.help = "The shard of the scopes this replica lists: [daemon] shard = \"shard/total\" (0/1: all of them)";
+    f.type = prometheus::MetricType::Gauge;
+    prometheus::ClientMetric m;
+    m.label = {{"shard", std::to_string(index)}, {"total", std::to_string(total)}};
+    m.gauge.value = 1;
+    f.metric.push_back(std::move(m));
+    return {std::move(f)};
+  }
+
+ private:
+  const Service& m_service;
+};
+
 class Service::StopSleeper final : public api::Sleeper {
  public:
   explicit StopSleeper(const std::atomic<bool>& stop) : m_stop(stop) {}

@@ -133,7 +133,9 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
       continue;
     }
     for (auto& s : *scopes) {
-      tasks.push_back({chosen.back().get(), std::move(s)});
+      if (model::in_shard(s, m_cfg.daemon.shard_index, m_cfg.daemon.shard_total)) {
+        tasks.push_back({chosen.back().get(), std::move(s)});
+      }
     }
   }
   // Phase 2: every scope, at most `parallel` at a time.

@@ -2,6 +2,8 @@
 
 #include "acmon/model/scope.hpp"
 
+#include <string_view>
+
 namespace acmon::model {
 
 const char* to_string(CodeState s) {
@@ -51,6 +53,29 @@ std::string Scope::describe() const {
 
 std::string scope_key(const Scope& s) {
   return s.collector + '\x1f' + s.region + '\x1f' + s.order_id;
+}
+
+std::uint64_t shard_hash(const Scope& s) {
+  std::uint64_t h = 14695981039346656037ULL;
+  auto add = [&](std::string_view part) {
+    for (const char c : part) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ULL;
+    }
+    h ^= 0x1fU;  // a separator, so that ("ab", "c") and ("a", "bc") differ
+    h *= 1099511628211ULL;
+  };
+  add(s.account);
+  add(config::to_string(s.product));
+  add(s.region.empty() ? s.order_id : s.region);
+  return h;
+}
+
+bool in_shard(const Scope& s, int index, int total) {
+  if (total <= 1 || s.region == "*") {
+    return true;
+  }
+  return shard_hash(s) % static_cast<std::uint64_t>(total) == static_cast<std::uint64_t>(index);
 }
 
 }  // namespace acmon::model

@@ -266,3 +266,13 @@ TEST(Config, ConcurrencyAndRateLimit) {
   expect_error(std::string(k_account) + "[[collectors]]\naccount = \"a\"\nproduct = \"smc\"\nrate_limit = 5000\n", 8,
                "collectors[0].rate_limit", "out of range");
 }
+
+TEST(Config, Shard) {
+  const auto cfg = parse("[daemon]\nshard = \"2/3\"\n", "t.toml");
+  EXPECT_EQ(cfg.daemon.shard_index, 2);
+  EXPECT_EQ(cfg.daemon.shard_total, 3);
+  EXPECT_EQ(parse("", "t.toml").daemon.shard_total, 1);
+  for (const char* bad : {"3/3", "-1/2", "1/0", "1", "a/b", "1/2/3", "0/1001", " 0/2"}) {
+    expect_error(std::string("[daemon]\nshard = \"") + bad + "\"\n", 2, "daemon.shard", "is not \"I/N\"");
+  }
+}

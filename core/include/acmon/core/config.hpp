@@ -82,6 +82,8 @@ struct Daemon {
   std::string log_level = "info";
   std::int64_t retention = std::int64_t{400} * 86400;  // seconds
   int concurrency = 8;                                 // scopes listed at once
+  int shard_index = 0;                                 // shard = "index/total"
+  int shard_total = 1;
 };
 
 struct Config {

@@ -73,6 +73,8 @@ class Service {
   [[nodiscard]] bool ready() const;
   // acmon_database_ok: the path still names the open file and the last write succeeded.
   [[nodiscard]] bool database_ok() const;
+  // [daemon] shard of the configuration in force: {index, total}.
+  [[nodiscard]] std::pair<int, int> shard() const;
   [[nodiscard]] std::string status() const;
   [[nodiscard]] std::string metrics_text() const;
 
@@ -81,6 +83,7 @@ class Service {
   struct Unit;
   struct ScopeMemory;
   class DatabaseCollectable;
+  class ShardCollectable;
 
   enum class DbEvent {
     file_check,  // the path still names the open file

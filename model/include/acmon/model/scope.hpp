@@ -1,6 +1,7 @@
 // The scope one listing covers.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "acmon/core/config.hpp"
@@ -20,5 +21,11 @@ struct Scope {
 
 // A scope's identity within one configuration: collector, region and order id.
 std::string scope_key(const Scope& s);
+
+// [daemon] shard = "index/total": a replica lists the scopes whose hash of (account, product,
+// region or order id) modulo total is index. The hash (64-bit FNV-1a) is fixed: every replica and
+// every version agrees on it. A region discovery ("*") belongs to every shard.
+std::uint64_t shard_hash(const Scope& s);
+bool in_shard(const Scope& s, int index, int total);
 
 }  // namespace acmon::model

@@ -1,0 +1,110 @@
+// model: exhaustion_forecast (a steady rate is projected exactly, noise is averaged, no forecast
+// where none is meaningful) and shards (a partition, balanced, fixed).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "acmon/model/forecast.hpp"
+#include "acmon/model/scope.hpp"
+
+using acmon::model::exhaustion_forecast;
+using acmon::model::UsagePoint;
+
+TEST(Forecast, ASteadyRateReachesTheLimitWhereTheLineDoes) {
+  // 5 uses an hour for a day, from 100: at 220 now, 780 to go at 5/h = 156 h.
+  std::vector<UsagePoint> p;
+  for (int h = 0; h <= 24; ++h) {
+    p.push_back({1'700'000'000 + h * 3600, 100 + 5 * h});
+  }
+  const auto f = exhaustion_forecast(p, 1000);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(*f, p.back().at + 156 * 3600);
+}
+
+TEST(Forecast, NoisyUseAtASteadyMeanRateIsWithinTenPercent) {
+  std::mt19937 rng(7);
+  std::poisson_distribution<int> uses(10);  // 10 an hour on average
+  std::vector<UsagePoint> p;
+  std::int64_t r = 0;
+  for (int h = 0; h <= 72; ++h) {
+    r += uses(rng);
+    p.push_back({h * 3600LL, r});
+  }
+  const std::int64_t limit = r + 500;  // 50 hours to go at the mean rate
+  const auto f = exhaustion_forecast(p, limit);
+  ASSERT_TRUE(f);
+  const double hours = static_cast<double>(*f - p.back().at) / 3600.0;
+  EXPECT_NEAR(hours, 50.0, 5.0);
+}
+
+TEST(Forecast, UseThatStoppedSlowsTheRate) {
+  // 100 uses in the first hour, then nothing for six days: far slower than 100/h.
+  const std::vector<UsagePoint> p{{0, 0}, {3600, 100}, {6 * 86400, 100}};
+  const auto f = exhaustion_forecast(p, 200);
+  ASSERT_TRUE(f);
+  EXPECT_GT(*f - p.back().at, 24 * 3600);
+}
+
+TEST(Forecast, NothingWithoutGrowthALimitOrTwoTimes) {
+  EXPECT_FALSE(exhaustion_forecast(std::vector<UsagePoint>{{0, 10}, {3600, 10}}, 100));     // flat
+  EXPECT_FALSE(exhaustion_forecast(std::vector<UsagePoint>{{0, 20}, {3600, 10}}, 100));     // shrinking
+  EXPECT_FALSE(exhaustion_forecast(std::vector<UsagePoint>{{0, 10}, {3600, 20}}, 0));       // no limit
+  EXPECT_FALSE(exhaustion_forecast(std::vector<UsagePoint>{{0, 10}, {3600, 100}}, 100));    // reached
+  EXPECT_FALSE(exhaustion_forecast(std::vector<UsagePoint>{{3600, 10}}, 100));              // one point
+  EXPECT_FALSE(exhaustion_forecast(std::vector<UsagePoint>{{3600, 10}, {3600, 20}}, 100));  // one time
+  // One use in a year, a million to go: beyond any useful horizon.
+  EXPECT_FALSE(exhaustion_forecast(std::vector<UsagePoint>{{0, 0}, {365 * 86400LL, 1}}, 1'000'000));
+}
+
+// ---- shards --------------------------------------------------------------------------------
+
+TEST(Shard, EveryScopeBelongsToExactlyOneShardAndTheyAreBalanced) {
+  using acmon::model::Scope;
+  std::vector<Scope> scopes;
+  for (int a = 0; a < 50; ++a) {
+    const std::string account = "1" + std::to_string(100000000000000 + a);
+    scopes.push_back({"org-smc", acmon::config::Product::smc, account, "", ""});
+    for (const char* region : {"cn-hangzhou", "cn-beijing", "cn-shanghai"}) {
+      scopes.push_back({"org-ecs", acmon::config::Product::ecs, account, region, ""});
+    }
+  }
+  constexpr int k_total = 4;
+  std::vector<int> per_shard(k_total, 0);
+  for (const auto& s : scopes) {
+    int owners = 0;
+    for (int i = 0; i < k_total; ++i) {
+      if (acmon::model::in_shard(s, i, k_total)) {
+        ++owners;
+        ++per_shard[static_cast<std::size_t>(i)];
+      }
+    }
+    EXPECT_EQ(owners, 1) << s.account << " " << s.region;
+  }
+  for (const int n : per_shard) {
+    EXPECT_GT(n, 200 / k_total / 2);  // 200 scopes: each shard has at least half its share
+  }
+  // The collector's name is not part of the hash: renaming a collector moves no scope.
+  Scope a{"one-name", acmon::config::Product::ecs, "1234567890123456", "cn-hangzhou", ""};
+  Scope b = a;
+  b.collector = "another-name";
+  EXPECT_EQ(acmon::model::shard_hash(a), acmon::model::shard_hash(b));
+  // A discovery belongs to every shard; one shard holds everything.
+  a.region = "*";
+  EXPECT_TRUE(acmon::model::in_shard(a, 0, 3) && acmon::model::in_shard(a, 2, 3));
+  EXPECT_TRUE(acmon::model::in_shard(b, 0, 1));
+}
+
+TEST(Shard, TheHashIsFixedAcrossVersions) {
+  // Replicas of different versions must agree on who lists what: FNV-1a 64 of
+  // "1234567890123456" 0x1f "ecs" 0x1f "cn-hangzhou" 0x1f, computed independently.
+  acmon::model::Scope s{"x", acmon::config::Product::ecs, "1234567890123456", "cn-hangzhou", ""};
+  std::uint64_t h = 14695981039346656037ULL;
+  for (const std::string part : {"1234567890123456", "ecs", "cn-hangzhou"}) {
+    for (const char c : part + '\x1f') {
+      h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    }
+  }
+  EXPECT_EQ(acmon::model::shard_hash(s), h);
+}
