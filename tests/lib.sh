@@ -32,6 +32,7 @@ within() {
   local end=$(($(date +%s) + $1))
   while [ "$(date +%s)" -lt "$end" ]; do eval "$3" && { ok "$2"; return; }; sleep 0.5; done
   bad "$2"
+  return 1
 }
 # The closing line CTest and people read; the suite's exit status.
 finish() {
@@ -80,6 +81,7 @@ wait_for() {
 #   --database PATH        [daemon] database (required)
 #   --listen ADDR          [daemon] listen
 #   --log-level LEVEL      [daemon] log_level
+#   --shard I/N            [daemon] shard
 #   --account NAME         the account's name (default demo)
 #   --key-id ID            its access_key_id (required)
 #   --secret-file PATH     its access_key_secret_file (required)
@@ -92,7 +94,7 @@ wait_for() {
 #   --raw TEXT             TEXT appended as is (an [alerts] table, another collector)
 # Collectors come in the order smc, ecs, polardb; each is named ACCOUNT-PRODUCT by acmon.
 acmon_config() {
-  local file=$1 database="" listen="" log_level="" account=demo key_id="" secret_file=""
+  local file=$1 database="" listen="" log_level="" shard="" account=demo key_id="" secret_file=""
   local endpoint="http://127.0.0.1:${port:-}" interval="" smc=0 ecs="" ecs_signature="" polardb="" raw=""
   shift
   while [ $# -gt 0 ]; do
@@ -101,6 +103,7 @@ acmon_config() {
       --database) database=$2 ;;
       --listen) listen=$2 ;;
       --log-level) log_level=$2 ;;
+      --shard) shard=$2 ;;
       --account) account=$2 ;;
       --key-id) key_id=$2 ;;
       --secret-file) secret_file=$2 ;;
@@ -129,6 +132,7 @@ acmon_config() {
     printf '[daemon]\ndatabase = "%s"\n' "$database"
     [ -n "$listen" ] && printf 'listen = "%s"\n' "$listen"
     [ -n "$log_level" ] && printf 'log_level = "%s"\n' "$log_level"
+    [ -n "$shard" ] && printf 'shard = "%s"\n' "$shard"
     printf '\n[[accounts]]\nname = "%s"\naccess_key_id = "%s"\naccess_key_secret_file = "%s"\n' \
       "$account" "$key_id" "$secret_file"
     [ "$smc" = 1 ] && _acmon_config_collector smc
