@@ -27,9 +27,9 @@ Result<model::Code> parse_ecs(const json& item, const std::string& account, cons
   ACMON_TRY(ttl, get_int(item, "TimeToLiveInHours", k_ecs_ttl_hours));
   ACMON_TRY(expires, expiry(*created, *ttl, 3600, "TimeToLiveInHours"));
   ACMON_TRY(disabled, get_bool(item, "Disabled"));
-  c.id = *id;
-  c.name = *name;
-  c.description = *desc;
+  c.id = std::move(*id);
+  c.name = std::move(*name);
+  c.description = std::move(*desc);
   c.limit = *count;
   c.registered = *used;
   c.deregistered = *gone;

@@ -23,9 +23,9 @@ Result<model::Code> parse_polardb(const json& item, const std::string& account, 
   ACMON_TRY(desc, get_string(item, "Description"));
   ACMON_TRY(created, get_time(item, "GmtCreated", utc_offset));
   ACMON_TRY(expires, get_time(item, "ExpireAt", utc_offset));
-  c.id = *id;
-  c.name = *name;
-  c.description = *desc;
+  c.id = std::move(*id);
+  c.name = std::move(*name);
+  c.description = std::move(*desc);
   c.created_at = *created;
   c.expires_at = *expires;
   return c;

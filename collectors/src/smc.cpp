@@ -24,15 +24,15 @@ Result<model::Code> parse_smc(const json& item, const std::string& account) {
   ACMON_TRY(ttl, get_int(item, "TimeToLiveInDays", k_smc_ttl_days));
   ACMON_TRY(expires, expiry(*created, *ttl, 86400, "TimeToLiveInDays"));
   ACMON_TRY(status, get_string(item, "Status"));
-  c.id = *id;
-  c.name = *name;
-  c.description = *desc;
+  c.id = std::move(*id);
+  c.name = std::move(*name);
+  c.description = std::move(*desc);
   c.limit = *count;
   c.registered = *used;
   c.created_at = *created;
   c.expires_at = *expires;
   if (!status->empty()) {
-    c.api_status = *status;
+    c.api_status = std::move(*status);
   }
   return c;
 }

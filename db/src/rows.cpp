@@ -5,14 +5,14 @@ namespace acmon::db::detail {
 using model::Code;
 
 void bind_code_fields(Stmt& s, int first, const Code& c) {
-  s.bind(first, std::string_view(c.name))
-      .bind(first + 1, std::string_view(c.description))
+  s.bind_ref(first, std::string_view(c.name))
+      .bind_ref(first + 1, std::string_view(c.description))
       .bind(first + 2, c.limit)
       .bind(first + 3, c.registered)
       .bind(first + 4, c.deregistered)
       .bind(first + 5, c.created_at)
       .bind(first + 6, c.expires_at)
-      .bind(first + 7, c.api_status);
+      .bind_ref(first + 7, c.api_status);
 }
 
 Code read_code_fields(const Stmt& s, int first, Code c) {

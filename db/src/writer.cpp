@@ -2,6 +2,7 @@
 // bounded steps.
 #include "acmon/db/store.hpp"
 
+#include <charconv>
 #include <limits>
 #include <unordered_map>
 
@@ -22,13 +23,16 @@ using detail::Transaction;
 namespace {
 
 // What an unchanged poll compares: a hash of the stored fields, the stored state, deletion.
+// listed: the new listing holds it (a live code it lacks is written as deleted).
 struct Current {
   std::int64_t fingerprint = 0;
   std::string state;
   bool deleted = false;
+  bool listed = false;
 };
 
-// FNV-1a over every stored field of a code, with separators, so that any change shows.
+// FNV-1a over every stored field of a code (numbers as their decimal text), with separators, so
+// that any change shows. Stored with each code: the function must not change.
 std::int64_t fingerprint(const Code& c) {
   std::uint64_t h = 1469598103934665603ULL;
   auto mix = [&](std::string_view s) {
@@ -39,7 +43,15 @@ std::int64_t fingerprint(const Code& c) {
     h ^= 0xff;
     h *= 1099511628211ULL;
   };
-  auto mix_int = [&](const std::optional<std::int64_t>& v) { mix(v ? std::to_string(*v) : std::string("\x01")); };
+  auto mix_int = [&](const std::optional<std::int64_t>& v) {
+    if (!v) {
+      mix("\x01");
+      return;
+    }
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, *v).ptr;
+    mix(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+  };
   mix(c.name);
   mix(c.description);
   mix_int(c.limit);
@@ -173,6 +185,13 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
 
   std::unordered_map<std::string, Current> current;
   {
+    Stmt count(m_db, "SELECT count(*) FROM codes WHERE scope_id=?1");
+    count.bind(1, *sid);
+    if (auto r = count.step(); r && *r) {
+      current.reserve(static_cast<std::size_t>(count.i64(0)));
+    }
+  }
+  {
     Stmt sel(m_db, "SELECT code_id, fingerprint, state, deleted_at IS NOT NULL FROM codes WHERE scope_id=?1");
     sel.bind(1, *sid);
     if (auto r = sel.each([&] {
@@ -222,20 +241,20 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
   }
   auto write_history = [&](const Code& c, const std::string& event, const std::string& detail) -> Result<void> {
     hist.reset();
-    hist.bind(1, *sid).bind(2, std::string_view(c.id)).bind(3, sum.run_id).bind(4, now);
-    hist.bind(5, std::string_view(event)).bind(6, std::string_view(detail));
+    hist.bind(1, *sid).bind_ref(2, c.id).bind(3, sum.run_id).bind(4, now);
+    hist.bind_ref(5, event).bind_ref(6, detail);
     bind_code_fields(hist, 7, c);
     ++sum.history_rows;
     return hist.run();
   };
 
-  std::unordered_map<std::string, bool> listed;
-  listed.reserve(codes.size());
   for (const Code& c : codes) {
-    listed.emplace(c.id, true);
-    const std::string state = model::to_string(model::derive_state(c, now));
+    const std::string_view state = model::to_string(model::derive_state(c, now));
     const std::int64_t fp = fingerprint(c);
     auto it = current.find(c.id);
+    if (it != current.end()) {
+      it->second.listed = true;
+    }
     std::string event;
     std::string detail;
     if (it == current.end()) {
@@ -253,19 +272,17 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
       if (!old) {
         return old.error();
       }
-      std::tie(event, detail) = describe_change(*old, it->second.state, c, state);
+      std::tie(event, detail) = describe_change(*old, it->second.state, c, std::string(state));
       if (event.empty()) {
         continue;
       }
       ++sum.changed;
     }
     upsert.reset();
-    upsert.bind(1, *sid).bind(2, std::string_view(c.id)).bind(3, std::string_view(config::to_string(c.product)));
-    upsert.bind(4, std::string_view(c.account))
-        .bind(5, std::string_view(c.region))
-        .bind(6, std::string_view(c.order_id));
+    upsert.bind(1, *sid).bind_ref(2, c.id).bind_ref(3, std::string_view(config::to_string(c.product)));
+    upsert.bind_ref(4, c.account).bind_ref(5, c.region).bind_ref(6, c.order_id);
     bind_code_fields(upsert, 7, c);
-    upsert.bind(15, std::string_view(state)).bind(16, now).bind(17, fp);
+    upsert.bind_ref(15, state).bind(16, now).bind(17, fp);
     if (auto r = upsert.run(); !r) {
       return r.error();
     }
@@ -276,7 +293,7 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
 
   Stmt del(m_db, "UPDATE codes SET deleted_at=?3, state='deleted', changed_at=?3 WHERE scope_id=?1 AND code_id=?2");
   for (const auto& [id, cur] : current) {
-    if (cur.deleted || listed.count(id) != 0) {
+    if (cur.deleted || cur.listed) {
       continue;
     }
     auto old = stored(id);

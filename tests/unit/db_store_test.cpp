@@ -131,6 +131,40 @@ TEST_F(StoreTest, UnchangedResyncWritesNoHistoryAndAChangeWritesExactlyOne) {
   EXPECT_EQ((*h)[1].at, 4000);
 }
 
+// Fingerprints are stored: a database written by an earlier acmon must compare equal for an
+// unchanged code. Pinned to FNV-1a over the fields, numbers as decimal text, absent as "\x01".
+TEST_F(StoreTest, TheStoredFingerprintKeepsItsDefinition) {
+  auto reference = [](const Code& c) {
+    std::uint64_t h = 1469598103934665603ULL;
+    auto mix = [&](const std::string& s) {
+      for (unsigned char ch : s) {
+        h ^= ch;
+        h *= 1099511628211ULL;
+      }
+      h ^= 0xff;
+      h *= 1099511628211ULL;
+    };
+    auto mix_int = [&](const std::optional<std::int64_t>& v) { mix(v ? std::to_string(*v) : std::string("\x01")); };
+    mix(c.name);
+    mix(c.description);
+    mix_int(c.limit);
+    mix_int(c.registered);
+    mix_int(c.deregistered);
+    mix_int(c.created_at);
+    mix_int(c.expires_at);
+    mix(c.api_status ? *c.api_status : std::string("\x01"));
+    return static_cast<std::int64_t>(h);
+  };
+  Code a = code("a", 7, 1000);
+  a.created_at = -62135596800;  // negative and long numbers keep their decimal text
+  Code b = code("b");
+  b.limit.reset();
+  b.api_status.reset();
+  ASSERT_TRUE(sync({a, b}, 2000));
+  EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='a'"), reference(a));
+  EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='b'"), reference(b));
+}
+
 TEST_F(StoreTest, LastSeenIsTheScopesLastCompleteListing) {
   ASSERT_TRUE(sync({code("a")}, 2000));
   ASSERT_TRUE(sync({code("a")}, 5000));
