@@ -222,30 +222,74 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
     return read_code_fields(full, 0, c);
   };
 
-  Stmt upsert(m_db,
-              "INSERT INTO codes(scope_id, code_id, product, account, region, order_id, name, description, "
-              "limit_count, registered, deregistered, created_at, expires_at, api_status, state, first_seen, "
-              "changed_at, deleted_at, fingerprint) "
-              "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?16,NULL,?17) "
-              "ON CONFLICT(scope_id, code_id) DO UPDATE SET name=excluded.name, description=excluded.description, "
-              "limit_count=excluded.limit_count, registered=excluded.registered, "
-              "deregistered=excluded.deregistered, created_at=excluded.created_at, expires_at=excluded.expires_at, "
-              "api_status=excluded.api_status, state=excluded.state, changed_at=excluded.changed_at, "
-              "deleted_at=NULL, product=excluded.product, account=excluded.account, fingerprint=excluded.fingerprint");
-  Stmt hist(m_db,
-            "INSERT INTO history(scope_id, code_id, run_id, at, event, detail, name, description, limit_count, "
-            "registered, deregistered, created_at, expires_at, api_status) "
-            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
-  if (!upsert.ok() || !hist.ok()) {
-    return sqlite_error(m_db, "prepare");
-  }
-  auto write_history = [&](const Code& c, const std::string& event, const std::string& detail) -> Result<void> {
+  // Codes that changed (and their history rows) are written k_batch at a time, one statement
+  // for each table; what is left at the end goes in statements of its own size.
+  constexpr int k_batch = 32;
+  std::optional<Stmt> upsert_batch;
+  std::optional<Stmt> hist_batch;
+  // A code to write: its history event, and for a listed code its state and fingerprint.
+  struct Pending {
+    const Code* code;
+    std::string_view state;
+    std::int64_t fingerprint;
+    std::string event;
+    std::string detail;
+  };
+  std::vector<Pending> pending;
+  pending.reserve(k_batch);
+  auto bind_history = [&](Stmt& st, int first, const Pending& p) {
+    st.bind(first + 1, *sid).bind_ref(first + 2, p.code->id).bind(first + 3, sum.run_id).bind(first + 4, now);
+    st.bind_ref(first + 5, p.event).bind_ref(first + 6, p.detail);
+    bind_code_fields(st, first + 7, *p.code);
+  };
+  // Writes what is pending: with upsert, the codes rows too.
+  auto flush = [&](bool upsert) -> Result<void> {
+    if (pending.empty()) {
+      return {};
+    }
+    const int n = static_cast<int>(pending.size());
+    std::optional<Stmt> once_upsert;
+    std::optional<Stmt> once_hist;
+    if (n == k_batch && !upsert_batch) {
+      upsert_batch.emplace(m_db, detail::codes_upsert_sql(k_batch));
+      hist_batch.emplace(m_db, detail::history_insert_sql(k_batch));
+    }
+    if (n != k_batch) {
+      once_upsert.emplace(m_db, detail::codes_upsert_sql(n));
+      once_hist.emplace(m_db, detail::history_insert_sql(n));
+    }
+    Stmt& up = n == k_batch ? *upsert_batch : *once_upsert;
+    Stmt& hist = n == k_batch ? *hist_batch : *once_hist;
+    if (!up.ok() || !hist.ok()) {
+      return sqlite_error(m_db, "prepare");
+    }
+    if (upsert) {
+      up.reset();
+      for (int k = 0; k < n; ++k) {
+        const Pending& p = pending[static_cast<std::size_t>(k)];
+        const Code& c = *p.code;
+        const int first = k * detail::k_upsert_params;
+        up.bind(first + 1, *sid)
+            .bind_ref(first + 2, c.id)
+            .bind_ref(first + 3, std::string_view(config::to_string(c.product)));
+        up.bind_ref(first + 4, c.account).bind_ref(first + 5, c.region).bind_ref(first + 6, c.order_id);
+        bind_code_fields(up, first + 7, c);
+        up.bind_ref(first + 15, p.state).bind(first + 16, now).bind(first + 17, p.fingerprint);
+      }
+      if (auto r = up.run(); !r) {
+        return r.error();
+      }
+    }
     hist.reset();
-    hist.bind(1, *sid).bind_ref(2, c.id).bind(3, sum.run_id).bind(4, now);
-    hist.bind_ref(5, event).bind_ref(6, detail);
-    bind_code_fields(hist, 7, c);
-    ++sum.history_rows;
-    return hist.run();
+    for (int k = 0; k < n; ++k) {
+      bind_history(hist, k * detail::k_history_params, pending[static_cast<std::size_t>(k)]);
+    }
+    if (auto r = hist.run(); !r) {
+      return r.error();
+    }
+    sum.history_rows += n;
+    pending.clear();
+    return {};
   };
 
   for (const Code& c : codes) {
@@ -278,20 +322,19 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
       }
       ++sum.changed;
     }
-    upsert.reset();
-    upsert.bind(1, *sid).bind_ref(2, c.id).bind_ref(3, std::string_view(config::to_string(c.product)));
-    upsert.bind_ref(4, c.account).bind_ref(5, c.region).bind_ref(6, c.order_id);
-    bind_code_fields(upsert, 7, c);
-    upsert.bind_ref(15, state).bind(16, now).bind(17, fp);
-    if (auto r = upsert.run(); !r) {
-      return r.error();
+    pending.push_back({&c, state, fp, std::move(event), std::move(detail)});
+    if (pending.size() == static_cast<std::size_t>(k_batch)) {
+      if (auto r = flush(true); !r) {
+        return r.error();
+      }
     }
-    if (auto r = write_history(c, event, detail); !r) {
-      return r.error();
-    }
+  }
+  if (auto r = flush(true); !r) {
+    return r.error();
   }
 
   Stmt del(m_db, "UPDATE codes SET deleted_at=?3, state='deleted', changed_at=?3 WHERE scope_id=?1 AND code_id=?2");
+  Stmt hist1(m_db, detail::history_insert_sql(1));
   for (const auto& [id, cur] : current) {
     if (cur.deleted || cur.listed) {
       continue;
@@ -305,9 +348,12 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
     if (auto r = del.run(); !r) {
       return r.error();
     }
-    if (auto r = write_history(*old, "deleted", "no longer listed"); !r) {
+    hist1.reset();
+    bind_history(hist1, 0, Pending{&*old, {}, 0, "deleted", "no longer listed"});
+    if (auto r = hist1.run(); !r) {
       return r.error();
     }
+    ++sum.history_rows;
     ++sum.deleted;
   }
 

@@ -165,6 +165,42 @@ TEST_F(StoreTest, TheStoredFingerprintKeepsItsDefinition) {
   EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='b'"), reference(b));
 }
 
+// Rows are written many to a statement: every row, of every code, with its own values, whatever
+// the count (full batches and a remainder).
+TEST_F(StoreTest, ManyCodesAreEachWrittenWithTheirOwnRowAndHistory) {
+  std::vector<Code> codes;
+  for (int i = 0; i < 70; ++i) {
+    codes.push_back(code("c" + std::to_string(i), 1, 100 + i));
+  }
+  auto first = sync(codes, 2000);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->created, 70);
+  EXPECT_EQ(first->history_rows, 70);
+  EXPECT_EQ(count("SELECT count(*) FROM codes WHERE limit_count = 100 + CAST(substr(code_id, 2) AS INTEGER)"), 70);
+  EXPECT_EQ(count("SELECT count(DISTINCT code_id) FROM history WHERE event='created' AND "
+                  "limit_count = 100 + CAST(substr(code_id, 2) AS INTEGER)"),
+            70);
+  for (int i = 0; i < 40; ++i) {
+    codes[static_cast<std::size_t>(i)].registered = 2 + i;
+  }
+  auto second = sync(codes, 3000);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(second->changed, 40);
+  EXPECT_EQ(second->history_rows, 40);
+  EXPECT_EQ(count("SELECT count(*) FROM codes WHERE registered = 2 + CAST(substr(code_id, 2) AS INTEGER) AND "
+                  "changed_at = 3000 AND first_seen = 2000"),
+            40);
+  EXPECT_EQ(count("SELECT count(*) FROM history WHERE at = 3000 AND event='used' AND "
+                  "detail = 'used +' || (1 + CAST(substr(code_id, 2) AS INTEGER))"),
+            40);
+  codes.resize(65);
+  auto third = sync(codes, 4000);
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_EQ(third->deleted, 5);
+  EXPECT_EQ(third->history_rows, 5);
+  EXPECT_EQ(count("SELECT count(*) FROM history WHERE at = 4000 AND event='deleted'"), 5);
+}
+
 TEST_F(StoreTest, LastSeenIsTheScopesLastCompleteListing) {
   ASSERT_TRUE(sync({code("a")}, 2000));
   ASSERT_TRUE(sync({code("a")}, 5000));
