@@ -195,7 +195,9 @@ BareResult bare_fetch(const std::string& endpoint, const std::string& access_key
       headers.reset(curl_slist_append(headers.release(), "Expect:"));
       for (const auto& [k, v] : signed_request.headers) {
         if (k != "host") {
-          headers.reset(curl_slist_append(headers.release(), (k + ": " + v).c_str()));
+          std::string line = k;
+          line.append(": ").append(v);
+          headers.reset(curl_slist_append(headers.release(), line.c_str()));
         }
       }
       const std::string body = post(h.get(), endpoint + "/?" + signing::canonical_query(params), headers.get(), empty);

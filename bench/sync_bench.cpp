@@ -251,6 +251,7 @@ LatencyFigures latency_run(const Options& opt, const fs::path& dir) {
   const int n_ecs = std::min<int>(static_cast<int>(regions.size()), opt.latency_scopes / 4);
   regions.resize(static_cast<std::size_t>(n_ecs));
   std::vector<std::string> orders;
+  orders.reserve(static_cast<std::size_t>(std::max(0, opt.latency_scopes - n_ecs)));
   for (int i = 0; i < opt.latency_scopes - n_ecs; ++i) {
     orders.push_back(std::to_string(2233000000100 + i));
   }

@@ -348,8 +348,9 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
     if (auto r = del.run(); !r) {
       return r.error();
     }
+    const Pending gone{&*old, {}, 0, "deleted", "no longer listed"};  // bound by reference: kept until run
     hist1.reset();
-    bind_history(hist1, 0, Pending{&*old, {}, 0, "deleted", "no longer listed"});
+    bind_history(hist1, 0, gone);
     if (auto r = hist1.run(); !r) {
       return r.error();
     }

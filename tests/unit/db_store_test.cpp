@@ -169,6 +169,7 @@ TEST_F(StoreTest, TheStoredFingerprintKeepsItsDefinition) {
 // the count (full batches and a remainder).
 TEST_F(StoreTest, ManyCodesAreEachWrittenWithTheirOwnRowAndHistory) {
   std::vector<Code> codes;
+  codes.reserve(70);
   for (int i = 0; i < 70; ++i) {
     codes.push_back(code("c" + std::to_string(i), 1, 100 + i));
   }
@@ -198,7 +199,9 @@ TEST_F(StoreTest, ManyCodesAreEachWrittenWithTheirOwnRowAndHistory) {
   ASSERT_TRUE(third) << third.error().message;
   EXPECT_EQ(third->deleted, 5);
   EXPECT_EQ(third->history_rows, 5);
-  EXPECT_EQ(count("SELECT count(*) FROM history WHERE at = 4000 AND event='deleted'"), 5);
+  EXPECT_EQ(count("SELECT count(*) FROM history WHERE at = 4000 AND event='deleted' AND detail='no longer listed' "
+                  "AND limit_count = 100 + CAST(substr(code_id, 2) AS INTEGER)"),
+            5);
 }
 
 TEST_F(StoreTest, LastSeenIsTheScopesLastCompleteListing) {
