@@ -117,6 +117,16 @@ Result<Listing> Collector::list(const Scope& scope, int* pages_read, const std::
     if (known == nullptr) {
       break;
     }
+    // A pass lists an id once (the pager refuses a repeat), so the known codes it lacks are the
+    // known ones less those it holds.
+    std::size_t held = 0;
+    for (const auto& c : result->codes) {
+      held += known->count(c.id);
+    }
+    const std::size_t missing = known->size() - held;
+    if (missing == 0) {
+      break;
+    }
     std::vector<std::string> ids;
     ids.reserve(result->codes.size());
     for (const auto& c : result->codes) {
@@ -125,11 +135,7 @@ Result<Listing> Collector::list(const Scope& scope, int* pages_read, const std::
     std::sort(ids.begin(), ids.end());
     // A code this pass lacks is gone only if the pass agrees with the one before it: a deletion
     // and an addition between two pages shift a live code out of a PageNumber listing unseen.
-    const auto missing =
-        static_cast<std::size_t>(std::count_if(known->begin(), known->end(), [&](const std::string& id) {
-          return !std::binary_search(ids.begin(), ids.end(), id);
-        }));
-    if (missing == 0 || (previous && *previous == ids)) {
+    if (previous && *previous == ids) {
       break;
     }
     previous = std::move(ids);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <mutex>
 
 namespace acmon::http {
@@ -92,6 +93,14 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     }
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
       value.remove_suffix(1);
+    }
+    // The body's declared length, when it is within bounds: its buffer is made once, not grown.
+    if (name == "content-length" && t->body->empty()) {
+      std::size_t length = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
+      if (ec == std::errc() && end == value.data() + value.size() && length <= t->max_body) {
+        t->body->reserve(length);
+      }
     }
     headers->emplace_back(std::move(name), std::string(value));
   } else if (line.rfind("HTTP/", 0) == 0) {

@@ -1,15 +1,31 @@
 // Private: the columns of a code as the codes and history tables hold them, in one order.
 #pragma once
 
+#include <string>
+#include <string_view>
+
 #include "acmon/model/code.hpp"
 #include "sqlite.hpp"
 
 namespace acmon::db::detail {
 
 // Binds name, description, limit, registered, deregistered, created_at, expires_at, api_status
-// to parameters first.. first+7.
+// to parameters first.. first+7, without copying the text: c must not change until s is reset.
 void bind_code_fields(Stmt& s, int first, const model::Code& c);
 // Reads the same columns from first.. into c, which holds the identity fields already.
 model::Code read_code_fields(const Stmt& s, int first, model::Code c);
+// n copies of a row of VALUES, comma-separated, the parameters of copy k (from 0) renumbered from
+// k * params: values_rows("(?1,?2,?2)", 2, 2) is "(?1,?2,?2),(?3,?4,?4)". One statement that writes
+// many rows saves SQLite the work of starting and ending one per row.
+std::string values_rows(std::string_view row, int params, int n);
+
+// The statements that write n codes rows (an upsert) and n history rows, and their parameters per row:
+// codes: scope_id, code_id, product, account, region, order_id, the code fields (bind_code_fields),
+// state, now (first_seen and changed_at), fingerprint; history: scope_id, code_id, run_id, at,
+// event, detail, the code fields.
+constexpr int k_upsert_params = 17;
+constexpr int k_history_params = 14;
+std::string codes_upsert_sql(int n);
+std::string history_insert_sql(int n);
 
 }  // namespace acmon::db::detail

@@ -96,6 +96,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
       return make_error(ErrorKind::db, "database " + path + ": cannot create it: " + std::strerror(errno));
     }
   }
+  // SQLite counts its allocations under one process-wide mutex unless told otherwise before its
+  // first use; acmon never reads the counts. Refused (and harmless) once SQLite is in use.
+  static const bool k_no_memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  (void)k_no_memstatus;
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

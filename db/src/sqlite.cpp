@@ -27,6 +27,13 @@ Stmt& Stmt::bind(int i, std::string_view v) {
   sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
+Stmt& Stmt::bind_ref(int i, std::string_view v) {
+  sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  return *this;
+}
+Stmt& Stmt::bind_ref(int i, const std::optional<std::string>& v) {
+  return v ? bind_ref(i, std::string_view(*v)) : bind_null(i);
+}
 Stmt& Stmt::bind(int i, std::int64_t v) {
   sqlite3_bind_int64(m_stmt, i, v);
   return *this;

@@ -30,6 +30,10 @@ class Stmt {
   Stmt& bind_null(int i);
   Stmt& bind(int i, const std::optional<std::int64_t>& v);
   Stmt& bind(int i, const std::optional<std::string>& v);
+  // Without a copy: the text must stay unchanged until the statement is reset.
+  Stmt& bind_ref(int i, std::string_view v);
+  Stmt& bind_ref(int i, const std::string& v) { return bind_ref(i, std::string_view(v)); }
+  Stmt& bind_ref(int i, const std::optional<std::string>& v);
   // SQLITE_ROW: true; SQLITE_DONE: false; an error otherwise.
   Result<bool> step();
   Result<void> run();  // step() expecting DONE

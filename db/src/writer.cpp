@@ -2,6 +2,7 @@
 // bounded steps.
 #include "acmon/db/store.hpp"
 
+#include <charconv>
 #include <limits>
 #include <unordered_map>
 
@@ -22,13 +23,16 @@ using detail::Transaction;
 namespace {
 
 // What an unchanged poll compares: a hash of the stored fields, the stored state, deletion.
+// listed: the new listing holds it (a live code it lacks is written as deleted).
 struct Current {
   std::int64_t fingerprint = 0;
   std::string state;
   bool deleted = false;
+  bool listed = false;
 };
 
-// FNV-1a over every stored field of a code, with separators, so that any change shows.
+// FNV-1a over every stored field of a code (numbers as their decimal text), with separators, so
+// that any change shows. Stored with each code: the function must not change.
 std::int64_t fingerprint(const Code& c) {
   std::uint64_t h = 1469598103934665603ULL;
   auto mix = [&](std::string_view s) {
@@ -39,7 +43,15 @@ std::int64_t fingerprint(const Code& c) {
     h ^= 0xff;
     h *= 1099511628211ULL;
   };
-  auto mix_int = [&](const std::optional<std::int64_t>& v) { mix(v ? std::to_string(*v) : std::string("\x01")); };
+  auto mix_int = [&](const std::optional<std::int64_t>& v) {
+    if (!v) {
+      mix("\x01");
+      return;
+    }
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, *v).ptr;
+    mix(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+  };
   mix(c.name);
   mix(c.description);
   mix_int(c.limit);
@@ -173,6 +185,13 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
 
   std::unordered_map<std::string, Current> current;
   {
+    Stmt count(m_db, "SELECT count(*) FROM codes WHERE scope_id=?1");
+    count.bind(1, *sid);
+    if (auto r = count.step(); r && *r) {
+      current.reserve(static_cast<std::size_t>(count.i64(0)));
+    }
+  }
+  {
     Stmt sel(m_db, "SELECT code_id, fingerprint, state, deleted_at IS NOT NULL FROM codes WHERE scope_id=?1");
     sel.bind(1, *sid);
     if (auto r = sel.each([&] {
@@ -203,39 +222,83 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
     return read_code_fields(full, 0, c);
   };
 
-  Stmt upsert(m_db,
-              "INSERT INTO codes(scope_id, code_id, product, account, region, order_id, name, description, "
-              "limit_count, registered, deregistered, created_at, expires_at, api_status, state, first_seen, "
-              "changed_at, deleted_at, fingerprint) "
-              "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?16,NULL,?17) "
-              "ON CONFLICT(scope_id, code_id) DO UPDATE SET name=excluded.name, description=excluded.description, "
-              "limit_count=excluded.limit_count, registered=excluded.registered, "
-              "deregistered=excluded.deregistered, created_at=excluded.created_at, expires_at=excluded.expires_at, "
-              "api_status=excluded.api_status, state=excluded.state, changed_at=excluded.changed_at, "
-              "deleted_at=NULL, product=excluded.product, account=excluded.account, fingerprint=excluded.fingerprint");
-  Stmt hist(m_db,
-            "INSERT INTO history(scope_id, code_id, run_id, at, event, detail, name, description, limit_count, "
-            "registered, deregistered, created_at, expires_at, api_status) "
-            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
-  if (!upsert.ok() || !hist.ok()) {
-    return sqlite_error(m_db, "prepare");
-  }
-  auto write_history = [&](const Code& c, const std::string& event, const std::string& detail) -> Result<void> {
+  // Codes that changed (and their history rows) are written k_batch at a time, one statement
+  // for each table; what is left at the end goes in statements of its own size.
+  constexpr int k_batch = 32;
+  std::optional<Stmt> upsert_batch;
+  std::optional<Stmt> hist_batch;
+  // A code to write: its history event, and for a listed code its state and fingerprint.
+  struct Pending {
+    const Code* code;
+    std::string_view state;
+    std::int64_t fingerprint;
+    std::string event;
+    std::string detail;
+  };
+  std::vector<Pending> pending;
+  pending.reserve(k_batch);
+  auto bind_history = [&](Stmt& st, int first, const Pending& p) {
+    st.bind(first + 1, *sid).bind_ref(first + 2, p.code->id).bind(first + 3, sum.run_id).bind(first + 4, now);
+    st.bind_ref(first + 5, p.event).bind_ref(first + 6, p.detail);
+    bind_code_fields(st, first + 7, *p.code);
+  };
+  // Writes what is pending: with upsert, the codes rows too.
+  auto flush = [&](bool upsert) -> Result<void> {
+    if (pending.empty()) {
+      return {};
+    }
+    const int n = static_cast<int>(pending.size());
+    std::optional<Stmt> once_upsert;
+    std::optional<Stmt> once_hist;
+    if (n == k_batch && !upsert_batch) {
+      upsert_batch.emplace(m_db, detail::codes_upsert_sql(k_batch));
+      hist_batch.emplace(m_db, detail::history_insert_sql(k_batch));
+    }
+    if (n != k_batch) {
+      once_upsert.emplace(m_db, detail::codes_upsert_sql(n));
+      once_hist.emplace(m_db, detail::history_insert_sql(n));
+    }
+    Stmt& up = n == k_batch ? *upsert_batch : *once_upsert;
+    Stmt& hist = n == k_batch ? *hist_batch : *once_hist;
+    if (!up.ok() || !hist.ok()) {
+      return sqlite_error(m_db, "prepare");
+    }
+    if (upsert) {
+      up.reset();
+      for (int k = 0; k < n; ++k) {
+        const Pending& p = pending[static_cast<std::size_t>(k)];
+        const Code& c = *p.code;
+        const int first = k * detail::k_upsert_params;
+        up.bind(first + 1, *sid)
+            .bind_ref(first + 2, c.id)
+            .bind_ref(first + 3, std::string_view(config::to_string(c.product)));
+        up.bind_ref(first + 4, c.account).bind_ref(first + 5, c.region).bind_ref(first + 6, c.order_id);
+        bind_code_fields(up, first + 7, c);
+        up.bind_ref(first + 15, p.state).bind(first + 16, now).bind(first + 17, p.fingerprint);
+      }
+      if (auto r = up.run(); !r) {
+        return r.error();
+      }
+    }
     hist.reset();
-    hist.bind(1, *sid).bind(2, std::string_view(c.id)).bind(3, sum.run_id).bind(4, now);
-    hist.bind(5, std::string_view(event)).bind(6, std::string_view(detail));
-    bind_code_fields(hist, 7, c);
-    ++sum.history_rows;
-    return hist.run();
+    for (int k = 0; k < n; ++k) {
+      bind_history(hist, k * detail::k_history_params, pending[static_cast<std::size_t>(k)]);
+    }
+    if (auto r = hist.run(); !r) {
+      return r.error();
+    }
+    sum.history_rows += n;
+    pending.clear();
+    return {};
   };
 
-  std::unordered_map<std::string, bool> listed;
-  listed.reserve(codes.size());
   for (const Code& c : codes) {
-    listed.emplace(c.id, true);
-    const std::string state = model::to_string(model::derive_state(c, now));
+    const std::string_view state = model::to_string(model::derive_state(c, now));
     const std::int64_t fp = fingerprint(c);
     auto it = current.find(c.id);
+    if (it != current.end()) {
+      it->second.listed = true;
+    }
     std::string event;
     std::string detail;
     if (it == current.end()) {
@@ -253,30 +316,27 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
       if (!old) {
         return old.error();
       }
-      std::tie(event, detail) = describe_change(*old, it->second.state, c, state);
+      std::tie(event, detail) = describe_change(*old, it->second.state, c, std::string(state));
       if (event.empty()) {
         continue;
       }
       ++sum.changed;
     }
-    upsert.reset();
-    upsert.bind(1, *sid).bind(2, std::string_view(c.id)).bind(3, std::string_view(config::to_string(c.product)));
-    upsert.bind(4, std::string_view(c.account))
-        .bind(5, std::string_view(c.region))
-        .bind(6, std::string_view(c.order_id));
-    bind_code_fields(upsert, 7, c);
-    upsert.bind(15, std::string_view(state)).bind(16, now).bind(17, fp);
-    if (auto r = upsert.run(); !r) {
-      return r.error();
+    pending.push_back({&c, state, fp, std::move(event), std::move(detail)});
+    if (pending.size() == static_cast<std::size_t>(k_batch)) {
+      if (auto r = flush(true); !r) {
+        return r.error();
+      }
     }
-    if (auto r = write_history(c, event, detail); !r) {
-      return r.error();
-    }
+  }
+  if (auto r = flush(true); !r) {
+    return r.error();
   }
 
   Stmt del(m_db, "UPDATE codes SET deleted_at=?3, state='deleted', changed_at=?3 WHERE scope_id=?1 AND code_id=?2");
+  Stmt hist1(m_db, detail::history_insert_sql(1));
   for (const auto& [id, cur] : current) {
-    if (cur.deleted || listed.count(id) != 0) {
+    if (cur.deleted || cur.listed) {
       continue;
     }
     auto old = stored(id);
@@ -288,9 +348,13 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
     if (auto r = del.run(); !r) {
       return r.error();
     }
-    if (auto r = write_history(*old, "deleted", "no longer listed"); !r) {
+    const Pending gone{&*old, {}, 0, "deleted", "no longer listed"};  // bound by reference: kept until run
+    hist1.reset();
+    bind_history(hist1, 0, gone);
+    if (auto r = hist1.run(); !r) {
       return r.error();
     }
+    ++sum.history_rows;
     ++sum.deleted;
   }
 

@@ -131,6 +131,79 @@ TEST_F(StoreTest, UnchangedResyncWritesNoHistoryAndAChangeWritesExactlyOne) {
   EXPECT_EQ((*h)[1].at, 4000);
 }
 
+// Fingerprints are stored: a database written by an earlier acmon must compare equal for an
+// unchanged code. Pinned to FNV-1a over the fields, numbers as decimal text, absent as "\x01".
+TEST_F(StoreTest, TheStoredFingerprintKeepsItsDefinition) {
+  auto reference = [](const Code& c) {
+    std::uint64_t h = 1469598103934665603ULL;
+    auto mix = [&](const std::string& s) {
+      for (unsigned char ch : s) {
+        h ^= ch;
+        h *= 1099511628211ULL;
+      }
+      h ^= 0xff;
+      h *= 1099511628211ULL;
+    };
+    auto mix_int = [&](const std::optional<std::int64_t>& v) { mix(v ? std::to_string(*v) : std::string("\x01")); };
+    mix(c.name);
+    mix(c.description);
+    mix_int(c.limit);
+    mix_int(c.registered);
+    mix_int(c.deregistered);
+    mix_int(c.created_at);
+    mix_int(c.expires_at);
+    mix(c.api_status ? *c.api_status : std::string("\x01"));
+    return static_cast<std::int64_t>(h);
+  };
+  Code a = code("a", 7, 1000);
+  a.created_at = -62135596800;  // negative and long numbers keep their decimal text
+  Code b = code("b");
+  b.limit.reset();
+  b.api_status.reset();
+  ASSERT_TRUE(sync({a, b}, 2000));
+  EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='a'"), reference(a));
+  EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='b'"), reference(b));
+}
+
+// Rows are written many to a statement: every row, of every code, with its own values, whatever
+// the count (full batches and a remainder).
+TEST_F(StoreTest, ManyCodesAreEachWrittenWithTheirOwnRowAndHistory) {
+  std::vector<Code> codes;
+  codes.reserve(70);
+  for (int i = 0; i < 70; ++i) {
+    codes.push_back(code("c" + std::to_string(i), 1, 100 + i));
+  }
+  auto first = sync(codes, 2000);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->created, 70);
+  EXPECT_EQ(first->history_rows, 70);
+  EXPECT_EQ(count("SELECT count(*) FROM codes WHERE limit_count = 100 + CAST(substr(code_id, 2) AS INTEGER)"), 70);
+  EXPECT_EQ(count("SELECT count(DISTINCT code_id) FROM history WHERE event='created' AND "
+                  "limit_count = 100 + CAST(substr(code_id, 2) AS INTEGER)"),
+            70);
+  for (int i = 0; i < 40; ++i) {
+    codes[static_cast<std::size_t>(i)].registered = 2 + i;
+  }
+  auto second = sync(codes, 3000);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(second->changed, 40);
+  EXPECT_EQ(second->history_rows, 40);
+  EXPECT_EQ(count("SELECT count(*) FROM codes WHERE registered = 2 + CAST(substr(code_id, 2) AS INTEGER) AND "
+                  "changed_at = 3000 AND first_seen = 2000"),
+            40);
+  EXPECT_EQ(count("SELECT count(*) FROM history WHERE at = 3000 AND event='used' AND "
+                  "detail = 'used +' || (1 + CAST(substr(code_id, 2) AS INTEGER))"),
+            40);
+  codes.resize(65);
+  auto third = sync(codes, 4000);
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_EQ(third->deleted, 5);
+  EXPECT_EQ(third->history_rows, 5);
+  EXPECT_EQ(count("SELECT count(*) FROM history WHERE at = 4000 AND event='deleted' AND detail='no longer listed' "
+                  "AND limit_count = 100 + CAST(substr(code_id, 2) AS INTEGER)"),
+            5);
+}
+
 TEST_F(StoreTest, LastSeenIsTheScopesLastCompleteListing) {
   ASSERT_TRUE(sync({code("a")}, 2000));
   ASSERT_TRUE(sync({code("a")}, 5000));
