@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -45,7 +46,9 @@ void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value)
 
 namespace {
 
-// Buffers text and hands it to the sink in pieces.
+// Buffers text and hands it to the sink in pieces. Label names and values are appended whole
+// where nothing needs escaping, and integers are written by std::to_chars: this loop writes
+// 600,000 series for 100,000 codes.
 class Writer {
  public:
   explicit Writer(const Sink& sink) : m_sink(sink) { m_buf.reserve(k_chunk + 4096); }
@@ -53,26 +56,28 @@ class Writer {
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  void header(const char* name, const char* help, const char* type) {
+  void header(std::string_view name, std::string_view help, std::string_view type) {
     m_buf.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" ");
     m_buf.append(type).append("\n");
   }
-  void begin(const char* name) {
+  void begin(std::string_view name) {
     m_buf.append(name);
     m_first = true;
   }
-  void label(const char* name, std::string_view value) {
-    m_buf.append(m_first ? "{" : ",").append(name).append("=\"");
+  void label(std::string_view name, std::string_view value) {
+    m_buf.push_back(m_first ? '{' : ',');
     m_first = false;
-    for (char c : value) {
-      switch (c) {
-        case '\\': m_buf.append("\\\\"); break;
-        case '"': m_buf.append("\\\""); break;
-        case '\n': m_buf.append("\\n"); break;
-        default: m_buf.push_back(c);
+    m_buf.append(name).append("=\"", 2);
+    std::size_t plain = 0;  // start of the run of characters that need no escape
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const char c = value[i];
+      if (c == '\\' || c == '"' || c == '\n') {
+        m_buf.append(value.data() + plain, i - plain);
+        m_buf.append(c == '\\' ? "\\\\" : (c == '"' ? "\\\"" : "\\n"), 2);
+        plain = i + 1;
       }
     }
-    m_buf.push_back('"');
+    m_buf.append(value.data() + plain, value.size() - plain).push_back('"');
   }
   void value(double v) {
     if (!m_first) {
@@ -81,11 +86,14 @@ class Writer {
     char num[32];
     const double whole = static_cast<double>(static_cast<std::int64_t>(v));
     if (whole == v && v < 1e15 && v > -1e15) {
-      std::snprintf(num, sizeof num, " %lld\n", static_cast<long long>(v));
+      num[0] = ' ';
+      char* end = std::to_chars(num + 1, num + sizeof num - 1, static_cast<long long>(v)).ptr;
+      *end++ = '\n';
+      m_buf.append(num, static_cast<std::size_t>(end - num));
     } else {
-      std::snprintf(num, sizeof num, " %.17g\n", v);
+      const int n = std::snprintf(num, sizeof num, " %.17g\n", v);
+      m_buf.append(num, static_cast<std::size_t>(std::clamp(n, 0, static_cast<int>(sizeof num) - 1)));
     }
-    m_buf.append(num);
     if (m_buf.size() >= k_chunk) {
       flush();
     }
@@ -205,9 +213,7 @@ void write_snapshot(const model::Snapshot& state, const Sink& sink) {
     w.header("acmon_alert_active", "1 per active acmon alert, with the alert's labels", "gauge");
     for (const auto& a : state.alerts) {
       w.begin("acmon_alert_active");
-      for (const auto& [k, v] : a.labels()) {
-        w.label(k.c_str(), v);
-      }
+      a.for_each_label([&](std::string_view k, std::string_view v) { w.label(k, v); });
       w.value(1);
     }
   } catch (const std::exception&) {
