@@ -21,6 +21,7 @@
 #include <system_error>
 #include <thread>
 
+#include "http_gzip.hpp"
 #include "listen_socket.hpp"
 
 namespace acmon::daemon {
@@ -293,14 +294,23 @@ struct HttpServerAccess {
     if (!r.stream) {
       return queue(connection, r);
     }
+    bool gzip = false;
+    if (r.compress) {
+      const char* accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+      gzip = accept != nullptr && accepts_gzip(accept);
+      r.headers.emplace_back(MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+      if (gzip) {
+        r.headers.emplace_back(MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+      }
+    }
     if (head) {
       r.stream = nullptr;
       return queue(connection, r);
     }
-    return start_stream(server, connection, std::move(r));
+    return start_stream(server, connection, std::move(r), gzip);
   }
 
-  static MHD_Result start_stream(HttpServer& server, MHD_Connection* connection, HttpResponse r) {
+  static MHD_Result start_stream(HttpServer& server, MHD_Connection* connection, HttpResponse r, bool gzip) {
     auto& shared = *server.m_shared;
     auto stream = std::make_shared<HttpServer::Stream>(connection, server.m_limits.stream_buffer);
     bool started = false;
@@ -316,7 +326,7 @@ struct HttpServerAccess {
       });
       if (!shared.stopping && shared.streams.size() < server.m_limits.streams) {
         try {
-          shared.streams.emplace_back(stream, std::thread(produce, stream, std::move(r.stream)));
+          shared.streams.emplace_back(stream, std::thread(produce, stream, std::move(r.stream), gzip));
           started = true;
         } catch (const std::system_error& e) {
           spdlog::warn("http: cannot start a thread for a streamed response: {}", e.what());
@@ -340,7 +350,7 @@ struct HttpServerAccess {
 
   // A producer thread: renders the body into the stream until it ends or the client is gone.
   static void produce(const std::shared_ptr<HttpServer::Stream>& stream,
-                      const std::function<void(const HttpWriter&)>& render) {
+                      const std::function<void(const HttpWriter&)>& render, bool gzip) {
     const HttpWriter writer = [&stream](std::string_view piece) {
       std::unique_lock slock(stream->mutex);
       stream->cv.wait(slock, [&] { return stream->cancelled || stream->queued < stream->limit; });
@@ -360,7 +370,17 @@ struct HttpServerAccess {
       return true;
     };
     try {
-      render(writer);
+      if (gzip) {
+        GzipWriter zipped(writer);
+        render([&zipped](std::string_view piece) { return zipped.write(piece); });
+        if (!zipped.finish()) {
+          // The client has gone, or zlib failed: either way no complete gzip body may end as one.
+          std::lock_guard slock(stream->mutex);
+          stream->cancelled = true;
+        }
+      } else {
+        render(writer);
+      }
     } catch (const std::exception& e) {
       spdlog::error("http: a streamed response failed: {}", e.what());
       std::lock_guard slock(stream->mutex);
