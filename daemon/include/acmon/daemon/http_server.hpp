@@ -104,7 +104,7 @@ class HttpServer {
   [[nodiscard]] int port() const { return m_port; }
   // Closes the listener and every connection, tells streams in flight that their client has gone
   // and waits for their threads (a stream that goes on writing anyway is waited for to its end: a
-  // /metrics page of 100,000 codes takes about 0.1 s). Idempotent.
+  // /metrics page of 100,000 codes takes under 0.1 s, about 0.2 s gzipped). Idempotent.
   void stop();
 
   struct Stream;  // a streamed body in flight (private to the implementation)
