@@ -3,23 +3,6 @@
 
 namespace acmon::daemon {
 
-namespace {
-
-// A scope's codes as the snapshot keeps them: in a vector of exactly their number (one filled row
-// by row has up to twice the room) and without descriptions, which neither /metrics nor the alert
-// rules read (`acmon codes` reads the database).
-std::shared_ptr<const model::CodeList> snapshot_list(std::vector<model::StoredCode> codes) {
-  auto list = std::make_shared<model::CodeList>();
-  list->reserve(codes.size());
-  for (auto& c : codes) {
-    std::string().swap(c.code.description);
-    list->push_back(std::move(c));
-  }
-  return list;
-}
-
-}  // namespace
-
 bool Service::ready() const {
   std::lock_guard lock(m_sched_mutex);
   if (!m_units_built) {
@@ -114,7 +97,7 @@ Result<void> Service::load_state() {
     return firing.error();
   }
   // Only what the current configuration collects is exported and judged.
-  std::map<std::string, model::CodeList> grouped;
+  std::map<std::string, std::vector<model::StoredCode>> grouped;
   for (auto& c : *codes) {
     if (gen->cfg.find_collector(c.collector) != nullptr) {
       const model::Scope s{c.collector, c.code.product, c.code.account, c.code.region, c.code.order_id};
@@ -122,7 +105,7 @@ Result<void> Service::load_state() {
     }
   }
   for (auto& [key, list] : grouped) {
-    next->codes.emplace(key, snapshot_list(std::move(list)));
+    next->codes.emplace(key, std::make_shared<const model::CodeList>(std::move(list)));
   }
   std::lock_guard state_lock(m_state_mutex);
   m_stored_scopes = std::move(*scopes);
@@ -179,7 +162,7 @@ Result<void> Service::load_scope(const ScopeOutcome& o) {
   }
   auto next = std::make_shared<model::Snapshot>(*m_state);
   if (codes && gen->cfg.find_collector(o.scope.collector) != nullptr) {
-    next->codes[key] = snapshot_list(std::move(*codes));
+    next->codes[key] = std::make_shared<const model::CodeList>(std::move(*codes));
   }
   next->scopes = merged_scopes(gen->cfg);
   m_state = next;

@@ -112,15 +112,14 @@ class Writer {
   bool m_first = true;
 };
 
-void code_labels(Writer& w, const model::StoredCode& s) {
-  const auto& c = s.code;
-  w.label("product", config::to_string(c.product));
-  w.label("account", c.account);
-  w.label("id", c.id);
-  if (c.product == config::Product::ecs) {
-    w.label("region", c.region);
-  } else if (c.product == config::Product::polardb) {
-    w.label("order_id", c.order_id);
+void code_labels(Writer& w, const model::CodeRef& c) {
+  w.label("product", config::to_string(c.product()));
+  w.label("account", c.account());
+  w.label("id", c.id());
+  if (c.product() == config::Product::ecs) {
+    w.label("region", c.region());
+  } else if (c.product() == config::Product::polardb) {
+    w.label("order_id", c.order_id());
   }
 }
 
@@ -140,10 +139,10 @@ void scope_labels(Writer& w, const model::ScopeStatus& s) {
 template <typename Get>
 void code_family(Writer& w, const model::Snapshot& state, const char* name, const char* help, Get get) {
   w.header(name, help, "gauge");
-  state.for_each_code([&](const model::StoredCode& s) {
-    if (auto v = get(s)) {
+  state.for_each_code([&](const model::CodeRef& c) {
+    if (auto v = get(c)) {
       w.begin(name);
-      code_labels(w, s);
+      code_labels(w, c);
       w.value(static_cast<double>(*v));
     }
   });
@@ -155,29 +154,27 @@ void write_snapshot(const model::Snapshot& state, const Sink& sink) {
   try {
     Writer w(sink);
     w.header("acmon_code_info", "Activation code known to acmon, 1 per code (from the last poll)", "gauge");
-    state.for_each_code([&](const model::StoredCode& s) {
+    state.for_each_code([&](const model::CodeRef& c) {
       w.begin("acmon_code_info");
-      code_labels(w, s);
-      w.label("name", s.code.name);
-      w.label("state", model::to_string(s.state));
-      w.label("api_status", s.code.api_status.value_or(""));
+      code_labels(w, c);
+      w.label("name", c.name());
+      w.label("state", model::to_string(c.state()));
+      w.label("api_status", c.api_status().value_or(""));
       w.value(1);
     });
     code_family(w, state, "acmon_code_limit", "Maximum number of uses of the code (from the last poll)",
-                [](const model::StoredCode& s) { return s.code.limit; });
+                [](const model::CodeRef& c) { return c.limit(); });
     code_family(w, state, "acmon_code_registered", "Uses of the code so far (from the last poll)",
-                [](const model::StoredCode& s) { return s.code.registered; });
-    code_family(w, state, "acmon_code_deregistered",
-                "Instances deregistered from an ECS activation code (from the last poll)",
-                [](const model::StoredCode& s) {
-                  return s.code.product == config::Product::ecs ? s.code.deregistered : std::nullopt;
-                });
+                [](const model::CodeRef& c) { return c.registered(); });
+    code_family(
+        w, state, "acmon_code_deregistered", "Instances deregistered from an ECS activation code (from the last poll)",
+        [](const model::CodeRef& c) { return c.product() == config::Product::ecs ? c.deregistered() : std::nullopt; });
     code_family(w, state, "acmon_code_created_timestamp_seconds",
                 "Creation time of the code, Unix seconds (from the last poll)",
-                [](const model::StoredCode& s) { return s.code.created_at; });
+                [](const model::CodeRef& c) { return c.created_at(); });
     code_family(w, state, "acmon_code_expiry_timestamp_seconds",
                 "Expiry time of the code, Unix seconds (from the last poll)",
-                [](const model::StoredCode& s) { return s.code.expires_at; });
+                [](const model::CodeRef& c) { return c.expires_at(); });
 
     auto scope_family = [&](const char* name, const char* help, const char* type, auto get) {
       w.header(name, help, type);

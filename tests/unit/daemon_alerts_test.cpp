@@ -202,7 +202,7 @@ TEST(Exposition, EscapesLabelsAndOmitsUnknownValues) {
   auto code = smc("a", 3600, 5);
   code.code.name = "quote\" back\\slash\nnewline";
   code.code.limit.reset();
-  st.codes.emplace("k", std::make_shared<const model::CodeList>(model::CodeList{code}));
+  st.codes.emplace("k", std::make_shared<const model::CodeList>(std::vector<model::StoredCode>{code}));
   std::string out;
   metrics::write_snapshot(st, [&](std::string_view p) { out.append(p); });
   EXPECT_NE(

@@ -9,11 +9,9 @@
 #include <vector>
 
 #include "acmon/model/alert.hpp"
-#include "acmon/model/stored.hpp"
+#include "acmon/model/code_list.hpp"
 
 namespace acmon::model {
-
-using CodeList = std::vector<StoredCode>;
 
 // A list that copies of a snapshot share: copying it copies a pointer, and a change gives the
 // changed copy a list of its own (copy on write). Read like a vector.
@@ -54,17 +52,15 @@ class SharedList {
 // The daemon replaces it after each run and evaluation, cheaply: code lists are shared per scope
 // and the alerts as a whole, so a new snapshot copies pointers, not 100,000 codes or their alerts.
 struct Snapshot {
-  // By scope_key(). The daemon's snapshot leaves code.description empty (nothing reads it there).
-  std::map<std::string, std::shared_ptr<const CodeList>> codes;
+  std::map<std::string, std::shared_ptr<const CodeList>> codes;  // by scope_key()
   std::vector<ScopeStatus> scopes;
   SharedList<AlertRecord> alerts;  // firing only
 
+  // f(const CodeRef&) for every code, scope by scope.
   template <typename F>
   void for_each_code(F&& f) const {
     for (const auto& [key, list] : codes) {
-      for (const auto& c : *list) {
-        f(c);
-      }
+      list->for_each(f);
     }
   }
   [[nodiscard]] std::size_t code_count() const;
