@@ -133,4 +133,10 @@ bool GzipWriter::finish() {
   return deflate_all({}, Z_FINISH);
 }
 
+bool render_gzipped(const std::function<void(const HttpWriter&)>& render, const HttpWriter& out) {
+  GzipWriter zipped(out);
+  render([&zipped](std::string_view piece) { return zipped.write(piece); });
+  return zipped.finish();
+}
+
 }  // namespace acmon::daemon

@@ -3,6 +3,7 @@
 
 #include <zlib.h>
 
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -32,5 +33,8 @@ class GzipWriter {
   bool m_ok = false;
   std::vector<unsigned char> m_buf;
 };
+
+// Runs render with a writer that gzips into out; false unless the gzip body ended complete.
+bool render_gzipped(const std::function<void(const HttpWriter&)>& render, const HttpWriter& out);
 
 }  // namespace acmon::daemon

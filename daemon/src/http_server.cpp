@@ -192,8 +192,11 @@ ssize_t read_stream(void* cls, std::uint64_t /*pos*/, char* buf, std::size_t max
       s.front_offset = 0;
     }
   }
-  lock.unlock();
-  s.cv.notify_all();
+  // The producer, waiting for room, is woken once half the buffer is free, not for every block.
+  if (s.queued <= s.limit / 2) {
+    lock.unlock();
+    s.cv.notify_all();
+  }
   return static_cast<ssize_t>(n);
 }
 
@@ -370,16 +373,12 @@ struct HttpServerAccess {
       return true;
     };
     try {
-      if (gzip) {
-        GzipWriter zipped(writer);
-        render([&zipped](std::string_view piece) { return zipped.write(piece); });
-        if (!zipped.finish()) {
-          // The client has gone, or zlib failed: either way no complete gzip body may end as one.
-          std::lock_guard slock(stream->mutex);
-          stream->cancelled = true;
-        }
-      } else {
+      if (!gzip) {
         render(writer);
+      } else if (!render_gzipped(render, writer)) {
+        // The client has gone, or zlib failed: a gzip body cut short must not end as a complete one.
+        std::lock_guard slock(stream->mutex);
+        stream->cancelled = true;
       }
     } catch (const std::exception& e) {
       spdlog::error("http: a streamed response failed: {}", e.what());
