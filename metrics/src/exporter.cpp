@@ -46,6 +46,24 @@ void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value)
 
 namespace {
 
+// name="value" at out (which has room for name.size() + 2 * value.size() + 3), the value escaped;
+// returns the end.
+char* write_label(char* out, std::string_view name, std::string_view value) {
+  out = std::copy(name.begin(), name.end(), out);
+  *out++ = '=';
+  *out++ = '"';
+  for (const char c : value) {
+    if (c == '\\' || c == '"' || c == '\n') {
+      *out++ = '\\';
+      *out++ = c == '\n' ? 'n' : c;
+    } else {
+      *out++ = c;
+    }
+  }
+  *out++ = '"';
+  return out;
+}
+
 // Buffers text and hands it to the sink in pieces of about 64 KiB. It writes 600,000 series for
 // 100,000 codes, so it writes into its buffer directly: a label value is copied and escaped in one
 // pass, integers by std::to_chars.
@@ -75,19 +93,15 @@ class Writer {
     char* out = room(name.size() + 2 * value.size() + 4);
     *out++ = m_first ? '{' : ',';
     m_first = false;
-    out = std::copy(name.begin(), name.end(), out);
-    *out++ = '=';
-    *out++ = '"';
-    for (const char c : value) {
-      if (c == '\\' || c == '"' || c == '\n') {
-        *out++ = '\\';
-        *out++ = c == '\n' ? 'n' : c;
-      } else {
-        *out++ = c;
-      }
-    }
-    *out++ = '"';
-    m_len = static_cast<std::size_t>(out - m_buf.data());
+    m_len = static_cast<std::size_t>(write_label(out, name, value) - m_buf.data());
+  }
+  // Labels written before (by write_label, comma-separated), as the first ones of a sample.
+  void labels(std::string_view block) {
+    char* out = room(block.size() + 1);
+    *out++ = '{';
+    std::copy(block.begin(), block.end(), out);
+    m_len += block.size() + 1;
+    m_first = false;
   }
   void value(double v) {
     char* out = room(40);
@@ -139,14 +153,35 @@ class Writer {
   bool m_first = true;
 };
 
-void code_labels(Writer& w, const model::CodeRef& c) {
-  w.label("product", config::to_string(c.product()));
-  w.label("account", c.account());
-  w.label("id", c.id());
+// A code's own labels (product, account, id, and region or order id), comma-separated and escaped,
+// appended to out.
+void append_code_labels(const model::CodeRef& c, std::string& out) {
+  auto add = [&out](std::string_view name, std::string_view value) {
+    const std::size_t at = out.size();
+    out.resize(at + 1 + name.size() + 2 * value.size() + 3);
+    out[at] = ',';
+    out.resize(static_cast<std::size_t>(write_label(out.data() + at + 1, name, value) - out.data()));
+  };
+  const std::size_t start = out.size();
+  add("product", config::to_string(c.product()));
+  add("account", c.account());
+  add("id", c.id());
   if (c.product() == config::Product::ecs) {
-    w.label("region", c.region());
+    add("region", c.region());
   } else if (c.product() == config::Product::polardb) {
-    w.label("order_id", c.order_id());
+    add("order_id", c.order_id());
+  }
+  out.erase(start, 1);  // the first label's comma
+}
+
+// Every code of the snapshot with its label block, made once per code list: a code's labels are
+// in six families, so a scrape copies them instead of escaping them again.
+template <typename F>
+void for_each_labelled(const model::Snapshot& state, F&& f) {
+  for (const auto& [key, list] : state.codes) {
+    const auto& blocks = list->texts(append_code_labels);
+    std::size_t i = 0;
+    list->for_each([&](const model::CodeRef& c) { f(c, blocks.at(i++)); });
   }
 }
 
@@ -166,10 +201,10 @@ void scope_labels(Writer& w, const model::ScopeStatus& s) {
 template <typename Get>
 void code_family(Writer& w, const model::Snapshot& state, const char* name, const char* help, Get get) {
   w.header(name, help, "gauge");
-  state.for_each_code([&](const model::CodeRef& c) {
+  for_each_labelled(state, [&](const model::CodeRef& c, std::string_view labels) {
     if (auto v = get(c)) {
       w.begin(name);
-      code_labels(w, c);
+      w.labels(labels);
       w.value(static_cast<double>(*v));
     }
   });
@@ -181,9 +216,9 @@ void write_snapshot(const model::Snapshot& state, const Sink& sink) {
   try {
     Writer w(sink);
     w.header("acmon_code_info", "Activation code known to acmon, 1 per code (from the last poll)", "gauge");
-    state.for_each_code([&](const model::CodeRef& c) {
+    for_each_labelled(state, [&](const model::CodeRef& c, std::string_view labels) {
       w.begin("acmon_code_info");
-      code_labels(w, c);
+      w.labels(labels);
       w.label("name", c.name());
       w.label("state", model::to_string(c.state()));
       w.label("api_status", c.api_status().value_or(""));

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,9 +62,36 @@ class CodeList {
   template <typename F>
   void for_each(F&& f) const;
 
+  // A text per code, in the same order.
+  struct Texts {
+    std::string text;
+    std::vector<std::size_t> ends;  // code i's text ends at ends[i] and starts where i - 1's ends
+    [[nodiscard]] std::string_view at(std::size_t i) const {
+      const std::size_t begin = i == 0 ? 0 : ends[i - 1];
+      return std::string_view(text).substr(begin, ends[i] - begin);
+    }
+  };
+  // The texts make(const CodeRef&, std::string& out) appends, made once for the list by the first
+  // caller and kept with it (the exporter's label blocks, written six times a scrape). The list
+  // being immutable, they stay right; thread-safe. Every caller must pass the same make.
+  template <typename Make>
+  const Texts& texts(Make&& make) const {
+    std::call_once(m_texts_once, [&] {
+      m_texts.ends.reserve(m_entries.size());
+      for_each([&](const CodeRef& c) {
+        make(c, m_texts.text);
+        m_texts.ends.push_back(m_texts.text.size());
+      });
+      m_texts.text.shrink_to_fit();
+    });
+    return m_texts;
+  }
+
  private:
   std::vector<Shared> m_shared;
   std::vector<Entry> m_entries;
+  mutable std::once_flag m_texts_once;
+  mutable Texts m_texts;
 };
 
 // One code of a CodeList, read as its StoredCode fields (valid while the list lives).
