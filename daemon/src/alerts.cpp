@@ -7,17 +7,17 @@ namespace acmon::daemon {
 
 namespace {
 
-model::AlertRecord code_alert(const model::StoredCode& s, const char* rule, const char* severity, std::string summary) {
+model::AlertRecord code_alert(const model::CodeRef& c, const char* rule, const char* severity, std::string summary) {
   model::AlertRecord a;
   a.rule = rule;
   a.severity = severity;
-  a.product = config::to_string(s.code.product);
-  a.account = s.code.account;
-  a.region = s.code.region;
-  a.order_id = s.code.order_id;
-  a.code_id = s.code.id;
-  a.collector = s.collector;
-  a.name = s.code.name;
+  a.product = config::to_string(c.product());
+  a.account = c.account();
+  a.region = c.region();
+  a.order_id = c.order_id();
+  a.code_id = c.id();
+  a.collector = c.collector();
+  a.name = c.name();
   a.summary = std::move(summary);
   return a;
 }
@@ -40,26 +40,28 @@ std::vector<model::AlertRecord> evaluate_alerts(const model::Snapshot& state, co
     collectors.emplace(c.name, &c);
   }
   std::vector<model::AlertRecord> out;
-  state.for_each_code([&](const model::StoredCode& s) {
-    auto it = collectors.find(s.collector);
-    if (it == collectors.end() || s.deleted_at) {
+  state.for_each_code([&](const model::CodeRef& c) {
+    auto it = collectors.find(c.collector());
+    if (it == collectors.end() || c.deleted_at()) {
       return;
     }
     const config::Thresholds t = it->second->thresholds.apply(cfg.alerts);
-    const auto& c = s.code;
-    if (s.state == model::CodeState::active && c.expires_at) {
-      const std::int64_t left = *c.expires_at - now;
+    const auto expires_at = c.expires_at();
+    if (c.state() == model::CodeState::active && expires_at) {
+      const std::int64_t left = *expires_at - now;
       if (left > 0 && left <= t.expiry_warning) {
-        out.push_back(code_alert(s, "code_expiring", left <= t.expiry_critical ? "critical" : "warning",
+        out.push_back(code_alert(c, "code_expiring", left <= t.expiry_critical ? "critical" : "warning",
                                  "expires in " + format_span(left)));
       }
     }
-    if ((s.state == model::CodeState::active || s.state == model::CodeState::exhausted) && c.limit && *c.limit > 0 &&
-        c.registered) {
-      const double ratio = static_cast<double>(*c.registered) / static_cast<double>(*c.limit);
+    const auto limit = c.limit();
+    const auto registered = c.registered();
+    if ((c.state() == model::CodeState::active || c.state() == model::CodeState::exhausted) && limit && *limit > 0 &&
+        registered) {
+      const double ratio = static_cast<double>(*registered) / static_cast<double>(*limit);
       if (ratio >= t.usage_warning) {
-        out.push_back(code_alert(s, "code_usage_high", ratio >= t.usage_critical ? "critical" : "warning",
-                                 std::to_string(*c.registered) + "/" + std::to_string(*c.limit) + " used"));
+        out.push_back(code_alert(c, "code_usage_high", ratio >= t.usage_critical ? "critical" : "warning",
+                                 std::to_string(*registered) + "/" + std::to_string(*limit) + " used"));
       }
     }
   });

@@ -21,6 +21,7 @@
 #include <system_error>
 #include <thread>
 
+#include "http_gzip.hpp"
 #include "listen_socket.hpp"
 
 namespace acmon::daemon {
@@ -191,8 +192,11 @@ ssize_t read_stream(void* cls, std::uint64_t /*pos*/, char* buf, std::size_t max
       s.front_offset = 0;
     }
   }
-  lock.unlock();
-  s.cv.notify_all();
+  // The producer, waiting for room, is woken once half the buffer is free, not for every block.
+  if (s.queued <= s.limit / 2) {
+    lock.unlock();
+    s.cv.notify_all();
+  }
   return static_cast<ssize_t>(n);
 }
 
@@ -293,14 +297,23 @@ struct HttpServerAccess {
     if (!r.stream) {
       return queue(connection, r);
     }
+    bool gzip = false;
+    if (r.compress) {
+      const char* accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+      gzip = accept != nullptr && accepts_gzip(accept);
+      r.headers.emplace_back(MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+      if (gzip) {
+        r.headers.emplace_back(MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+      }
+    }
     if (head) {
       r.stream = nullptr;
       return queue(connection, r);
     }
-    return start_stream(server, connection, std::move(r));
+    return start_stream(server, connection, std::move(r), gzip);
   }
 
-  static MHD_Result start_stream(HttpServer& server, MHD_Connection* connection, HttpResponse r) {
+  static MHD_Result start_stream(HttpServer& server, MHD_Connection* connection, HttpResponse r, bool gzip) {
     auto& shared = *server.m_shared;
     auto stream = std::make_shared<HttpServer::Stream>(connection, server.m_limits.stream_buffer);
     bool started = false;
@@ -316,7 +329,7 @@ struct HttpServerAccess {
       });
       if (!shared.stopping && shared.streams.size() < server.m_limits.streams) {
         try {
-          shared.streams.emplace_back(stream, std::thread(produce, stream, std::move(r.stream)));
+          shared.streams.emplace_back(stream, std::thread(produce, stream, std::move(r.stream), gzip));
           started = true;
         } catch (const std::system_error& e) {
           spdlog::warn("http: cannot start a thread for a streamed response: {}", e.what());
@@ -340,7 +353,7 @@ struct HttpServerAccess {
 
   // A producer thread: renders the body into the stream until it ends or the client is gone.
   static void produce(const std::shared_ptr<HttpServer::Stream>& stream,
-                      const std::function<void(const HttpWriter&)>& render) {
+                      const std::function<void(const HttpWriter&)>& render, bool gzip) {
     const HttpWriter writer = [&stream](std::string_view piece) {
       std::unique_lock slock(stream->mutex);
       stream->cv.wait(slock, [&] { return stream->cancelled || stream->queued < stream->limit; });
@@ -360,7 +373,13 @@ struct HttpServerAccess {
       return true;
     };
     try {
-      render(writer);
+      if (!gzip) {
+        render(writer);
+      } else if (!render_gzipped(render, writer)) {
+        // The client has gone, or zlib failed: a gzip body cut short must not end as a complete one.
+        std::lock_guard slock(stream->mutex);
+        stream->cancelled = true;
+      }
     } catch (const std::exception& e) {
       spdlog::error("http: a streamed response failed: {}", e.what());
       std::lock_guard slock(stream->mutex);

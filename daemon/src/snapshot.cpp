@@ -97,7 +97,7 @@ Result<void> Service::load_state() {
     return firing.error();
   }
   // Only what the current configuration collects is exported and judged.
-  std::map<std::string, model::CodeList> grouped;
+  std::map<std::string, std::vector<model::StoredCode>> grouped;
   for (auto& c : *codes) {
     if (gen->cfg.find_collector(c.collector) != nullptr) {
       const model::Scope s{c.collector, c.code.product, c.code.account, c.code.region, c.code.order_id};

@@ -54,17 +54,6 @@ footer{padding:8px 24px 24px;color:var(--muted)}
 .wide{display:none}meter{width:52px}th,td{padding:4px 5px}section{padding:10px}td.code{min-width:0}}
 )";
 
-std::string product_scope(const model::Code& c) {
-  std::string s = config::to_string(c.product);
-  if (!c.region.empty()) {
-    s += " " + c.region;
-  }
-  if (!c.order_id.empty()) {
-    s += " " + c.order_id;
-  }
-  return s;
-}
-
 std::string ago(UnixTime now, UnixTime at) {
   if (at >= now) {
     return "just now";
@@ -106,49 +95,98 @@ class Html {
   std::string m_out;
 };
 
-// The code's id, then its name, product, scope and account on a muted line.
-void code_cell(Html& h, const model::StoredCode& s) {
-  const auto& c = s.code;
-  std::string about = c.name.empty() ? std::string() : c.name + " · ";
-  about += product_scope(c) + " · " + c.account;
+// What the page shows of one code, copied out of the snapshot's compact list.
+struct Row {
+  std::string id;
+  std::string about;  // name · product scope · account
+  std::optional<UnixTime> created_at;
+  std::optional<UnixTime> expires_at;
+  std::optional<std::int64_t> registered;
+  std::optional<std::int64_t> limit;
+};
+
+Row row_of(const model::CodeRef& c) {
+  Row r;
+  r.id = c.id();
+  r.about = c.name().empty() ? std::string() : c.name() + " · ";
+  r.about += config::to_string(c.product());
+  for (const auto* part : {&c.region(), &c.order_id()}) {
+    if (!part->empty()) {
+      r.about += " " + *part;
+    }
+  }
+  r.about += " · " + c.account();
+  r.created_at = c.created_at();
+  r.expires_at = c.expires_at();
+  r.registered = c.registered();
+  r.limit = c.limit();
+  return r;
+}
+
+// The k_rows codes with the smallest keys (key(c): nullopt leaves a code out), smallest first; two
+// passes over the snapshot, so only those codes are copied.
+template <typename Key>
+std::vector<Row> top_rows(const model::Snapshot& snap, Key key) {
+  std::vector<std::pair<double, std::size_t>> candidates;
+  std::size_t i = 0;
+  snap.for_each_code([&](const model::CodeRef& c) {
+    if (auto k = key(c)) {
+      candidates.emplace_back(*k, i);
+    }
+    ++i;
+  });
+  const auto n = std::min(k_rows, candidates.size());
+  std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n), candidates.end());
+  std::map<std::size_t, std::size_t> wanted;  // index in the snapshot -> row
+  for (std::size_t row = 0; row < n; ++row) {
+    wanted.emplace(candidates[row].second, row);
+  }
+  std::vector<Row> rows(n);
+  i = 0;
+  snap.for_each_code([&](const model::CodeRef& c) {
+    if (auto it = wanted.find(i); it != wanted.end()) {
+      rows[it->second] = row_of(c);
+    }
+    ++i;
+  });
+  return rows;
+}
+
+void code_cell(Html& h, const Row& r) {
   h.raw("<td class=\"code\"><code>")
-      .text(c.id)
+      .text(r.id)
       .raw("</code><br><span class=\"muted\">")
-      .text(about)
+      .text(r.about)
       .raw("</span></td>");
 }
 
-void expiring(Html& h, const std::vector<const model::StoredCode*>& codes, UnixTime now) {
-  std::vector<const model::StoredCode*> v;
-  for (const auto* s : codes) {
-    if (s->state == model::CodeState::active && s->code.expires_at) {
-      v.push_back(s);
+void expiring(Html& h, const model::Snapshot& snap, UnixTime now) {
+  const auto rows = top_rows(snap, [](const model::CodeRef& c) -> std::optional<double> {
+    if (c.state() != model::CodeState::active || !c.expires_at()) {
+      return std::nullopt;
     }
-  }
-  const auto n = std::min(k_rows, v.size());
-  std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(),
-                    [](const auto* a, const auto* b) { return *a->code.expires_at < *b->code.expires_at; });
+    return static_cast<double>(*c.expires_at());
+  });
   h.raw("<section id=\"expiring\"><h2>Expiring soonest</h2>");
-  if (n == 0) {
+  if (rows.empty()) {
     h.raw("<div class=\"empty\">No active code has an expiry time.</div></section>");
     return;
   }
   h.raw(
       "<div class=\"scroll\"><table><thead><tr><th>Code</th><th>Expires</th><th>Lifetime "
       "used</th></tr></thead><tbody>");
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto& s = *v[i];
-    const UnixTime at = *s.code.expires_at;
-    h.raw("<tr data-code=\"").text(s.code.id).raw("\">");
-    code_cell(h, s);
+  for (const auto& r : rows) {
+    const UnixTime at = *r.expires_at;
+    h.raw("<tr data-code=\"").text(r.id).raw("\">");
+    code_cell(h, r);
     h.raw("<td title=\"")
         .text(format_rfc3339(at))
         .raw("\">")
         .text("in " + format_span(std::max<std::int64_t>(0, at - now)))
         .raw("</td><td>");
-    if (s.code.created_at && at > *s.code.created_at) {
-      const double used = std::clamp(
-          static_cast<double>(now - *s.code.created_at) / static_cast<double>(at - *s.code.created_at), 0.0, 1.0);
+    if (r.created_at && at > *r.created_at) {
+      const double used =
+          std::clamp(static_cast<double>(now - *r.created_at) / static_cast<double>(at - *r.created_at), 0.0, 1.0);
       h.raw("<meter min=\"0\" max=\"1\" low=\"0.75\" high=\"0.9\" optimum=\"0\" value=\"")
           .raw(fixed(used, 3))
           .raw("\"></meter> ")
@@ -161,29 +199,25 @@ void expiring(Html& h, const std::vector<const model::StoredCode*>& codes, UnixT
   h.raw("</tbody></table></div></section>");
 }
 
-void most_used(Html& h, const std::vector<const model::StoredCode*>& codes) {
-  std::vector<std::pair<double, const model::StoredCode*>> v;
-  for (const auto* s : codes) {
-    const auto& c = s->code;
-    if ((s->state == model::CodeState::active || s->state == model::CodeState::exhausted) && c.limit && *c.limit > 0 &&
-        c.registered) {
-      v.emplace_back(static_cast<double>(*c.registered) / static_cast<double>(*c.limit), s);
+void most_used(Html& h, const model::Snapshot& snap) {
+  const auto rows = top_rows(snap, [](const model::CodeRef& c) -> std::optional<double> {
+    const bool counted = c.state() == model::CodeState::active || c.state() == model::CodeState::exhausted;
+    if (!counted || !c.limit() || *c.limit() <= 0 || !c.registered()) {
+      return std::nullopt;
     }
-  }
-  const auto n = std::min(k_rows, v.size());
-  std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(),
-                    [](const auto& a, const auto& b) { return a.first > b.first; });
+    return -static_cast<double>(*c.registered()) / static_cast<double>(*c.limit());  // the most used first
+  });
   h.raw("<section id=\"used\"><h2>Most used</h2>");
-  if (n == 0) {
+  if (rows.empty()) {
     h.raw("<div class=\"empty\">No code with a usage limit.</div></section>");
     return;
   }
   h.raw("<div class=\"scroll\"><table><thead><tr><th>Code</th><th>Used</th><th>Of its limit</th></tr></thead><tbody>");
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto& [ratio, s] = v[i];
-    h.raw("<tr data-code=\"").text(s->code.id).raw("\">");
-    code_cell(h, *s);
-    h.cell(std::to_string(*s->code.registered) + " / " + std::to_string(*s->code.limit), "num");
+  for (const auto& r : rows) {
+    const double ratio = static_cast<double>(*r.registered) / static_cast<double>(*r.limit);
+    h.raw("<tr data-code=\"").text(r.id).raw("\">");
+    code_cell(h, r);
+    h.cell(std::to_string(*r.registered) + " / " + std::to_string(*r.limit), "num");
     h.raw("<td><meter min=\"0\" max=\"1\" low=\"0.8\" high=\"0.95\" optimum=\"0\" value=\"")
         .raw(fixed(std::min(ratio, 1.0), 3))
         .raw("\"></meter> ")
@@ -242,7 +276,7 @@ void collectors(Html& h, const std::vector<model::ScopeStatus>& scopes, UnixTime
   h.raw("</tbody></table></div></section>");
 }
 
-void alerts(Html& h, std::vector<model::AlertRecord> firing, UnixTime now) {
+void alerts(Html& h, std::vector<model::AlertRecord> firing, UnixTime now) {  // a copy, to sort
   std::sort(firing.begin(), firing.end(), [](const auto& a, const auto& b) {
     const bool ac = a.severity == "critical";
     const bool bc = b.severity == "critical";
@@ -305,13 +339,12 @@ std::string html_escape(std::string_view text) {
 std::string render_status_page(const StatusPageInput& in) {
   static const model::Snapshot k_empty;
   const model::Snapshot& snap = in.snapshot != nullptr ? *in.snapshot : k_empty;
-  std::vector<const model::StoredCode*> codes;
-  codes.reserve(snap.code_count());
+  std::size_t watched = 0;
   std::map<model::CodeState, std::size_t> by_state;
-  snap.for_each_code([&](const model::StoredCode& s) {
-    if (!s.deleted_at) {
-      codes.push_back(&s);
-      ++by_state[s.state];
+  snap.for_each_code([&](const model::CodeRef& c) {
+    if (!c.deleted_at()) {
+      ++watched;
+      ++by_state[c.state()];
     }
   });
   std::size_t failing = 0;
@@ -342,16 +375,16 @@ std::string render_status_page(const StatusPageInput& in) {
         .raw("</span></div>");
   };
   h.raw("<div class=\"tiles\">");
-  tile("codes", codes.size(), "codes watched");
+  tile("codes", watched, "codes watched");
   tile("active", by_state[model::CodeState::active], "active");
   tile("exhausted", by_state[model::CodeState::exhausted], "exhausted");
   tile("expired", by_state[model::CodeState::expired], "expired");
   tile("firing", snap.alerts.size(), "alerts firing");
   tile("failing", failing, "scopes failing");
   h.raw("</div><main>");
-  expiring(h, codes, in.now);
-  most_used(h, codes);
-  alerts(h, snap.alerts, in.now);
+  expiring(h, snap, in.now);
+  most_used(h, snap);
+  alerts(h, snap.alerts.items(), in.now);
   collectors(h, snap.scopes, in.now);
   h.raw(
       "</main><footer>Rendered by acmon from its last snapshot; the same data as /metrics. "

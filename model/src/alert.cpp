@@ -12,22 +12,8 @@ std::string AlertRecord::key() const {
 }
 
 std::vector<std::pair<std::string, std::string>> AlertRecord::labels() const {
-  std::vector<std::pair<std::string, std::string>> l{{"rule", rule}, {"severity", severity}};
-  if (!is_code_alert()) {
-    l.emplace_back("collector", collector);
-  }
-  l.emplace_back("product", product);
-  l.emplace_back("account", account);
-  if (!region.empty()) {
-    l.emplace_back("region", region);
-  }
-  if (!order_id.empty()) {
-    l.emplace_back("order_id", order_id);
-  }
-  if (is_code_alert()) {
-    l.emplace_back("id", code_id);
-    l.emplace_back("name", name);
-  }
+  std::vector<std::pair<std::string, std::string>> l;
+  for_each_label([&](const char* label, const std::string& value) { l.emplace_back(label, value); });
   return l;
 }
 

@@ -341,6 +341,39 @@ TEST_F(DaemonHttp, SlowClientsNeitherDelayTheEndpointsNorAStop) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
 }
 
+// A scraper that asks for gzip (as Prometheus does) gets the same page compressed; one that does not,
+// the text. process_* moves between two scrapes and is left out of the comparison.
+TEST_F(DaemonHttp, MetricsAreGzippedWhenTheScraperAsksForIt) {
+  start();
+  ASSERT_FALSE(HasFatalFailure());
+  auto scrape = [this](const char* accept) {
+    http::CurlTransport t;
+    http::Request r;
+    r.url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+    r.headers = {{"Accept-Encoding", accept}};
+    return t.send(r);
+  };
+  auto without_process = [](const std::string& page) {
+    std::istringstream in(page);
+    std::string out;
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("process_", 0) != 0) {
+        out += line + "\n";
+      }
+    }
+    return out;
+  };
+  auto zipped = scrape("gzip");
+  auto plain = scrape("identity");
+  ASSERT_TRUE(zipped && plain);
+  EXPECT_EQ(zipped->header("content-encoding"), "gzip");
+  EXPECT_EQ(plain->header("content-encoding"), "");
+  EXPECT_EQ(zipped->header("vary"), "Accept-Encoding");
+  EXPECT_EQ(zipped->header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(plain->body.find("# TYPE acmon_code_info gauge"), std::string::npos);
+  EXPECT_EQ(without_process(zipped->body), without_process(plain->body));
+}
+
 // Two million small headers, then one header of 64 MiB: refused early, and the process does not grow.
 TEST_F(DaemonHttp, HugeHeadersAreRefusedWithoutGrowing) {
   start();

@@ -176,6 +176,89 @@ TEST(HttpServer, StreamsALargeBodyWholeAndInOrder) {
   EXPECT_EQ(head->status, 200);
 }
 
+TEST(HttpServer, AcceptEncodingIsReadWithItsQValues) {
+  for (const char* yes : {"gzip", "GZIP", "deflate, gzip, br, zstd", "gzip;q=0.5", "gzip; q=1.0", "x-gzip", "*",
+                          "br;q=1, *;q=0.1", "gzip;q=0, gzip", "identity;q=0, gzip;level=1"}) {
+    EXPECT_TRUE(accepts_gzip(yes)) << yes;
+  }
+  for (const char* no : {"", "identity", "deflate, br", "gzip;q=0", "gzip;q=0.000", "gzip; Q=0", "*;q=0", "*, gzip;q=0",
+                         "gzip;q=nonsense", "gzip;q=2", "gzipx", "not-gzip"}) {
+    EXPECT_FALSE(accepts_gzip(no)) << no;
+  }
+}
+
+// A streamed body to a client that accepts gzip is gzip (libcurl inflates it to the same bytes);
+// to one that does not (no Accept-Encoding, identity, gzip;q=0) it is the text itself.
+TEST(HttpServer, GzipsAStreamForAClientThatAcceptsIt) {
+  HttpServer server;
+  std::string expected;
+  for (int i = 0; i < 20000; ++i) {
+    expected += "acmon_code_info{id=\"" + std::to_string(i) + "\"} 1\n";
+  }
+  server.route("GET", "/metrics", [&expected](const HttpRequest&) {
+    HttpResponse r;
+    r.stream = [&expected](const HttpWriter& write) {
+      for (std::size_t at = 0; at < expected.size(); at += 1000) {
+        write(std::string_view(expected).substr(at, 1000));
+      }
+    };
+    return r;
+  });
+  server.route("GET", "/plain", [&expected](const HttpRequest&) {
+    HttpResponse r;
+    r.compress = false;
+    r.stream = [&expected](const HttpWriter& write) { write(expected); };
+    return r;
+  });
+  ASSERT_TRUE(server.start("127.0.0.1", 0));
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+
+  auto zipped = get(base + "/metrics");  // libcurl asks for every encoding it has, gzip among them
+  ASSERT_TRUE(zipped) << zipped.error().message;
+  EXPECT_EQ(zipped->status, 200);
+  EXPECT_EQ(zipped->header("content-encoding"), "gzip");
+  EXPECT_EQ(zipped->header("vary"), "Accept-Encoding");
+  EXPECT_TRUE(zipped->body == expected) << "inflated to " << zipped->body.size() << " bytes";
+
+  http::CurlTransport t;
+  for (const char* accept : {"identity", "gzip;q=0, deflate"}) {
+    http::Request r;
+    r.url = base + "/metrics";
+    r.headers = {{"Accept-Encoding", accept}};
+    auto plain = t.send(r);
+    ASSERT_TRUE(plain) << plain.error().message;
+    EXPECT_EQ(plain->header("content-encoding"), "") << accept;
+    EXPECT_EQ(plain->header("vary"), "Accept-Encoding") << accept;
+    EXPECT_TRUE(plain->body == expected) << accept;
+  }
+  auto opted_out = get(base + "/plain");
+  ASSERT_TRUE(opted_out) << opted_out.error().message;
+  EXPECT_EQ(opted_out->header("content-encoding"), "");
+  EXPECT_TRUE(opted_out->body == expected);
+
+  // No Accept-Encoding at all: the text as it is (libcurl would add one, so a bare socket asks).
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(server.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string req = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  std::string raw;
+  char buf[65536];
+  for (ssize_t n = 0; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) {
+    raw.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  const auto head_end = raw.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos);
+  const std::string head = raw.substr(0, head_end);
+  EXPECT_EQ(head.find("Content-Encoding"), std::string::npos) << head;
+  EXPECT_NE(head.find("Vary: Accept-Encoding"), std::string::npos) << head;
+  EXPECT_NE(raw.find("acmon_code_info{id=\"19999\"} 1\n"), std::string::npos) << "the body is the text itself";
+}
+
 // A body that takes long to render, and clients that do not read theirs, hold neither the other
 // requests nor a stop; a stream beyond the limit is 503, and the clients' departure is noticed.
 TEST(HttpServer, SlowStreamsHoldNeitherOthersNorStop) {

@@ -203,7 +203,7 @@ TEST(Exposition, EscapesLabelsAndOmitsUnknownValues) {
   auto code = smc("a", 3600, 5);
   code.code.name = "quote\" back\\slash\nnewline";
   code.code.limit.reset();
-  st.codes.emplace("k", std::make_shared<const model::CodeList>(model::CodeList{code}));
+  st.codes.emplace("k", std::make_shared<const model::CodeList>(std::vector<model::StoredCode>{code}));
   std::string out;
   metrics::write_snapshot(st, [&](std::string_view p) { out.append(p); });
   EXPECT_NE(
@@ -233,7 +233,8 @@ TEST(StatusPage, ListsTheSoonestExpiringAndMostUsedCodesAndEscapesEverything) {
     s.collector = "prod-smc";
     return s;
   };
-  model::CodeList list{code("late", 900000, 1, 100), code("soon", 5000, 99, 100), code("mid", 50000, 10, 100)};
+  std::vector<model::StoredCode> list{code("late", 900000, 1, 100), code("soon", 5000, 99, 100),
+                                      code("mid", 50000, 10, 100)};
   list[2].code.name = "<img src=x onerror=alert(1)>";
   snap.codes.emplace("prod-smc||", std::make_shared<const model::CodeList>(std::move(list)));
   model::ScopeStatus st;

@@ -1,9 +1,15 @@
 // acmon run: the daemon, its signals and sd_notify.
+#include <malloc.h>
+
 #include "commands.hpp"
 
 namespace acmon::cli {
 
 int cmd_run(const std::string& path) {
+  // Blocks of 128 KiB and more are mapped on their own and unmapped when freed, always: glibc would
+  // raise that threshold after the first large block freed (a listing of 40,000 codes), and the
+  // large lists of every later run and alert evaluation would then stay behind in the heap.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   auto cfg = load_config(path);
   check_credentials(cfg);
   setup_logging(cfg.daemon.log_level);

@@ -71,7 +71,15 @@ struct HttpResponse {
   // When set, the body: run on a thread of its own and sent as it is written (chunked), so a large
   // page is never held whole and neither its rendering nor a slow reader holds the event loop.
   std::function<void(const HttpWriter&)> stream;
+  // A streamed body is gzip-compressed on its thread (Content-Encoding: gzip) when the request's
+  // Accept-Encoding accepts gzip, and sent as written otherwise; either way with
+  // Vary: Accept-Encoding. False: always as written.
+  bool compress = true;
 };
+
+// Whether an Accept-Encoding value accepts gzip (RFC 9110): "gzip" (or "x-gzip") with a q-value
+// above 0, or "*" with one when gzip is not named. No header: no.
+bool accepts_gzip(std::string_view accept_encoding);
 
 // Answers one request; called on a server thread (several at once), so it must be thread-safe.
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
@@ -96,7 +104,7 @@ class HttpServer {
   [[nodiscard]] int port() const { return m_port; }
   // Closes the listener and every connection, tells streams in flight that their client has gone
   // and waits for their threads (a stream that goes on writing anyway is waited for to its end: a
-  // /metrics page of 100,000 codes takes about 0.1 s). Idempotent.
+  // /metrics page of 100,000 codes takes under 0.1 s, about 0.2 s gzipped). Idempotent.
   void stop();
 
   struct Stream;  // a streamed body in flight (private to the implementation)

@@ -32,6 +32,27 @@ struct AlertRecord {
   [[nodiscard]] bool is_code_alert() const { return rule != "collector_failing"; }
   // The alert's labels, as SPEC.md lists them (alertname not included).
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> labels() const;
+  // The same labels in the same order, handed to f(name, value) without copies.
+  template <typename F>
+  void for_each_label(F&& f) const {
+    f("rule", rule);
+    f("severity", severity);
+    if (!is_code_alert()) {
+      f("collector", collector);
+    }
+    f("product", product);
+    f("account", account);
+    if (!region.empty()) {
+      f("region", region);
+    }
+    if (!order_id.empty()) {
+      f("order_id", order_id);
+    }
+    if (is_code_alert()) {
+      f("id", code_id);
+      f("name", name);
+    }
+  }
 };
 
 }  // namespace acmon::model
