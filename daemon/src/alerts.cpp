@@ -64,6 +64,14 @@ std::vector<model::AlertRecord> evaluate_alerts(const model::Snapshot& state, co
                                  std::to_string(*registered) + "/" + std::to_string(*limit) + " used"));
       }
     }
+    // Uses will reach the limit before the code expires, and soon (within expiry_warning).
+    const auto forecast = c.exhaustion_forecast();
+    if (c.state() == model::CodeState::active && forecast && (!expires_at || *forecast < *expires_at) &&
+        *forecast - now <= t.expiry_warning) {
+      out.push_back(code_alert(c, "code_exhaustion_forecast", "warning",
+                               *forecast > now ? "runs out in " + format_span(*forecast - now) + " at its recent rate"
+                                               : "runs out now at its recent rate"));
+    }
   });
   for (const auto& sc : scopes) {
     auto it = collectors.find(sc.scope.collector);

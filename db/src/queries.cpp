@@ -75,6 +75,9 @@ Result<std::vector<StoredCode>> Store::codes(const CodeFilter& filter, UnixTime 
       !r) {
     return r.error();
   }
+  if (auto r = add_forecasts(out, filter, now); !r) {
+    return r.error();
+  }
   return out;
 }
 

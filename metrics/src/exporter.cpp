@@ -237,6 +237,10 @@ void write_snapshot(const model::Snapshot& state, const Sink& sink) {
     code_family(w, state, "acmon_code_expiry_timestamp_seconds",
                 "Expiry time of the code, Unix seconds (from the last poll)",
                 [](const model::CodeRef& c) { return c.expires_at(); });
+    code_family(w, state, "acmon_code_exhaustion_forecast_timestamp_seconds",
+                "When the code's uses reach its limit at their recent rate, Unix seconds (absent when not growing "
+                "or without a limit)",
+                [](const model::CodeRef& c) { return c.exhaustion_forecast(); });
 
     auto scope_family = [&](const char* name, const char* help, const char* type, auto get) {
       w.header(name, help, type);

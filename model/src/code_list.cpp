@@ -32,6 +32,7 @@ CodeList::CodeList(std::vector<StoredCode> codes) {
     put(k_created_at, e.created_at, c.created_at);
     put(k_expires_at, e.expires_at, c.expires_at);
     put(k_deleted_at, e.deleted_at, s.deleted_at);
+    put(k_forecast, e.exhaustion_forecast, s.exhaustion_forecast);
     if (c.api_status) {
       e.api_status = std::move(*c.api_status);
       e.present = static_cast<std::uint8_t>(e.present | k_api_status);

@@ -20,6 +20,17 @@ acmon_config "$work/acmon.toml" --database "$work/acmon.db" --listen "127.0.0.1:
   --smc --ecs '"cn-hangzhou", "cn-beijing"' --polardb '"2233000000001"'
 "$ACMON" run --config "$work/acmon.toml" >"$work/acmon.log" 2>&1 &
 pids+=($!)
+# One code in steady use, so that the forecast panel has a code to show after two polls.
+curl -s -X PATCH "http://127.0.0.1:$port/_sim/codes/smc/at-gen00000003" \
+  -d "{\"CreationTime\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"TimeToLiveInDays\":\"90\",\"Status\":\"activated\"}" >/dev/null
+(
+  n=1
+  while sleep 1; do
+    n=$((n + 1))
+    curl -s -X PATCH "http://127.0.0.1:$port/_sim/codes/smc/at-gen00000003" -d "{\"RegisteredCount\":\"$n\",\"Count\":\"1000\"}" >/dev/null
+  done
+) &
+pids+=($!)
 
 pport=$(free_port)
 cp "$src/prometheus/acmon-rules.yml" "$work/"
@@ -44,14 +55,16 @@ curl -sf "$P/-/ready" >/dev/null && ok "Prometheus is up" || { bad "Prometheus d
 for _ in $(seq 100); do
   n=$(curl -s "$P/api/v1/query" --data-urlencode 'query=count_over_time(up{job="acmon"}[1m])' |
     node -e "const d=JSON.parse(require('fs').readFileSync(0,'utf8'));console.log(d.data.result.length?d.data.result[0].value[1]:0)")
-  [ "${n:-0}" -ge 4 ] && curl -s "$P/api/v1/query" --data-urlencode 'query=count(acmon_code_info)' | grep -q '"result":\[{' && break
+  [ "${n:-0}" -ge 4 ] && curl -s "$P/api/v1/query" --data-urlencode 'query=count(acmon_code_info)' | grep -q '"result":\[{' &&
+    curl -s "$P/api/v1/query" --data-urlencode 'query=count(acmon_code_exhaustion_forecast_timestamp_seconds)' | grep -q '"result":\[{' && break
   sleep 0.5
 done
 target=$(curl -s "$P/api/v1/targets" | node -e "const d=JSON.parse(require('fs').readFileSync(0,'utf8'));console.log(d.data.activeTargets.map(t=>t.health).join(','))")
 [ "$target" = up ] && ok "Prometheus scrapes acmon (target $target)" || bad "acmon target health: $target"
 
 rules=$(curl -s "$P/api/v1/rules" | node -e "const d=JSON.parse(require('fs').readFileSync(0,'utf8'));console.log(d.data.groups.reduce((n,g)=>n+g.rules.length,0))")
-[ "$rules" = 8 ] && ok "the alerting rules are loaded ($rules)" || bad "rules loaded: $rules"
+want_rules=$(grep -c '^ *- alert:' "$src/prometheus/acmon-rules.yml")
+[ "$rules" = "$want_rules" ] && ok "the alerting rules are loaded ($rules)" || bad "rules loaded: $rules of $want_rules"
 
 # Every panel's every query returns data.
 node -e "

@@ -15,7 +15,7 @@ int cmd_alerts(const std::string& path, bool json, bool all) {
     print_json(std::cout, *alerts, &daemon::alert_json);
     return 0;
   }
-  std::vector<Table::Column> columns{{"RULE", 19},    {"SEVERITY", 10}, {"PRODUCT", 8}, {"ACCOUNT", 12},
+  std::vector<Table::Column> columns{{"RULE", 25},    {"SEVERITY", 10}, {"PRODUCT", 8}, {"ACCOUNT", 12},
                                      {"SUBJECT", 30}, {"SUMMARY", 28},  {"SINCE", 22}};
   if (all) {
     columns.push_back({"ENDED", 0});

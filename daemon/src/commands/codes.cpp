@@ -40,12 +40,14 @@ int cmd_codes(const std::string& path, bool json, const std::string& product, co
                {"NAME", 20},
                {"STATE", 10},
                {"USED", 11},
-               {"EXPIRES", 0}});
+               {"EXPIRES", 38},
+               {"RUNS OUT", 0}});
   const auto now = clock.now();
   for (const auto& s : *codes) {
     const auto& c = s.code;
     table.add({config::to_string(c.product), c.account, or_dash(c.region.empty() ? c.order_id : c.region), c.id,
-               or_dash(c.name), model::to_string(s.state), used_text(c), expires_text(c.expires_at, now)});
+               or_dash(c.name), model::to_string(s.state), used_text(c), expires_text(c.expires_at, now),
+               s.exhaustion_forecast ? expires_text(s.exhaustion_forecast, now) : std::string("-")});
   }
   table.print(std::cout);
   std::cout << codes->size() << " code(s)\n";

@@ -124,6 +124,9 @@ class Store {
   Store(sqlite3* db, std::string path);
   Result<void> migrate();
   Result<std::int64_t> scope_id(const model::Scope& scope);
+  // Fills in exhaustion_forecast of the codes that can run out, from their history within
+  // model::k_forecast_window (the filter is the one they were read with).
+  Result<void> add_forecasts(std::vector<model::StoredCode>& codes, const CodeFilter& filter, UnixTime now);
 
   sqlite3* m_db;
   std::string m_path;

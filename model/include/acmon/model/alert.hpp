@@ -14,7 +14,7 @@ namespace acmon::model {
 // An alert as stored: identified by its labels (severity included), firing until ends_at.
 struct AlertRecord {
   std::int64_t id = 0;
-  std::string rule;      // code_expiring, code_usage_high, collector_failing
+  std::string rule;      // code_expiring, code_usage_high, code_exhaustion_forecast, collector_failing
   std::string severity;  // warning, critical
   std::string product;
   std::string account;

@@ -39,6 +39,7 @@ class CodeList {
     UnixTime created_at = 0;
     UnixTime expires_at = 0;
     UnixTime deleted_at = 0;
+    UnixTime exhaustion_forecast = 0;
     std::uint32_t shared = 0;  // index into the list's Shared records
     std::uint8_t present = 0;  // k_* bits
     CodeState state = CodeState::active;
@@ -50,6 +51,7 @@ class CodeList {
   static constexpr std::uint8_t k_expires_at = 16;
   static constexpr std::uint8_t k_deleted_at = 32;
   static constexpr std::uint8_t k_api_status = 64;
+  static constexpr std::uint8_t k_forecast = 128;
 
   CodeList() = default;
   // Takes the codes over (any mix of scopes; the strings are moved, not copied). What is dropped:
@@ -117,6 +119,9 @@ class CodeRef {
   [[nodiscard]] std::optional<UnixTime> created_at() const { return get(CodeList::k_created_at, m_e.created_at); }
   [[nodiscard]] std::optional<UnixTime> expires_at() const { return get(CodeList::k_expires_at, m_e.expires_at); }
   [[nodiscard]] std::optional<UnixTime> deleted_at() const { return get(CodeList::k_deleted_at, m_e.deleted_at); }
+  [[nodiscard]] std::optional<UnixTime> exhaustion_forecast() const {
+    return get(CodeList::k_forecast, m_e.exhaustion_forecast);
+  }
   [[nodiscard]] CodeState state() const { return m_e.state; }
 
  private:

@@ -19,6 +19,8 @@ struct StoredCode {
   UnixTime first_seen = 0;
   UnixTime last_seen = 0;  // the scope's last complete listing that held the code
   std::optional<UnixTime> deleted_at;
+  // When registered reaches limit at the recent rate (model/forecast.hpp); none when not growing.
+  std::optional<UnixTime> exhaustion_forecast;
 };
 
 // A scope's runs so far.
