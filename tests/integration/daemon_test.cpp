@@ -285,11 +285,15 @@ TEST_F(DaemonDay, AlertsFireAndResolveAtTheRightMoments) {
                                "firing code_usage_high warning act-D",
                                "firing code_expiring warning act-A",
                                "firing code_usage_high warning at-B",
+                               // B's uses grew fast enough to run out before it expires
+                               "firing code_exhaustion_forecast warning at-B",
                                "resolved code_usage_high warning at-B",
                                "firing code_usage_high critical at-B",
                                "resolved code_expiring warning act-A",
                                "firing code_expiring critical act-A",
                                "resolved code_usage_high warning act-D",
+                               // B's uses were reset: no longer growing
+                               "resolved code_exhaustion_forecast warning at-B",
                                "resolved code_usage_high critical at-B",
                                "resolved code_expiring critical act-A",
                                "firing collector_failing warning day-smc",
