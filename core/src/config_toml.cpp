@@ -9,159 +9,17 @@
 #include "acmon/core/config.hpp"
 #include "acmon/core/text.hpp"
 #include "acmon/core/time.hpp"
+#include "toml_reader.hpp"
 
 namespace acmon::config {
 
 namespace {
 
-int line_of(const toml::node& n) {
-  return static_cast<int>(n.source().begin.line);
-}
-
-// A configured value quoted in a message: escaped and short, whatever the file holds.
-std::string quoted(std::string_view s) {
-  return "'" + cap_text(s, 100) + "'";
-}
-
-bool valid_name(std::string_view s) {
-  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
-  });
-}
-
-// Reads one TOML table, remembering which keys were consumed so unknown ones are refused.
-class TableReader {
- public:
-  TableReader(const toml::table& t, std::string prefix, const std::string& file)
-      : m_table(t), m_prefix(std::move(prefix)), m_file(file) {}
-
-  [[noreturn]] void fail(std::string_view key, const std::string& what) const {
-    const toml::node* n = m_table.get(key);
-    throw ConfigError(m_file, n != nullptr ? line_of(*n) : line_of(m_table), qualified(key), what);
-  }
-  [[noreturn]] void fail_table(const std::string& what) const {
-    throw ConfigError(m_file, line_of(m_table), m_prefix, what);
-  }
-
-  [[nodiscard]] std::string qualified(std::string_view key) const {
-    return m_prefix.empty() ? std::string(key) : m_prefix + "." + std::string(key);
-  }
-  [[nodiscard]] int line() const { return line_of(m_table); }
-  [[nodiscard]] bool has(std::string_view key) const { return m_table.contains(key); }
-
-  std::optional<std::string> string(std::string_view key) {
-    m_seen.insert(std::string(key));
-    const toml::node* n = m_table.get(key);
-    if (n == nullptr) {
-      return std::nullopt;
-    }
-    if (!n->is_string()) {
-      fail(key, std::string("expected a string, found ") + type_name(*n));
-    }
-    return std::string(n->as_string()->get());
-  }
-
-  std::string required_string(std::string_view key) {
-    auto v = string(key);
-    if (!v) {
-      fail_table("missing required key " + quoted(key));
-    }
-    if (v->empty()) {
-      fail(key, "must not be empty");
-    }
-    return *v;
-  }
-
-  std::optional<std::int64_t> duration(std::string_view key) {
-    auto s = string(key);
-    if (!s) {
-      return std::nullopt;
-    }
-    auto d = parse_duration(*s);
-    if (!d) {
-      fail(key, quoted(*s) +
-                    " is not a duration (a positive number with a unit s, m, h or d, e.g. \"30s\", \"5m\", \"7d\"; "
-                    "at most 36525d)");
-    }
-    return d;
-  }
-
-  std::optional<double> fraction(std::string_view key) {
-    m_seen.insert(std::string(key));
-    const toml::node* n = m_table.get(key);
-    if (n == nullptr) {
-      return std::nullopt;
-    }
-    double v = 0;
-    if (n->is_floating_point()) {
-      v = n->as_floating_point()->get();
-    } else if (n->is_integer()) {
-      v = static_cast<double>(n->as_integer()->get());
-    } else {
-      fail(key, std::string("expected a number between 0 and 1, found ") + type_name(*n));
-    }
-    if (!(v > 0.0 && v <= 1.0)) {
-      std::ostringstream os;
-      os << v;
-      fail(key, os.str() + " is out of range: a fraction of the limit, greater than 0 and at most 1 (e.g. 0.8)");
-    }
-    return v;
-  }
-
-  std::optional<std::vector<std::string>> string_array(std::string_view key) {
-    m_seen.insert(std::string(key));
-    const toml::node* n = m_table.get(key);
-    if (n == nullptr) {
-      return std::nullopt;
-    }
-    if (!n->is_array()) {
-      fail(key, std::string("expected an array of strings, found ") + type_name(*n));
-    }
-    std::vector<std::string> out;
-    for (const auto& el : *n->as_array()) {
-      if (!el.is_string()) {
-        throw ConfigError(m_file, line_of(el), qualified(key),
-                          std::string("expected an array of strings, found an element of type ") + type_name(el));
-      }
-      std::string s(el.as_string()->get());
-      if (s.empty()) {
-        throw ConfigError(m_file, line_of(el), qualified(key), "an element is empty");
-      }
-      if (std::find(out.begin(), out.end(), s) != out.end()) {
-        throw ConfigError(m_file, line_of(el), qualified(key), quoted(s) + " is listed twice");
-      }
-      out.push_back(std::move(s));
-    }
-    return out;
-  }
-
-  // Refuses every key that no accessor asked for.
-  void finish() const {
-    for (const auto& [k, v] : m_table) {
-      if (m_seen.count(std::string(k.str())) == 0) {
-        throw ConfigError(m_file, line_of(v), qualified(k.str()), "unknown key");
-      }
-    }
-  }
-
-  static const char* type_name(const toml::node& n) {
-    switch (n.type()) {
-      case toml::node_type::string: return "a string";
-      case toml::node_type::integer: return "an integer";
-      case toml::node_type::floating_point: return "a float";
-      case toml::node_type::boolean: return "a boolean";
-      case toml::node_type::array: return "an array";
-      case toml::node_type::table: return "a table";
-      default: return "a date or time";
-    }
-  }
-
- private:
-  const toml::table& m_table;
-  std::string m_prefix;
-  const std::string& m_file;
-  std::set<std::string> m_seen;
-};
+using toml_detail::line_of;
+using toml_detail::quoted;
+using toml_detail::read_account;
+using toml_detail::TableReader;
+using toml_detail::valid_name;
 
 void read_thresholds(TableReader& r, ThresholdOverrides& o) {
   o.expiry_warning = r.duration("expiry_warning");
@@ -230,75 +88,6 @@ void read_daemon(const toml::table& t, const std::string& file, Daemon& d) {
     d.retention = *v;
   }
   r.finish();
-}
-
-Account read_account(const toml::table& t, const std::string& prefix, const std::string& file) {
-  TableReader r(t, prefix, file);
-  Account a;
-  a.line = r.line();
-  a.name = r.required_string("name");
-  if (!valid_name(a.name)) {
-    r.fail("name", quoted(a.name) + " may hold only letters, digits, '-', '_' and '.' (at most 64)");
-  }
-  if (r.has("access_key_secret")) {
-    r.fail("access_key_secret",
-           "secrets are not accepted inline; use access_key_secret_file (mode 0600 or stricter) or "
-           "access_key_secret_env");
-  }
-  auto id = r.string("access_key_id");
-  auto file_path = r.string("access_key_secret_file");
-  auto env = r.string("access_key_secret_env");
-  auto token_env = r.string("security_token_env");
-  auto creds = r.string("credentials");
-  r.finish();
-
-  if (creds) {
-    if (id || file_path || env || token_env) {
-      r.fail("credentials",
-             "credentials = " + quoted(*creds) +
-                 " cannot be combined with access_key_id, access_key_secret_file, access_key_secret_env or "
-                 "security_token_env");
-    }
-    const std::string& c = *creds;
-    if (c == "env") {
-      a.source = CredentialSource::env;
-    } else if (c.rfind("profile:", 0) == 0 && c.size() > 8) {
-      a.source = CredentialSource::profile;
-      a.source_arg = c.substr(8);
-    } else if (c.rfind("ram-role:", 0) == 0 && c.size() > 9) {
-      a.source = CredentialSource::ram_role;
-      a.source_arg = c.substr(9);
-    } else {
-      r.fail("credentials", quoted(c) + " is not one of \"env\", \"profile:NAME\", \"ram-role:ROLE\"");
-    }
-    return a;
-  }
-  if (!id) {
-    r.fail_table("account " + quoted(a.name) +
-                 " has no credentials: set access_key_id with access_key_secret_file or access_key_secret_env, "
-                 "or credentials = \"env\" | \"profile:NAME\" | \"ram-role:ROLE\"");
-  }
-  if (id->empty()) {
-    r.fail("access_key_id", "must not be empty");
-  }
-  if (!valid_access_key_id(*id)) {
-    r.fail("access_key_id", quoted(*id) + " is not an AccessKey id (letters, digits, '.', '_' and '-', at most 128)");
-  }
-  if (file_path && env) {
-    r.fail("access_key_secret_env", "set either access_key_secret_file or access_key_secret_env, not both");
-  }
-  if (!file_path && !env) {
-    r.fail("access_key_id", "has no secret: set access_key_secret_file or access_key_secret_env");
-  }
-  if ((file_path && file_path->empty()) || (env && env->empty())) {
-    r.fail(file_path ? "access_key_secret_file" : "access_key_secret_env", "must not be empty");
-  }
-  a.source = CredentialSource::static_key;
-  a.access_key_id = *id;
-  a.secret_file = file_path.value_or("");
-  a.secret_env = env.value_or("");
-  a.security_token_env = token_env.value_or("");
-  return a;
 }
 
 Collector read_collector(const toml::table& t, const std::string& prefix, const std::string& file, const Config& cfg) {
