@@ -1,6 +1,7 @@
 // credentials = "default": Alibaba's default credential chain, in the SDKs' order: environment,
 // OIDC, the aliyun CLI profile, the credentials file, the ECS instance RAM role, a credentials URI.
 // The first source that answers is kept for the account's life.
+#include <atomic>
 #include <vector>
 
 #include "acmon/core/text.hpp"
@@ -16,9 +17,12 @@ class ChainProvider final : public CredentialProvider {
       : m_who(std::move(who)), m_sources(std::move(sources)) {}
 
   Result<Credentials> get() override {
+    if (CredentialProvider* chosen = m_chosen.load(); chosen != nullptr) {
+      return chosen->get();  // each source is thread-safe on its own
+    }
     std::lock_guard lock(m_mutex);
-    if (m_chosen != nullptr) {
-      return m_chosen->get();
+    if (CredentialProvider* chosen = m_chosen.load(); chosen != nullptr) {
+      return chosen->get();
     }
     if (m_sources.empty()) {
       return make_error(ErrorKind::config,
@@ -32,7 +36,7 @@ class ChainProvider final : public CredentialProvider {
     for (auto& [name, provider] : m_sources) {
       auto c = provider->get();
       if (c) {
-        m_chosen = provider.get();
+        m_chosen.store(provider.get());
         return c;
       }
       last = c.error();
@@ -42,13 +46,11 @@ class ChainProvider final : public CredentialProvider {
     return last;
   }
 
-  [[nodiscard]] bool empty() const { return m_sources.empty(); }
-
  private:
   std::string m_who;
   std::vector<std::pair<std::string, std::unique_ptr<CredentialProvider>>> m_sources;
   std::mutex m_mutex;
-  CredentialProvider* m_chosen = nullptr;
+  std::atomic<CredentialProvider*> m_chosen{nullptr};
 };
 
 bool set(const CredentialOptions& o, const char* name) {

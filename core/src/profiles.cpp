@@ -132,7 +132,9 @@ std::unique_ptr<CredentialProvider> cli_provider(const config::Account& a, const
                           text("external_id")};
     const bool needs_role = mode == "RamRoleArn" || mode == "ChainableRamRoleArn" || mode == "OIDC";
     if (needs_role && !config::valid_role_arn(role.role_arn)) {
-      return make_failing_provider(perr(who, "mode " + mode + " needs ram_role_arn (a role ARN) in " + path));
+      std::string why = "mode ";
+      why.append(mode).append(" needs ram_role_arn (a role ARN) in ").append(path);
+      return make_failing_provider(perr(who, why));
     }
     if (mode == "EcsRamRole") {
       return make_metadata_provider(who, text("ram_role_name"), o);
