@@ -91,7 +91,11 @@ check "without a failed run (${failures:-0})" "[ \"\${failures:-0}\" = 0 ]"
 check "without an expired-token answer in its log" "! grep -q 'InvalidSecurityToken' \"$work/acmon.log\""
 check "the role was assumed again as its credentials expired" \
   "curl -sf http://127.0.0.1:$port/_sim/stats | json_eval 'process.exit(d.sts.issued >= 3 ? 0 : 1)'"
+check "no secret and no security token in /metrics" "! grep -qE 'mgmt-secret|CAIS[0-9a-f]{16}' <<<\"\$metrics\""
 kill "$acmon_pid"
 wait "$acmon_pid" 2>/dev/null
 acmon_pid=""
+check "no secret and no security token in the log" "! grep -qE 'mgmt-secret|CAIS[0-9a-f]{16}' \"$work/acmon.log\""
+check "no secret and no security token in the database" \
+  "! cat \"$work\"/acmon.db* | grep -qaE 'mgmt-secret|CAIS[0-9a-f]{16}'"
 finish

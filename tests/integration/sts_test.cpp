@@ -155,6 +155,38 @@ TEST_F(Sts, ErrorsNameTheAccountAndTheCode) {
   EXPECT_EQ(sim->stats()["by_action"].value("ListAccessTokens", 0), 0);
 }
 
+TEST_F(Sts, TheSimulatorChecksParametersAsStsDoes) {
+  FixedCredentials key("LTAImgmt", "mgmt-secret");
+  auto assume = [&](signing::Params params) {
+    api::Call c;
+    c.product = "sts";
+    c.endpoint = sim->base_url();
+    c.action = "AssumeRole";
+    c.version = "2015-04-01";
+    params.emplace("RoleArn", role_arn(k_member, "ResourceDirectoryAccountAccessRole"));
+    params.emplace("RoleSessionName", "acmon");
+    c.params = std::move(params);
+    auto r = client->call(c, key);
+    return r ? std::string("ok") : r.error().code;
+  };
+  EXPECT_EQ(assume({}), "ok");
+  EXPECT_EQ(assume({{"DurationSeconds", "900"}}), "ok");
+  EXPECT_EQ(assume({{"DurationSeconds", "899"}}), "InvalidParameter.DurationSeconds");
+  EXPECT_EQ(assume({{"DurationSeconds", "3601"}}), "InvalidParameter.DurationSeconds");  // the role's maximum
+  EXPECT_EQ(assume({{"RoleSessionName", "a"}}), "InvalidParameter.RoleSessionName");
+  EXPECT_EQ(assume({{"RoleSessionName", "a:b"}}), "InvalidParameter.RoleSessionName");
+  EXPECT_EQ(assume({{"ExternalId", "x"}}), "InvalidParameter.ExternalId");
+  EXPECT_EQ(assume({{"RoleArn", "acs:ram::2000000000000002:user/x"}}), "InvalidParameter.RoleArn");
+  EXPECT_EQ(assume({{"RoleArn", role_arn(k_member, "resourcedirectoryaccountaccessrole")}}),
+            "ok");  // names ignore case
+  api::Call wrong_version;
+  wrong_version.product = "sts";
+  wrong_version.endpoint = sim->base_url();
+  wrong_version.action = "AssumeRole";
+  wrong_version.version = "2019-06-01";
+  EXPECT_EQ(client->call(wrong_version, key).error().code, "InvalidVersion");
+}
+
 TEST_F(Sts, ExternalIdWhenTheRoleRequiresOne) {
   auto a = mgmt("with-external");
   auto missing = make_credential_provider(a, options)->get();
