@@ -35,7 +35,10 @@ void read_source(TableReader& r, Account& a, const std::string& c) {
     a.source = CredentialSource::uri;
     a.source_arg = c.substr(4);
     if (!valid_uri(a.source_arg)) {
-      r.fail("credentials", quoted(c) + ": the credentials URI must be an http:// or https:// URL");
+      // Not quoted: a credentials URI may carry a token.
+      r.fail("credentials",
+             "\"uri:…\": the credentials URI must be an http:// or https:// URL (printable, at most "
+             "2048 characters)");
     }
   } else {
     r.fail("credentials", quoted(c) + " is not one of " + k_sources);

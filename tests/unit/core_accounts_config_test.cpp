@@ -87,6 +87,9 @@ TEST(AccountsConfig, SourceErrors) {
   expect_error(k_head + "credentials = \"uri:ftp://x\"\n", 3, "accounts[0].credentials", "http:// or https:// URL");
   expect_error(k_head + "credentials = \"uri:\"\n", 3, "accounts[0].credentials", "http:// or https:// URL");
   expect_error(k_head + "credentials = \"uri:http://a b\"\n", 3, "accounts[0].credentials", "URL");
+  // A credentials URI may carry a token: it is not quoted back.
+  const std::string msg = error_of(k_head + "credentials = \"uri:ftp://h/?token=s3cr3t\"\n").what();
+  EXPECT_EQ(msg.find("s3cr3t"), std::string::npos) << msg;
   expect_error(k_head + "credentials = \"Default\"\n", 3, "accounts[0].credentials",
                "not one of \"default\", \"env\", \"oidc\"");
   expect_error(k_head + "credentials = \"default\"\naccess_key_id = \"x\"\n", 3, "accounts[0].credentials",
