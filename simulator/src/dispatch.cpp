@@ -16,11 +16,11 @@ Reply Simulator::Impl::handle_api(const httplib::Request& req) {
   }
   // AssumeRoleWithOIDC is anonymous: the OIDC token is the proof.
   if (param(params, "Action") == "AssumeRoleWithOIDC" || req.get_header_value("x-acs-action") == "AssumeRoleWithOIDC") {
-    std::lock_guard lock(stats_mutex);
-    ++requests;
-    ++requests_by_action["AssumeRoleWithOIDC"];
-  }
-  if (param(params, "Action") == "AssumeRoleWithOIDC" || req.get_header_value("x-acs-action") == "AssumeRoleWithOIDC") {
+    {
+      std::lock_guard lock(stats_mutex);
+      ++requests;
+      ++requests_by_action["AssumeRoleWithOIDC"];
+    }
     return assume_role_with_oidc(params, rid);
   }
   Auth auth = authenticate(req, query, params, rid);
@@ -108,8 +108,6 @@ Reply Simulator::Impl::handle_api(const httplib::Request& req) {
   Reply r;
   if (auth.action == "AssumeRole") {
     r = assume_role(key_id, params, rid);
-  } else if (auth.action == "AssumeRoleWithOIDC") {
-    r = assume_role_with_oidc(params, rid);
   } else if (auth.action == "ListAccessTokens") {
     r = list_access_tokens(auth.account, params, rid);
   } else if (auth.action == "CreateAccessToken") {
