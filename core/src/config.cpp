@@ -180,6 +180,43 @@ bool valid_endpoint(std::string_view url) {
   return false;
 }
 
+namespace {
+
+bool valid_ram_arn(std::string_view arn, std::string_view kind) {
+  constexpr std::string_view k_prefix = "acs:ram::";
+  if (arn.size() > 256 || arn.substr(0, k_prefix.size()) != k_prefix) {
+    return false;
+  }
+  arn.remove_prefix(k_prefix.size());
+  const auto colon = arn.find(':');
+  if (colon != 16 || !all_of(arn.substr(0, colon), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  arn.remove_prefix(colon + 1);
+  if (arn.substr(0, kind.size()) != kind || arn.size() == kind.size()) {
+    return false;
+  }
+  return all_of(arn.substr(kind.size()), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.' || c == '/' || c == '@';
+  });
+}
+
+}  // namespace
+
+bool valid_role_arn(std::string_view arn) {
+  return valid_ram_arn(arn, "role/");
+}
+
+bool valid_oidc_provider_arn(std::string_view arn) {
+  return valid_ram_arn(arn, "oidc-provider/");
+}
+
+bool valid_role_session_name(std::string_view name) {
+  return name.size() >= 2 && name.size() <= 64 && all_of(name, [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '@' || c == '_' || c == '-';
+         });
+}
+
 Config load_file(const std::string& path) {
   // A directory, a device (/dev/zero never ends) or a FIFO is refused before it is opened.
   struct stat st {};

@@ -15,13 +15,11 @@ namespace acmon::config {
 
 namespace {
 
-using namespace toml_reader;
-
-bool valid_name(std::string_view s) {
-  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
-  });
-}
+using toml_detail::line_of;
+using toml_detail::quoted;
+using toml_detail::read_account;
+using toml_detail::TableReader;
+using toml_detail::valid_name;
 
 void read_thresholds(TableReader& r, ThresholdOverrides& o) {
   o.expiry_warning = r.duration("expiry_warning");
@@ -121,75 +119,6 @@ void read_daemon(const toml::table& t, const std::string& file, Daemon& d) {
     }
   }
   r.finish();
-}
-
-Account read_account(const toml::table& t, const std::string& prefix, const std::string& file) {
-  TableReader r(t, prefix, file);
-  Account a;
-  a.line = r.line();
-  a.name = r.required_string("name");
-  if (!valid_name(a.name)) {
-    r.fail("name", quoted(a.name) + " may hold only letters, digits, '-', '_' and '.' (at most 64)");
-  }
-  if (r.has("access_key_secret")) {
-    r.fail("access_key_secret",
-           "secrets are not accepted inline; use access_key_secret_file (mode 0600 or stricter) or "
-           "access_key_secret_env");
-  }
-  auto id = r.string("access_key_id");
-  auto file_path = r.string("access_key_secret_file");
-  auto env = r.string("access_key_secret_env");
-  auto token_env = r.string("security_token_env");
-  auto creds = r.string("credentials");
-  r.finish();
-
-  if (creds) {
-    if (id || file_path || env || token_env) {
-      r.fail("credentials",
-             "credentials = " + quoted(*creds) +
-                 " cannot be combined with access_key_id, access_key_secret_file, access_key_secret_env or "
-                 "security_token_env");
-    }
-    const std::string& c = *creds;
-    if (c == "env") {
-      a.source = CredentialSource::env;
-    } else if (c.rfind("profile:", 0) == 0 && c.size() > 8) {
-      a.source = CredentialSource::profile;
-      a.source_arg = c.substr(8);
-    } else if (c.rfind("ram-role:", 0) == 0 && c.size() > 9) {
-      a.source = CredentialSource::ram_role;
-      a.source_arg = c.substr(9);
-    } else {
-      r.fail("credentials", quoted(c) + " is not one of \"env\", \"profile:NAME\", \"ram-role:ROLE\"");
-    }
-    return a;
-  }
-  if (!id) {
-    r.fail_table("account " + quoted(a.name) +
-                 " has no credentials: set access_key_id with access_key_secret_file or access_key_secret_env, "
-                 "or credentials = \"env\" | \"profile:NAME\" | \"ram-role:ROLE\"");
-  }
-  if (id->empty()) {
-    r.fail("access_key_id", "must not be empty");
-  }
-  if (!valid_access_key_id(*id)) {
-    r.fail("access_key_id", quoted(*id) + " is not an AccessKey id (letters, digits, '.', '_' and '-', at most 128)");
-  }
-  if (file_path && env) {
-    r.fail("access_key_secret_env", "set either access_key_secret_file or access_key_secret_env, not both");
-  }
-  if (!file_path && !env) {
-    r.fail("access_key_id", "has no secret: set access_key_secret_file or access_key_secret_env");
-  }
-  if ((file_path && file_path->empty()) || (env && env->empty())) {
-    r.fail(file_path ? "access_key_secret_file" : "access_key_secret_env", "must not be empty");
-  }
-  a.source = CredentialSource::static_key;
-  a.access_key_id = *id;
-  a.secret_file = file_path.value_or("");
-  a.secret_env = env.value_or("");
-  a.security_token_env = token_env.value_or("");
-  return a;
 }
 
 Collector read_collector(const toml::table& t, const std::string& prefix, const std::string& file, const Config& cfg) {

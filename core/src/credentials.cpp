@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -18,24 +19,6 @@ namespace {
 Error cred_error(const config::Account& a, const std::string& what) {
   return make_error(ErrorKind::config, "account '" + a.name + "': " + what);
 }
-
-class StaticProvider final : public CredentialProvider {
- public:
-  explicit StaticProvider(Credentials c) : m_creds(std::move(c)) {}
-  Result<Credentials> get() override { return m_creds; }
-
- private:
-  Credentials m_creds;
-};
-
-class FailingProvider final : public CredentialProvider {
- public:
-  explicit FailingProvider(Error e) : m_error(std::move(e)) {}
-  Result<Credentials> get() override { return m_error; }
-
- private:
-  Error m_error;
-};
 
 Result<Credentials> resolve_static(const config::Account& a, const CredentialOptions& o) {
   Credentials c;
@@ -127,31 +110,98 @@ Result<std::string> read_secret_file(const std::string& path) {
   return secret;
 }
 
-std::unique_ptr<CredentialProvider> make_credential_provider(const config::Account& account,
-                                                             const CredentialOptions& options) {
-  Result<Credentials> r = make_error(ErrorKind::config, "");
-  switch (account.source) {
-    case config::CredentialSource::static_key: r = resolve_static(account, options); break;
-    case config::CredentialSource::env: r = resolve_env(account, options); break;
-    case config::CredentialSource::profile: r = resolve_profile(account, options); break;
-    case config::CredentialSource::ram_role: return make_ram_role_provider(account, options);
-  }
+namespace {
+
+std::unique_ptr<CredentialProvider> of(Result<Credentials> r) {
   if (!r) {
-    return std::make_unique<FailingProvider>(r.error());
+    return make_failing_provider(r.error());
   }
-  return std::make_unique<StaticProvider>(std::move(*r));
+  return make_static_provider(std::move(*r));
 }
 
+// Where the account's own credentials come from, before any role is assumed.
+std::unique_ptr<CredentialProvider> base_provider(const config::Account& a, const CredentialOptions& o) {
+  const std::string who = "account '" + a.name + "'";
+  switch (a.source) {
+    case config::CredentialSource::static_key: return of(resolve_static(a, o));
+    case config::CredentialSource::env: return of(resolve_env(a, o));
+    case config::CredentialSource::profile: return make_profile_provider(a, o);
+    case config::CredentialSource::ram_role:
+      return make_metadata_provider(who + " (ram-role '" + a.source_arg + "')", a.source_arg, o);
+    case config::CredentialSource::chain: return make_chain_provider(a, o);
+    case config::CredentialSource::uri: return make_uri_provider(who, a.source_arg, o);
+    case config::CredentialSource::oidc: {
+      OidcTarget t{
+          who + " (oidc)",
+          sts_endpoint_of(a, o),
+          a.role_arn.empty() ? o.env("ALIBABA_CLOUD_ROLE_ARN").value_or("") : a.role_arn,
+          a.oidc_provider_arn.empty() ? o.env("ALIBABA_CLOUD_OIDC_PROVIDER_ARN").value_or("") : a.oidc_provider_arn,
+          a.oidc_token_file.empty() ? o.env("ALIBABA_CLOUD_OIDC_TOKEN_FILE").value_or("") : a.oidc_token_file,
+          a.role_session_name.empty() ? o.env("ALIBABA_CLOUD_ROLE_SESSION_NAME").value_or("acmon")
+                                      : a.role_session_name};
+      if (!config::valid_role_arn(t.role_arn)) {
+        return make_failing_provider(
+            cred_error(a, "credentials = \"oidc\" needs a role ARN: role_arn or ALIBABA_CLOUD_ROLE_ARN"));
+      }
+      if (!config::valid_oidc_provider_arn(t.provider_arn)) {
+        return make_failing_provider(cred_error(
+            a,
+            "credentials = \"oidc\" needs an OIDC provider ARN: oidc_provider_arn or ALIBABA_CLOUD_OIDC_PROVIDER_ARN"));
+      }
+      if (t.token_file.empty()) {
+        return make_failing_provider(cred_error(
+            a, "credentials = \"oidc\" needs a token file: oidc_token_file or ALIBABA_CLOUD_OIDC_TOKEN_FILE"));
+      }
+      if (!config::valid_role_session_name(t.session_name)) {
+        t.session_name = "acmon";
+      }
+      return make_oidc_provider(std::move(t), o);
+    }
+  }
+  return make_failing_provider(cred_error(a, "unknown credential source"));
+}
+
+}  // namespace
+
+std::unique_ptr<CredentialProvider> make_credential_provider(const config::Account& account,
+                                                             const CredentialOptions& options) {
+  auto base = base_provider(account, options);
+  if (account.assume_role.empty()) {
+    return base;
+  }
+  RoleTarget target{"account '" + account.name + "'", sts_endpoint_of(account, options), account.assume_role,
+                    account.role_session_name.empty() ? "acmon" : account.role_session_name, account.external_id};
+  return make_assume_role_provider(std::move(base), std::move(target), options);
+}
+
+namespace {
+
+// check-config makes no request: what would go over the network stops here, and having got that far
+// means what the account holds locally (files, variables, keys) is present.
+class OfflineTransport final : public http::Transport {
+ public:
+  Result<http::Response> send(const http::Request& /*request*/) override {
+    m_called = true;
+    return make_error(ErrorKind::config, "not sent: check-config makes no request");
+  }
+  [[nodiscard]] bool called() const { return m_called; }
+
+ private:
+  std::atomic<bool> m_called{false};
+};
+
+}  // namespace
+
 Result<void> check_credentials_present(const config::Account& account, const CredentialOptions& options) {
-  if (account.source == config::CredentialSource::ram_role) {
+  auto offline = std::make_shared<OfflineTransport>();
+  CredentialOptions o = options;
+  o.transport = offline;
+  o.on_refresh_error = [](const std::string&) {};
+  auto r = make_credential_provider(account, o)->get();
+  if (r || offline->called()) {
     return {};
   }
-  auto provider = make_credential_provider(account, options);
-  auto r = provider->get();
-  if (!r) {
-    return r.error();
-  }
-  return {};
+  return r.error();
 }
 
 }  // namespace acmon

@@ -1,22 +1,18 @@
-// Reading one TOML table of the configuration: typed values, every key checked against what was
-// read, errors as FILE:LINE: KEY: what. Shared by the files that read the configuration.
+// Private to the configuration reader: one TOML table read key by key, errors as FILE:LINE: KEY: what.
 #pragma once
 
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
-#include <string_view>
-#include <vector>
 
 #include "acmon/core/config.hpp"
 #include "acmon/core/text.hpp"
 #include "acmon/core/time.hpp"
 
-namespace acmon::config::toml_reader {
+namespace acmon::config::toml_detail {
 
 inline int line_of(const toml::node& n) {
   return static_cast<int>(n.source().begin.line);
@@ -25,6 +21,12 @@ inline int line_of(const toml::node& n) {
 // A configured value quoted in a message: escaped and short, whatever the file holds.
 inline std::string quoted(std::string_view s) {
   return "'" + cap_text(s, 100) + "'";
+}
+
+inline bool valid_name(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
+  });
 }
 
 // Reads one TOML table, remembering which keys were consumed so unknown ones are refused.
@@ -165,4 +167,7 @@ class TableReader {
   std::set<std::string> m_seen;
 };
 
-}  // namespace acmon::config::toml_reader
+// One [[accounts]] table (config_accounts.cpp).
+Account read_account(const toml::table& t, const std::string& prefix, const std::string& file);
+
+}  // namespace acmon::config::toml_detail

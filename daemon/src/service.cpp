@@ -26,8 +26,15 @@ std::shared_ptr<Service::Generation> Service::make_generation(const config::Conf
   auto gen = std::make_shared<Generation>();
   gen->cfg = cfg;
   std::map<std::string, std::shared_ptr<CredentialProvider>> credentials;
+  CredentialOptions credential_options = m_options.credentials;
+  if (!credential_options.transport) {
+    // STS, metadata and credentials URI requests stop with the daemon, like the API calls.
+    auto transport = std::make_shared<http::CurlTransport>();
+    transport->set_cancel_flag(&m_stop);
+    credential_options.transport = std::move(transport);
+  }
   for (const auto& a : cfg.accounts) {
-    credentials.emplace(a.name, make_credential_provider(a, m_options.credentials));
+    credentials.emplace(a.name, make_credential_provider(a, credential_options));
   }
   for (const auto& c : cfg.collectors) {
     auto owner = std::make_shared<OwningCollector>(c, *m_client, credentials.at(c.account), &m_pacer);

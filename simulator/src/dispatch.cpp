@@ -14,7 +14,24 @@ Reply Simulator::Impl::handle_api(const httplib::Request& req) {
   if (req.get_header_value("Content-Type").find("application/x-www-form-urlencoded") != std::string::npos) {
     parse_form(req.body, params);
   }
+  // AssumeRoleWithOIDC is anonymous: the OIDC token is the proof.
+  if (param(params, "Action") == "AssumeRoleWithOIDC" || req.get_header_value("x-acs-action") == "AssumeRoleWithOIDC") {
+    {
+      std::lock_guard lock(stats_mutex);
+      ++requests;
+      ++requests_by_action["AssumeRoleWithOIDC"];
+    }
+    return assume_role_with_oidc(params, rid);
+  }
   Auth auth = authenticate(req, query, params, rid);
+  if (auth.ok) {
+    if (auto expired = sts_expired(auth.account, rid)) {
+      auth.ok = false;
+      auth.error = *expired;
+    }
+  }
+  const std::string key_id = auth.account;
+  auth.account = owner_of(key_id);
   {
     std::lock_guard lock(stats_mutex);
     ++requests;
@@ -89,7 +106,9 @@ Reply Simulator::Impl::handle_api(const httplib::Request& req) {
     }
   }
   Reply r;
-  if (auth.action == "ListAccessTokens") {
+  if (auth.action == "AssumeRole") {
+    r = assume_role(key_id, params, rid);
+  } else if (auth.action == "ListAccessTokens") {
     r = list_access_tokens(auth.account, params, rid);
   } else if (auth.action == "CreateAccessToken") {
     r = create_access_token(auth.account, params, rid);
@@ -264,6 +283,7 @@ void Simulator::Impl::routes() {
   };
   server.Get("/", api);
   server.Post("/", api);
+  sts_routes();
   server.Get("/_sim/health",
              [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
   server.Get("/_sim/stats", [this](const httplib::Request&, httplib::Response& res) {

@@ -7,14 +7,7 @@ void Simulator::Impl::load(const json& data) {
   if (!data.is_object()) {
     throw std::invalid_argument("simulator data must be a JSON object");
   }
-  for (const auto& a : data.value("accounts", json::array())) {
-    const std::string id = a.value("access_key_id", "");
-    const std::string secret = a.value("access_key_secret", "");
-    if (id.empty() || secret.empty()) {
-      throw std::invalid_argument("every account needs access_key_id and access_key_secret");
-    }
-    accounts[id] = {secret, a.value("security_token", "")};
-  }
+  load_identities(data);
   if (data.contains("regions")) {
     for (const auto& r : data["regions"]) {
       regions.emplace_back(r.at("RegionId").get<std::string>(), r.value("supported", true));
@@ -28,7 +21,8 @@ void Simulator::Impl::load(const json& data) {
     }
   }
   for (const auto& o : data.value("orders", json::array())) {
-    orders.insert(o.at("_account").get<std::string>() + "|" + o.at("AliyunOrderId").get<std::string>());
+    orders.insert(canonical_account(o.at("_account").get<std::string>()) + "|" +
+                  o.at("AliyunOrderId").get<std::string>());
   }
   for (const char* product : {"smc", "ecs", "polardb"}) {
     for (const auto& rec : data.value(product, json::array())) {
@@ -52,8 +46,10 @@ void Simulator::Impl::check_record(const std::string& product, const json& rec) 
   }
 }
 
-void Simulator::Impl::upsert(const std::string& product, const json& rec) {
-  check_record(product, rec);
+void Simulator::Impl::upsert(const std::string& product, const json& record) {
+  check_record(product, record);
+  json rec = record;
+  rec["_account"] = canonical_account(record["_account"].get<std::string>());
   std::unique_lock lock(data_mutex);
   if (product == "polardb") {
     orders.insert(rec["_account"].get<std::string>() + "|" + rec["_order"].get<std::string>());
@@ -140,7 +136,8 @@ json Simulator::Impl::stats() const {
   return {{"requests", requests},
           {"auth_failures", auth_failures},
           {"faults_fired", faults_fired},
-          {"by_action", requests_by_action}};
+          {"by_action", requests_by_action},
+          {"sts", sts_stats()}};
 }
 
 }  // namespace acmon::sim

@@ -96,8 +96,8 @@ Simulator::Impl::Auth Simulator::Impl::authenticate(const httplib::Request& req,
         return a;
       }
     }
-    auto acct = accounts.find(key_id);
-    if (acct == accounts.end()) {
+    auto acct = key_secret(key_id);
+    if (!acct) {
       a.error = api_error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.", rid);
       return a;
     }
@@ -111,12 +111,12 @@ Simulator::Impl::Auth Simulator::Impl::authenticate(const httplib::Request& req,
     const std::string canonical = signing::v3_canonical_request(
         req.method, req.path, signing::canonical_query(canon_query), signed_headers, hashed);
     if (!crypto::equal_ct(hashed, body_hash) ||
-        !crypto::equal_ct(signing::v3_signature(acct->second.first, canonical), signature)) {
+        !crypto::equal_ct(signing::v3_signature(acct->first, canonical), signature)) {
       a.error =
           api_error(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.", rid);
       return a;
     }
-    if (!acct->second.second.empty() && req.get_header_value("x-acs-security-token") != acct->second.second) {
+    if (!acct->second.empty() && req.get_header_value("x-acs-security-token") != acct->second) {
       a.error = api_error(400, "InvalidSecurityToken.Mismatch", "Specified security token is not valid.", rid);
       return a;
     }
@@ -143,8 +143,8 @@ Simulator::Impl::Auth Simulator::Impl::authenticate(const httplib::Request& req,
     a.error = api_error(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.", rid);
     return a;
   }
-  auto acct = accounts.find(get("AccessKeyId"));
-  if (acct == accounts.end()) {
+  auto acct = key_secret(get("AccessKeyId"));
+  if (!acct) {
     a.error = api_error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.", rid);
     return a;
   }
@@ -155,12 +155,12 @@ Simulator::Impl::Auth Simulator::Impl::authenticate(const httplib::Request& req,
   signing::Params signed_params(params.begin(), params.end());
   signed_params.erase("Signature");
   const std::string expected =
-      signing::v1_signature(acct->second.first, signing::v1_string_to_sign(req.method, signed_params));
+      signing::v1_signature(acct->first, signing::v1_string_to_sign(req.method, signed_params));
   if (!crypto::equal_ct(expected, sig->second)) {
     a.error = api_error(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.", rid);
     return a;
   }
-  if (!acct->second.second.empty() && get("SecurityToken") != acct->second.second) {
+  if (!acct->second.empty() && get("SecurityToken") != acct->second) {
     a.error = api_error(400, "InvalidSecurityToken.Mismatch", "Specified security token is not valid.", rid);
     return a;
   }

@@ -40,6 +40,8 @@ inline const std::map<std::string, std::pair<std::string, std::string>>& actions
       {"DescribeActivations", of(Product::ecs)},
       {"DescribeRegions", of(Product::ecs)},
       {"DescribeActivationCodes", of(Product::polardb)},
+      {"AssumeRole", {"sts", "2015-04-01"}},
+      {"AssumeRoleWithOIDC", {"sts", "2015-04-01"}},
   };
   return k_actions;
 }
@@ -178,8 +180,58 @@ struct Simulator::Impl {
 
   mutable std::shared_mutex data_mutex;
   std::map<std::string, std::pair<std::string, std::string>> accounts;  // id -> (secret, token)
-  std::vector<std::pair<std::string, bool>> regions;                    // RegionId, supports activations
-  std::set<std::string> orders;                                         // "account|order"
+  // ---- identities and STS (sts.cpp) -----------------------------------------------------
+  // An AccessKey's account (16-digit id) and whether it is the account's root key; records and
+  // orders owned by a key of an account with an id belong to that id. Fixed after load.
+  struct KeyInfo {
+    std::string account_id;
+    bool root = false;
+  };
+  std::map<std::string, KeyInfo> key_info;
+  struct Role {
+    std::string arn;
+    std::vector<std::string> trust;  // account ids ("*": any) and OIDC provider ARNs
+    std::string external_id;         // required when set
+    long long max_duration = 3600;
+  };
+  std::map<std::string, Role> roles;  // lower-case ARN -> role
+  struct OidcProvider {
+    std::string issuer;
+    std::vector<std::string> audiences;
+  };
+  std::map<std::string, OidcProvider> oidc_providers;  // ARN -> provider
+  std::string metadata_role;                           // the ECS instance's role ARN, if any
+  bool metadata_hardened = true;                       // GETs need a session token
+  std::string credentials_uri_role;                    // the role GET /_sim/credentials-uri hands out
+  struct StsKey {
+    std::string secret;
+    std::string token;
+    std::string owner;  // records it lists: the role's account id
+    std::string account_id;
+    UnixTime expires = 0;
+  };
+  mutable std::mutex sts_mutex;
+  std::unordered_map<std::string, StsKey> sts_keys;
+  std::map<std::string, UnixTime> metadata_tokens;
+  long long sts_expire_after = 0;  // > 0: every credential issued from now on lives this many seconds
+  std::uint64_t sts_issued = 0;
+  std::vector<std::string> oidc_tokens_seen;  // jti (else sub) of each accepted OIDC token
+
+  void load_identities(const json& data);
+  // (secret, token) of an AccessKey, STS keys included.
+  std::optional<std::pair<std::string, std::string>> key_secret(const std::string& id) const;
+  // Whose records a key lists.
+  std::string owner_of(const std::string& key_id) const;
+  // A record's _account (a key id or an account id) as the owner its scope is filed under.
+  std::string canonical_account(const std::string& account) const;
+  std::optional<Reply> sts_expired(const std::string& key_id, const std::string& rid) const;
+  json issue_credentials(const Role& role, long long duration);
+  Reply assume_role(const std::string& key_id, const std::map<std::string, std::string>& p, const std::string& rid);
+  Reply assume_role_with_oidc(const std::map<std::string, std::string>& p, const std::string& rid);
+  json sts_stats() const;
+  void sts_routes();
+  std::vector<std::pair<std::string, bool>> regions;  // RegionId, supports activations
+  std::set<std::string> orders;                       // "account|order"
   struct ScopeList {
     std::vector<json> items;                             // in listing order
     std::unordered_map<std::string, std::size_t> index;  // id -> position in items

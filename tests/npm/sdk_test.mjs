@@ -1,10 +1,16 @@
 // Proves the simulator's signature checks right independently of acmon's own signing code:
 // Alibaba Cloud's official SDK clients (pop-core signs V1 / HMAC-SHA1, openapi-client signs
 // V3 / ACS3-HMAC-SHA256) must be accepted, and the same clients with a wrong secret refused.
+// Its STS too: @alicloud/sts20150401's AssumeRole, and @alicloud/credentials' providers (RAM role
+// ARN with its stsEndpoint, OIDC, credentials URI) each obtain credentials that list a member's
+// SMC tokens. Those providers speak HTTPS only, so they reach the simulator through a local TLS
+// front (a certificate made for the test and trusted by this process alone).
 //   node sdk_test.mjs ACMON_SIM_BINARY NODE_MODULES_DIR
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import https from 'node:https';
+import http from 'node:http';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -14,24 +20,61 @@ if (!simBinary || !modulesDir) {
   process.exit(1);
 }
 // Without the SDKs there is nothing to test: CTest reports the test skipped (SKIP_RETURN_CODE 77).
-for (const sdk of ['@alicloud/pop-core', '@alicloud/openapi-client', '@alicloud/tea-util']) {
+for (const sdk of ['@alicloud/pop-core', '@alicloud/openapi-client', '@alicloud/tea-util', '@alicloud/sts20150401',
+  '@alicloud/credentials']) {
   if (!existsSync(path.join(modulesDir, ...sdk.split('/')))) {
     console.log(`SKIP: ${sdk} is not installed in ${modulesDir} (scripts/test installs it from tests/npm/package.json)`);
     process.exit(77);
   }
 }
+// The providers trust the TLS front's certificate through NODE_EXTRA_CA_CERTS, which Node reads only
+// at start-up: the test makes the certificate, then runs itself again with it.
+if (!process.env.ACMON_SDK_TLS_DIR) {
+  const tlsDir = mkdtempSync(path.join(tmpdir(), 'acmon-sdk-tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(tlsDir, 'key.pem'),
+    '-out', path.join(tlsDir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const child = spawnSync(process.execPath, process.argv.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, ACMON_SDK_TLS_DIR: tlsDir, NODE_EXTRA_CA_CERTS: path.join(tlsDir, 'cert.pem') },
+  });
+  rmSync(tlsDir, { recursive: true, force: true });
+  process.exit(child.status === null ? 1 : child.status);
+}
 const require = createRequire(path.resolve(modulesDir, 'resolver.js'));
 const RPCClient = require('@alicloud/pop-core').RPCClient;
 const OpenApi = require('@alicloud/openapi-client');
 const Util = require('@alicloud/tea-util');
+const Sts = require('@alicloud/sts20150401');
+const Credentials = require('@alicloud/credentials');
 
 const dir = mkdtempSync(path.join(tmpdir(), 'acmon-sdk-'));
+const MGMT = '1000000000000001';
+const MEMBER = '2000000000000002';
+const OIDC_PROVIDER = `acs:ram::${MGMT}:oidc-provider/ack`;
+const MEMBER_ROLE = `acs:ram::${MEMBER}:role/ResourceDirectoryAccountAccessRole`;
+const smcToken = (account, id) => ({
+  _account: account, AccessTokenId: id, Count: '10', RegisteredCount: '1',
+  TimeToLiveInDays: '30', CreationTime: '2026-01-01T00:00:00Z', Status: 'activated', Name: 'sdk',
+});
 const data = {
-  accounts: [{ access_key_id: 'LTAIsdk', access_key_secret: 'sdk-secret' }],
-  smc: [1, 2, 3].map((i) => ({
-    _account: 'LTAIsdk', AccessTokenId: `at-sdk-${i}`, Count: '10', RegisteredCount: '1',
-    TimeToLiveInDays: '30', CreationTime: '2026-01-01T00:00:00Z', Status: 'activated', Name: 'sdk',
-  })),
+  accounts: [
+    { access_key_id: 'LTAIsdk', access_key_secret: 'sdk-secret' },
+    { account_id: MGMT, access_key_id: 'LTAImgmt', access_key_secret: 'mgmt-secret' },
+    {
+      account_id: MEMBER,
+      roles: [
+        { name: 'ResourceDirectoryAccountAccessRole', trust: [MGMT] },
+        { name: 'acmon-pod', trust: [OIDC_PROVIDER] },
+      ],
+    },
+  ],
+  oidc_providers: [{ arn: OIDC_PROVIDER, issuer: 'https://oidc.example', audiences: ['sts.aliyuncs.com'] }],
+  credentials_uri: { role: MEMBER_ROLE },
+  smc: [
+    ...[1, 2, 3].map((i) => smcToken('LTAIsdk', `at-sdk-${i}`)),
+    smcToken(MEMBER, 'at-member-1'), smcToken(MEMBER, 'at-member-2'),
+  ],
   ecs: [{ _account: 'LTAIsdk', _region: 'cn-hangzhou', ActivationId: 'act-sdk', InstanceCount: '5' }],
 };
 writeFileSync(path.join(dir, 'data.json'), JSON.stringify(data));
@@ -120,6 +163,93 @@ try {
     }));
     await expectCode(v3call(c, 'ListAccessTokens', '2019-06-01', {}), 'InvalidAccessKeyId.NotFound');
   });
+  // ---- STS and the credential providers ------------------------------------------------------
+  const sts = (secret) => new Sts.default(new OpenApi.Config({
+    accessKeyId: 'LTAImgmt', accessKeySecret: secret, endpoint: `127.0.0.1:${port}`, protocol: 'http',
+  }));
+  const listWith = (credential) => v3call(new OpenApi.default(new OpenApi.Config({
+    credential, endpoint: `127.0.0.1:${port}`, protocol: 'http',
+  })), 'ListAccessTokens', '2019-06-01', {});
+  const memberTokens = (r) => r.body.AccessTokens.map((t) => t.AccessTokenId).sort().join(',');
+
+  await check('STS (sts20150401) AssumeRole is accepted and its credentials act as the member', async () => {
+    const r = await sts('mgmt-secret').assumeRole(new Sts.AssumeRoleRequest({
+      roleArn: MEMBER_ROLE, roleSessionName: 'sdk-test', durationSeconds: 3600,
+    }));
+    const c = r.body.credentials;
+    assert(c.accessKeyId.startsWith('STS.') && c.securityToken && c.expiration, JSON.stringify(r.body));
+    const cred = new Credentials.default(new Credentials.Config({
+      type: 'sts', accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, securityToken: c.securityToken,
+    }));
+    const list = await listWith(cred);
+    assert(memberTokens(list) === 'at-member-1,at-member-2', JSON.stringify(list.body));
+  });
+  await check('STS (sts20150401) AssumeRole with a wrong secret is refused', async () => {
+    await expectCode(sts('wrong-secret').assumeRole(new Sts.AssumeRoleRequest({
+      roleArn: MEMBER_ROLE, roleSessionName: 'sdk-test',
+    })), 'SignatureDoesNotMatch');
+  });
+  await check('STS (sts20150401) AssumeRole of a role that does not exist is EntityNotExist.Role', async () => {
+    await expectCode(sts('mgmt-secret').assumeRole(new Sts.AssumeRoleRequest({
+      roleArn: `acs:ram::${MEMBER}:role/nobody`, roleSessionName: 'sdk-test',
+    })), 'EntityNotExist.Role');
+  });
+
+  // The providers of @alicloud/credentials speak HTTPS to STS: a TLS front for the simulator.
+  const cert = path.join(process.env.ACMON_SDK_TLS_DIR, 'cert.pem');
+  const key = path.join(process.env.ACMON_SDK_TLS_DIR, 'key.pem');
+  const front = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+    const upstream = http.request({
+      host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers,
+    }, (up) => {
+      res.writeHead(up.statusCode, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise((resolve) => front.listen(0, '127.0.0.1', resolve));
+  const stsEndpoint = `127.0.0.1:${front.address().port}`;
+  try {
+    await check('credentials: RAM role ARN with its stsEndpoint lists the member\'s tokens', async () => {
+      const cred = new Credentials.default(new Credentials.Config({
+        type: 'ram_role_arn', accessKeyId: 'LTAImgmt', accessKeySecret: 'mgmt-secret', roleArn: MEMBER_ROLE,
+        roleSessionName: 'sdk-test', stsEndpoint,
+      }));
+      const c = await cred.getCredential();
+      assert(c.accessKeyId.startsWith('STS.'), JSON.stringify(c));
+      assert(memberTokens(await listWith(cred)) === 'at-member-1,at-member-2', 'member tokens');
+    });
+    await check('credentials: RAM role ARN with a wrong secret is refused', async () => {
+      const cred = new Credentials.default(new Credentials.Config({
+        type: 'ram_role_arn', accessKeyId: 'LTAImgmt', accessKeySecret: 'wrong', roleArn: MEMBER_ROLE,
+        roleSessionName: 'sdk-test', stsEndpoint,
+      }));
+      await expectCode(cred.getCredential(), 'SignatureDoesNotMatch');
+    });
+    await check('credentials: OIDC (AssumeRoleWithOIDC) lists the member\'s tokens', async () => {
+      const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const jwt = `${b64({ alg: 'RS256' })}.${b64({
+        iss: 'https://oidc.example', aud: 'sts.aliyuncs.com', exp: Math.floor(Date.now() / 1000) + 600,
+        sub: 'system:serviceaccount:acmon:acmon', jti: 'sdk',
+      })}.c2ln`;
+      const tokenFile = path.join(dir, 'oidc-token');
+      writeFileSync(tokenFile, jwt);
+      const cred = new Credentials.default(new Credentials.Config({
+        type: 'oidc_role_arn', roleArn: `acs:ram::${MEMBER}:role/acmon-pod`, oidcProviderArn: OIDC_PROVIDER,
+        oidcTokenFilePath: tokenFile, roleSessionName: 'sdk-test', stsEndpoint,
+      }));
+      assert(memberTokens(await listWith(cred)) === 'at-member-1,at-member-2', 'member tokens');
+    });
+    await check('credentials: a credentials URI lists the member\'s tokens', async () => {
+      const cred = new Credentials.default(new Credentials.Config({
+        type: 'credentials_uri', credentialsURI: `http://127.0.0.1:${port}/_sim/credentials-uri`,
+      }));
+      assert(memberTokens(await listWith(cred)) === 'at-member-1,at-member-2', 'member tokens');
+    });
+  } finally {
+    front.close();
+  }
 } finally {
   sim.kill('SIGTERM');
 }

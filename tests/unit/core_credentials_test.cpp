@@ -204,7 +204,9 @@ TEST(Credentials, RamRoleFromAFakeMetadataServiceIsRefreshedBeforeExpiry) {
   EXPECT_EQ(c1->security_token, "tok");
   clock.advance(1800);  // 30 minutes before expiry: cached
   EXPECT_EQ(p->get()->access_key_id, "STS.id1");
-  clock.advance(1500);  // 5 minutes before expiry: refreshed
+  clock.advance(1500);  // 5 minutes before expiry: cached still
+  EXPECT_EQ(p->get()->access_key_id, "STS.id1");
+  clock.advance(180);  // 2 minutes before expiry: refreshed
   EXPECT_EQ(p->get()->access_key_id, "STS.id2");
   EXPECT_EQ(cred_calls.load(), 2);
   EXPECT_EQ(token_calls.load(), 2);

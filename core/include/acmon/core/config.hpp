@@ -40,6 +40,9 @@ enum class CredentialSource {
   env,         // ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN
   profile,     // a profile of the credentials file or of the aliyun CLI configuration
   ram_role,    // the ECS instance RAM role, from the metadata service
+  chain,       // "default": Alibaba's default credential chain, in its order
+  oidc,        // AssumeRoleWithOIDC with a token file (Kubernetes RRSA)
+  uri,         // a credentials URI answering temporary credentials
 };
 
 struct Account {
@@ -49,7 +52,16 @@ struct Account {
   std::string secret_file;         // static_key: a file holding the secret
   std::string secret_env;          // static_key: an environment variable holding the secret
   std::string security_token_env;  // static_key: optional STS token variable
-  std::string source_arg;          // profile name or role name
+  std::string source_arg;          // profile name, role name or credentials URI
+  // oidc: empty values come from ALIBABA_CLOUD_ROLE_ARN, _OIDC_PROVIDER_ARN, _OIDC_TOKEN_FILE.
+  std::string role_arn;
+  std::string oidc_provider_arn;
+  std::string oidc_token_file;
+  // The credentials above assume this role (AssumeRole) when set.
+  std::string assume_role;
+  std::string external_id;
+  std::string role_session_name;  // empty: "acmon"
+  std::string sts_endpoint;       // empty: https://sts.aliyuncs.com (or ALIBABA_CLOUD_STS_REGION's)
   int line = 0;
 };
 
@@ -131,6 +143,11 @@ bool valid_region_id(std::string_view s);
 bool valid_order_id(std::string_view s);
 bool valid_access_key_id(std::string_view s);
 bool valid_endpoint(std::string_view url);
+// acs:ram::<16-digit account id>:role/<name>, and the OIDC provider's acs:ram::<id>:oidc-provider/<name>.
+bool valid_role_arn(std::string_view arn);
+bool valid_oidc_provider_arn(std::string_view arn);
+// STS RoleSessionName: 2-64 of A-Z a-z 0-9 . @ _ -
+bool valid_role_session_name(std::string_view name);
 
 // "host:port" split; nullopt when malformed or the port is out of 0..65535.
 std::optional<std::pair<std::string, int>> split_host_port(std::string_view listen);

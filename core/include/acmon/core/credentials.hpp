@@ -7,6 +7,7 @@
 #include <string>
 
 #include "acmon/core/config.hpp"
+#include "acmon/core/http.hpp"
 #include "acmon/core/result.hpp"
 #include "acmon/core/time.hpp"
 
@@ -34,20 +35,29 @@ class CredentialProvider {
   [[nodiscard]] virtual Result<Credentials> get() = 0;
 };
 
+// Temporary credentials (STS, the metadata service, OIDC, a credentials URI) are refreshed when less
+// than this remains before their returned Expiration (or half their lifetime, when that is shorter).
+constexpr std::int64_t k_refresh_margin = 180;
+
 struct CredentialOptions {
   EnvLookup env = process_env();
   std::string home;  // for ~/.alibabacloud and ~/.aliyun; empty: $HOME
-  // ram-role: the metadata service; empty: $ACMON_METADATA_URL, else http://100.100.100.200.
+  // The metadata service; empty: $ACMON_METADATA_URL, else http://100.100.100.200.
   std::string metadata_url;
-  const Clock* clock = nullptr;  // ram-role: when to refresh; null: the system clock
+  const Clock* clock = nullptr;  // when to refresh; null: the system clock
+  // STS, OIDC, metadata and credentials URI requests; null: a libcurl transport per account.
+  std::shared_ptr<http::Transport> transport;
+  // Told when a refresh failed while the credentials held are still valid (they stay in use).
+  // Null: logged as a warning. Never receives a secret.
+  std::function<void(const std::string&)> on_refresh_error;
 };
 
 // The provider for a configured account. Errors name the account and what is missing.
 std::unique_ptr<CredentialProvider> make_credential_provider(const config::Account& account,
                                                              const CredentialOptions& options = {});
 
-// check-config: the credentials of an account are present and readable (no API calls; a
-// ram-role account can only be checked when a request is made).
+// check-config: the credentials of an account are present and readable (no API calls: sources that
+// answer over the network, and the roles they assume, can only be checked when a request is made).
 Result<void> check_credentials_present(const config::Account& account, const CredentialOptions& options = {});
 
 }  // namespace acmon
