@@ -30,6 +30,18 @@ Result<Credentials> read_sts_answer(const nlohmann::json& doc) {
   return read_temporary_credentials(*it);
 }
 
+// The credentials of an STS answer, or its error named after the account and the call.
+Result<Credentials> answer_of(const std::string& who, const std::string& what, const Result<nlohmann::json>& doc) {
+  if (!doc) {
+    return named(who, what, doc.error());
+  }
+  auto c = read_sts_answer(*doc);
+  if (!c) {
+    return named(who, what, c.error());
+  }
+  return c;
+}
+
 class AssumeRole {
  public:
   AssumeRole(std::shared_ptr<CredentialProvider> base, RoleTarget target, const CredentialOptions& o)
@@ -52,15 +64,7 @@ class AssumeRole {
       call.params["ExternalId"] = m_target.external_id;
     }
     const std::string what = "AssumeRole " + m_target.role_arn + " at " + m_target.endpoint;
-    auto doc = m_client.call(call, *m_base);
-    if (!doc) {
-      return named(m_target.who, what, doc.error());
-    }
-    auto c = read_sts_answer(*doc);
-    if (!c) {
-      return named(m_target.who, what, c.error());
-    }
-    return c;
+    return answer_of(m_target.who, what, m_client.call(call, *m_base));
   }
 
  private:
@@ -123,15 +127,7 @@ class AssumeRoleWithOidc {
     if (!resp) {
       return named(m_target.who, what, resp.error());
     }
-    auto doc = api::interpret(*resp);
-    if (!doc) {
-      return named(m_target.who, what, doc.error());
-    }
-    auto c = read_sts_answer(*doc);
-    if (!c) {
-      return named(m_target.who, what, c.error());
-    }
-    return c;
+    return answer_of(m_target.who, what, api::interpret(*resp));
   }
 
  private:

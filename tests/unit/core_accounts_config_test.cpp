@@ -3,28 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "acmon/core/config.hpp"
+#include "config_errors.hpp"
 
 using namespace acmon::config;
+using acmon::testing::error_of;
+using acmon::testing::expect_error;
 
 namespace {
-
-ConfigError error_of(const std::string& text) {
-  try {
-    parse(text, "acmon.toml");
-  } catch (const ConfigError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no error for:\n" << text;
-  return ConfigError("", 0, "", "");
-}
-
-void expect_error(const std::string& text, int line, const std::string& key, const std::string& what) {
-  const ConfigError e = error_of(text);
-  EXPECT_EQ(e.line(), line) << e.what();
-  EXPECT_EQ(e.key(), key) << e.what();
-  EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
-  EXPECT_EQ(std::string(e.what()).rfind("acmon.toml:" + std::to_string(line) + ": " + key + ": ", 0), 0U) << e.what();
-}
 
 const std::string k_head = "[[accounts]]\nname = \"a\"\n";  // lines 1-2
 

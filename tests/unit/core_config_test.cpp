@@ -6,8 +6,11 @@
 #include <fstream>
 
 #include "acmon/core/config.hpp"
+#include "config_errors.hpp"
 
 using namespace acmon::config;
+using acmon::testing::error_of;
+using acmon::testing::expect_error;
 
 namespace {
 
@@ -60,29 +63,7 @@ type = "alertmanager"
 url = "http://127.0.0.1:9093"
 )";
 
-// Parses text and returns the error, failing the test when there is none.
-ConfigError error_of(const std::string& text) {
-  try {
-    parse(text, "acmon.toml");
-  } catch (const ConfigError& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no error for:\n" << text;
-  return ConfigError("", 0, "", "");
-}
-
 const char* k_account = "[[accounts]]\nname = \"a\"\naccess_key_id = \"id\"\naccess_key_secret_env = \"S\"\n";
-
-void expect_error(const std::string& text, int line, const std::string& key, const std::string& what) {
-  const ConfigError e = error_of(text);
-  EXPECT_EQ(e.file(), "acmon.toml");
-  EXPECT_EQ(e.line(), line) << e.what();
-  EXPECT_EQ(e.key(), key) << e.what();
-  EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
-  if (line > 0) {
-    EXPECT_EQ(std::string(e.what()).rfind("acmon.toml:" + std::to_string(line) + ": ", 0), 0U) << e.what();
-  }
-}
 
 }  // namespace
 
