@@ -3,7 +3,61 @@
 
 namespace acmon::daemon {
 
-Result<db::AlertChanges> Service::evaluate() {
+namespace {
+
+// Each distinct key's first alert, as (hash of the key, index), in the order of the hashes.
+std::vector<std::pair<std::size_t, std::size_t>> first_of_each_key(const std::vector<model::AlertRecord>& alerts) {
+  std::vector<std::pair<std::size_t, std::size_t>> order;
+  order.reserve(alerts.size());
+  for (std::size_t i = 0; i < alerts.size(); ++i) {
+    order.emplace_back(std::hash<std::string>{}(alerts[i].key()), i);
+  }
+  std::sort(order.begin(), order.end());
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  out.reserve(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    bool repeated = false;
+    for (std::size_t j = i; j > 0 && order[j - 1].first == order[i].first && !repeated; --j) {
+      repeated = alerts[order[j - 1].second].key() == alerts[order[i].second].key();
+    }
+    if (!repeated) {
+      out.push_back(order[i]);
+    }
+  }
+  return out;
+}
+
+// Whether the alerts are the same (by key, the first of a repeated one; summary and name), without
+// maps of them all: with 50,000 alerts those held some 25 MB while the evaluated alerts were alive.
+bool same_alerts(const std::vector<model::AlertRecord>& a, const std::vector<model::AlertRecord>& b) {
+  const auto fa = first_of_each_key(a);
+  const auto fb = first_of_each_key(b);
+  if (fa.size() != fb.size()) {
+    return false;
+  }
+  for (const auto& [hash, i] : fa) {
+    const auto key = a[i].key();
+    bool found = false;
+    for (auto it = std::lower_bound(fb.begin(), fb.end(), std::make_pair(hash, std::size_t{0}));
+         it != fb.end() && it->first == hash && !found; ++it) {
+      const auto& other = b[it->second];
+      if (other.key() == key) {
+        if (other.summary != a[i].summary || other.name != a[i].name) {
+          return false;
+        }
+        found = true;
+      }
+    }
+    if (!found) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<void> Service::evaluate() {
   std::shared_ptr<Generation> gen;
   std::uint64_t through = 0;
   {
@@ -25,37 +79,21 @@ Result<db::AlertChanges> Service::evaluate() {
     m_evaluated_through = std::max(m_evaluated_through, through);
   };
   const UnixTime now = m_clock.now();
-  const auto current = state();
+  auto current = state();
   auto desired = evaluate_alerts(*current, gen->cfg, now);
-  // Most evaluations change nothing: then the database is not touched at all. (The maps are gone
-  // before it is: with 50,000 alerts they hold some 15 MB.)
-  const bool unchanged = [&] {
-    std::map<std::string, std::string> want;
-    for (const auto& d : desired) {
-      want.emplace(d.key(), d.summary + '\x1f' + d.name);
-    }
-    std::map<std::string, std::string> have;
-    for (const auto& a : current->alerts) {
-      have.emplace(a.key(), a.summary + '\x1f' + a.name);
-    }
-    return want == have;
-  }();
-  if (unchanged && m_alerts_stored) {
+  // Most evaluations change nothing: then the database is not touched at all.
+  if (m_alerts_stored && same_alerts(desired, current->alerts.items())) {
     evaluated();
-    return db::AlertChanges{};
+    return {};
   }
   Result<db::AlertChanges> changes = db::AlertChanges{};
-  Result<std::vector<model::AlertRecord>> firing = std::vector<model::AlertRecord>{};
   {
     std::lock_guard lock(m_store_mutex);
-    changes = m_store->reconcile_alerts(desired, now);
-    if (changes) {
-      firing = m_store->alerts(false);
-    }
+    // On success `desired` becomes the firing alerts as the database holds them: no read-back.
+    changes = m_store->reconcile_firing(desired, now);
   }
-  if (!changes || !firing) {
-    const auto error = make_error(
-        ErrorKind::db, naming_database(*m_store, !changes ? changes.error().message : firing.error().message));
+  if (!changes) {
+    const auto error = make_error(ErrorKind::db, naming_database(*m_store, changes.error().message));
     // The database cannot take them: /metrics shows them all the same (continuing alerts keep
     // their start), and the next evaluation tries the database again.
     std::map<std::string, model::AlertRecord> had;
@@ -89,10 +127,11 @@ Result<db::AlertChanges> Service::evaluate() {
     return error;
   }
   m_alerts_stored = true;
+  current.reset();  // the old alerts go with the snapshot they belong to
   {
     std::lock_guard lock(m_state_mutex);
     auto next = std::make_shared<model::Snapshot>(*m_state);
-    next->alerts = std::move(*firing);
+    next->alerts = std::move(desired);
     m_state = next;
     m_alerts_stored_view = true;
   }
@@ -108,7 +147,7 @@ Result<db::AlertChanges> Service::evaluate() {
     m_notify_pending = true;
     m_notify_cv.notify_all();
   }
-  return changes;
+  return {};
 }
 
 Result<db::PruneStep> Service::prune_for(milliseconds budget) {

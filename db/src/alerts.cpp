@@ -1,7 +1,9 @@
 // The alert store: reconciling firing alerts with the desired ones, and what each receiver is owed.
 #include "acmon/db/store.hpp"
 
+#include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "sqlite.hpp"
 
@@ -38,7 +40,11 @@ AlertRecord read_alert(const Stmt& q, int first) {
 
 }  // namespace
 
-Result<AlertChanges> Store::reconcile_alerts(const std::vector<AlertRecord>& desired, UnixTime now) {
+Result<AlertChanges> Store::reconcile_alerts(std::vector<AlertRecord> desired, UnixTime now) {
+  return reconcile_firing(desired, now);
+}
+
+Result<AlertChanges> Store::reconcile_firing(std::vector<AlertRecord>& alerts, UnixTime now) {
   if (auto r = check_file(); !r) {
     return r.error();
   }
@@ -46,14 +52,19 @@ Result<AlertChanges> Store::reconcile_alerts(const std::vector<AlertRecord>& des
   if (!tx.began()) {
     return sqlite_error(m_db, "cannot begin a transaction");
   }
-  std::unordered_map<std::string, AlertRecord> firing;
+  // The firing ones by key, not as whole records (with 50,000 alerts they were some 30 MB).
+  struct Entry {
+    std::int64_t id = 0;
+    UnixTime starts_at = 0;
+    std::string summary;
+    std::string name;
+    bool wanted = false;
+  };
+  std::unordered_map<std::string, Entry> keys;
+  std::unordered_set<std::string> started_keys;
   {
-    Stmt q(m_db, std::string("SELECT ") + k_alert_columns + " FROM alerts WHERE ends_at IS NULL");
-    if (auto r = q.each([&] {
-          AlertRecord a = read_alert(q, 0);
-          firing.emplace(a.key(), std::move(a));
-        });
-        !r) {
+    Stmt q(m_db, "SELECT id, key, summary, name, starts_at FROM alerts WHERE ends_at IS NULL");
+    if (auto r = q.each([&] { keys.emplace(q.text(1), Entry{q.i64(0), q.i64(4), q.text(2), q.text(3)}); }); !r) {
       return r.error();
     }
   }
@@ -63,14 +74,21 @@ Result<AlertChanges> Store::reconcile_alerts(const std::vector<AlertRecord>& des
            "summary, starts_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
   Stmt upd(m_db, "UPDATE alerts SET summary=?2, name=?3 WHERE id=?1");
   Stmt end(m_db, "UPDATE alerts SET ends_at=?2 WHERE id=?1");
-  std::unordered_map<std::string, bool> wanted;
-  for (const auto& d : desired) {
-    const std::string key = d.key();
-    if (!wanted.emplace(key, true).second) {
+  // Each desired alert's stored id and start, set once the transaction holds (id 0: a repeated key).
+  std::vector<std::pair<std::int64_t, UnixTime>> stored(alerts.size());
+  for (std::size_t i = 0; i < alerts.size(); ++i) {
+    const auto& d = alerts[i];
+    std::string key = d.key();
+    if (started_keys.count(key) != 0) {
       continue;
     }
-    auto it = firing.find(key);
-    if (it != firing.end()) {
+    auto it = keys.find(key);
+    if (it != keys.end()) {
+      if (it->second.wanted) {
+        continue;
+      }
+      it->second.wanted = true;
+      stored[i] = {it->second.id, it->second.starts_at};
       if (it->second.summary != d.summary || it->second.name != d.name) {
         upd.reset();
         upd.bind(1, it->second.id).bind(2, std::string_view(d.summary)).bind(3, std::string_view(d.name));
@@ -93,23 +111,49 @@ Result<AlertChanges> Store::reconcile_alerts(const std::vector<AlertRecord>& des
     started.id = sqlite3_last_insert_rowid(m_db);
     started.starts_at = now;
     started.ends_at.reset();
+    stored[i] = {started.id, now};
     changes.started.push_back(std::move(started));
+    started_keys.insert(std::move(key));
   }
-  for (auto& [key, a] : firing) {
-    if (wanted.count(key) != 0) {
+  Stmt one(m_db, std::string("SELECT ") + k_alert_columns + " FROM alerts WHERE id=?1");
+  for (auto& [key, e] : keys) {
+    if (e.wanted) {
       continue;
     }
     end.reset();
-    end.bind(1, a.id).bind(2, now);
+    end.bind(1, e.id).bind(2, now);
     if (auto r = end.run(); !r) {
       return r.error();
     }
-    a.ends_at = now;
-    changes.resolved.push_back(a);
+    one.reset();
+    one.bind(1, e.id);
+    if (auto r = one.each([&] { changes.resolved.push_back(read_alert(one, 0)); }); !r) {
+      return r.error();
+    }
   }
   if (auto r = tx.commit(); !r) {
     return r.error();
   }
+  keys = {};
+  started_keys = {};
+  // What alerts(false) reads back: the same records, repeated keys dropped, newest first.
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < alerts.size(); ++i) {
+    if (stored[i].first == 0) {
+      continue;
+    }
+    if (kept != i) {
+      alerts[kept] = std::move(alerts[i]);
+    }
+    alerts[kept].id = stored[i].first;
+    alerts[kept].starts_at = stored[i].second;
+    alerts[kept].ends_at.reset();
+    ++kept;
+  }
+  alerts.erase(alerts.begin() + static_cast<std::ptrdiff_t>(kept), alerts.end());
+  std::sort(alerts.begin(), alerts.end(), [](const AlertRecord& a, const AlertRecord& b) {
+    return a.starts_at != b.starts_at ? a.starts_at > b.starts_at : a.id > b.id;
+  });
   return changes;
 }
 
@@ -124,6 +168,16 @@ Result<std::vector<AlertRecord>> Store::alerts(bool include_resolved, UnixTime s
     q.bind(1, since);
   }
   std::vector<AlertRecord> out;
+  {
+    Stmt n(m_db, "SELECT count(*) FROM alerts WHERE ends_at IS NULL" +
+                     std::string(include_resolved ? " OR ends_at >= ?1" : ""));
+    if (include_resolved) {
+      n.bind(1, since);
+    }
+    if (auto r = n.each([&] { out.reserve(static_cast<std::size_t>(n.i64(0))); }); !r) {
+      return r.error();
+    }
+  }
   if (auto r = q.each([&] { out.push_back(read_alert(q, 0)); }); !r) {
     return r.error();
   }

@@ -60,7 +60,8 @@ class Service {
   // Evaluates the rules at clock.now() and stores the alert changes. When the database cannot
   // take them, /metrics shows the alerts all the same (from memory) and the error is returned.
   // Checks first that the database file is still the one acmon opened (acmon_database_ok).
-  Result<db::AlertChanges> evaluate();
+  // (What started and resolved is logged; the firing alerts are in state().)
+  Result<void> evaluate();
   // Removes what is older than [daemon] retention (by clock.now()), step by step; returns the
   // rows removed. The scheduler does this every prune_every.
   Result<std::int64_t> prune();

@@ -102,7 +102,11 @@ class Store {
   // Makes the stored alerts match the desired ones (all of them, as evaluated at now): new keys
   // start firing, firing keys no longer desired resolve, continuing ones keep their starts_at and
   // take the new summary. One transaction.
-  Result<AlertChanges> reconcile_alerts(const std::vector<model::AlertRecord>& desired, UnixTime now);
+  Result<AlertChanges> reconcile_alerts(std::vector<model::AlertRecord> desired, UnixTime now);
+  // The same, in place: on success `alerts` (the desired ones) becomes what alerts(false) would read
+  // back (a repeated key dropped, each with its stored id and starts_at, newest first), without a
+  // second copy of them all; on failure it is unchanged.
+  Result<AlertChanges> reconcile_firing(std::vector<model::AlertRecord>& alerts, UnixTime now);
   // Firing alerts; with include_resolved, those resolved since `since` too. Newest first.
   Result<std::vector<model::AlertRecord>> alerts(bool include_resolved, UnixTime since = 0);
 
