@@ -45,12 +45,9 @@ Result<AlertChanges> Store::reconcile_alerts(std::vector<AlertRecord> desired, U
 }
 
 Result<AlertChanges> Store::reconcile_firing(std::vector<AlertRecord>& alerts, UnixTime now) {
-  if (auto r = check_file(); !r) {
-    return r.error();
-  }
   Transaction tx(m_db);
-  if (!tx.began()) {
-    return sqlite_error(m_db, "cannot begin a transaction");
+  if (auto r = writable(tx); !r) {
+    return r.error();
   }
   // The firing ones by key, not as whole records (with 50,000 alerts they were some 30 MB).
   struct Entry {
@@ -209,12 +206,9 @@ Result<std::vector<PendingNotification>> Store::pending_notifications(const std:
 
 Result<void> Store::mark_notified(const std::string& target, const std::vector<PendingNotification>& sent,
                                   UnixTime now) {
-  if (auto r = check_file(); !r) {
-    return r.error();
-  }
   Transaction tx(m_db);
-  if (!tx.began()) {
-    return sqlite_error(m_db, "cannot begin a transaction");
+  if (auto r = writable(tx); !r) {
+    return r.error();
   }
   Stmt firing(m_db,
               "INSERT INTO notifications(target, alert_id, firing_sent_at) VALUES(?1,?2,?3) "

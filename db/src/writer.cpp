@@ -157,14 +157,21 @@ Result<std::int64_t> Store::scope_id(const Scope& scope) {
   return static_cast<std::int64_t>(sqlite3_last_insert_rowid(m_db));
 }
 
-Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector<Code>& codes, const RunInfo& run,
-                                           UnixTime now) {
+Result<void> Store::writable(const detail::Transaction& tx) const {
   if (auto r = check_file(); !r) {
     return r.error();
   }
-  Transaction tx(m_db);
   if (!tx.began()) {
     return sqlite_error(m_db, "cannot begin a transaction");
+  }
+  return {};
+}
+
+Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector<Code>& codes, const RunInfo& run,
+                                           UnixTime now) {
+  Transaction tx(m_db);
+  if (auto r = writable(tx); !r) {
+    return r.error();
   }
   auto sid = scope_id(scope);
   if (!sid) {
@@ -379,12 +386,9 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
 }
 
 Result<std::int64_t> Store::record_failure(const Scope& scope, const std::string& error, const RunInfo& run) {
-  if (auto r = check_file(); !r) {
-    return r.error();
-  }
   Transaction tx(m_db);
-  if (!tx.began()) {
-    return sqlite_error(m_db, "cannot begin a transaction");
+  if (auto r = writable(tx); !r) {
+    return r.error();
   }
   auto sid = scope_id(scope);
   if (!sid) {
@@ -413,12 +417,9 @@ Result<std::int64_t> Store::record_failure(const Scope& scope, const std::string
 }
 
 Result<std::int64_t> Store::prune(UnixTime before) {
-  if (auto r = check_file(); !r) {
-    return r.error();
-  }
   Transaction tx(m_db);
-  if (!tx.began()) {
-    return sqlite_error(m_db, "cannot begin a transaction");
+  if (auto r = writable(tx); !r) {
+    return r.error();
   }
   std::int64_t removed = 0;
   // History rows and deleted codes past retention go; the newest run of each scope stays.
@@ -440,12 +441,9 @@ Result<std::int64_t> Store::prune(UnixTime before) {
 }
 
 Result<PruneStep> Store::prune_step(UnixTime before, int limit) {
-  if (auto r = check_file(); !r) {
-    return r.error();
-  }
   Transaction tx(m_db);
-  if (!tx.began()) {
-    return sqlite_error(m_db, "cannot begin a transaction");
+  if (auto r = writable(tx); !r) {
+    return r.error();
   }
   PruneStep step;
   step.done = true;

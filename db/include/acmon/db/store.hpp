@@ -20,6 +20,10 @@ struct sqlite3;
 
 namespace acmon::db {
 
+namespace detail {
+class Transaction;
+}  // namespace detail
+
 // The current schema version (PRAGMA user_version).
 constexpr int k_schema_version = 2;
 
@@ -128,6 +132,8 @@ class Store {
   Store(sqlite3* db, std::string path);
   Result<void> migrate();
   Result<std::int64_t> scope_id(const model::Scope& scope);
+  // Before a write: the path still names the file opened (check_file) and tx began.
+  Result<void> writable(const detail::Transaction& tx) const;
   // Fills in exhaustion_forecast of the codes that can run out, from their history within
   // model::k_forecast_window (the filter is the one they were read with).
   Result<void> add_forecasts(std::vector<model::StoredCode>& codes, const CodeFilter& filter, UnixTime now);
