@@ -30,7 +30,7 @@ void Service::scheduler_loop() {
       if (u->due <= now && m_running < std::max(1, m_options.parallel)) {
         u->running = true;
         ++m_running;
-        pool.post([this, u] { run_unit(u); });
+        pool.post([this, unit = u] { run_unit(unit); });
       } else if (u->due > now) {
         wake = std::min(wake, u->due);
       }

@@ -11,7 +11,6 @@ namespace acmon::db {
 
 using model::AlertRecord;
 
-using detail::sqlite_error;
 using detail::Stmt;
 using detail::Transaction;
 

@@ -39,7 +39,7 @@ inline int free_port() {
 // given.
 inline std::filesystem::path scratch_dir(const std::string& prefix, const std::string& secret = "") {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()));
+  fs::path dir = fs::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   if (!secret.empty()) {

@@ -9,7 +9,6 @@
 #include "config_errors.hpp"
 
 using namespace acmon::config;
-using acmon::testing::error_of;
 using acmon::testing::expect_error;
 
 namespace {

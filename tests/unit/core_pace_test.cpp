@@ -102,6 +102,7 @@ TEST(Pacer, ManyThreadsOnOneKeyTogetherKeepItsRate) {
   api::RealSleeper sleeper;
   const auto start = Steady::now();
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
       for (int j = 0; j < 4; ++j) {
