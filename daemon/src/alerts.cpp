@@ -42,8 +42,10 @@ std::vector<model::AlertRecord> evaluate_alerts(const model::Snapshot& state, co
   std::vector<model::AlertRecord> out;
   state.for_each_code([&](const model::CodeRef& c) {
     auto it = collectors.find(c.collector());
-    if (it == collectors.end() || c.deleted_at()) {
-      return;
+    if (it == collectors.end() || c.deleted_at() ||
+        !model::in_shard({c.collector(), c.product(), c.account(), c.region(), c.order_id()}, cfg.daemon.shard_index,
+                         cfg.daemon.shard_total)) {
+      return;  // not configured any more, or another replica's
     }
     const config::Thresholds t = it->second->thresholds.apply(cfg.alerts);
     const auto expires_at = c.expires_at();
@@ -75,7 +77,8 @@ std::vector<model::AlertRecord> evaluate_alerts(const model::Snapshot& state, co
   });
   for (const auto& sc : scopes) {
     auto it = collectors.find(sc.scope.collector);
-    if (it == collectors.end() || !sc.last_run_at) {
+    if (it == collectors.end() || !sc.last_run_at ||
+        !model::in_shard(sc.scope, cfg.daemon.shard_index, cfg.daemon.shard_total)) {
       continue;  // not configured any more, or never run: nothing to judge yet
     }
     const std::int64_t limit = 3 * it->second->interval;

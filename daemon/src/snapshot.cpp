@@ -51,7 +51,7 @@ std::vector<model::ScopeStatus> Service::merged_scopes(const config::Config& cfg
   std::vector<model::ScopeStatus> out;
   std::set<std::string> seen;
   for (const auto& s : m_stored_scopes) {
-    if (cfg.find_collector(s.scope.collector) == nullptr) {
+    if (!watched(cfg, s.scope)) {
       continue;
     }
     const auto key = model::scope_key(s.scope);
@@ -63,7 +63,7 @@ std::vector<model::ScopeStatus> Service::merged_scopes(const config::Config& cfg
   }
   // Scopes the database has never taken a run of (a fresh database on a full disk).
   for (const auto& [key, m] : m_scope_memory) {
-    if (seen.count(key) == 0 && m.pending > 0 && cfg.find_collector(m.last.scope.collector) != nullptr) {
+    if (seen.count(key) == 0 && m.pending > 0 && watched(cfg, m.last.scope)) {
       model::ScopeStatus base;
       base.scope = m.last.scope;
       out.push_back(overlay(base, m.unstored, m.pending, m.carried, m.last));
@@ -99,8 +99,8 @@ Result<void> Service::load_state() {
   // Only what the current configuration collects is exported and judged.
   std::map<std::string, std::vector<model::StoredCode>> grouped;
   for (auto& c : *codes) {
-    if (gen->cfg.find_collector(c.collector) != nullptr) {
-      const model::Scope s{c.collector, c.code.product, c.code.account, c.code.region, c.code.order_id};
+    const model::Scope s{c.collector, c.code.product, c.code.account, c.code.region, c.code.order_id};
+    if (watched(gen->cfg, s)) {
       grouped[model::scope_key(s)].push_back(std::move(c));
     }
   }
@@ -161,7 +161,7 @@ Result<void> Service::load_scope(const ScopeOutcome& o) {
     m_stored_scopes = std::move(*scopes);
   }
   auto next = std::make_shared<model::Snapshot>(*m_state);
-  if (codes && gen->cfg.find_collector(o.scope.collector) != nullptr) {
+  if (codes && watched(gen->cfg, o.scope)) {
     next->codes[key] = std::make_shared<const model::CodeList>(std::move(*codes));
   }
   next->scopes = merged_scopes(gen->cfg);

@@ -98,4 +98,18 @@ all=$( (scopes "$work/s0.out"; scopes "$work/s1.out") | sort)
 check "... together every one of the 8 scopes, each once" \
   "[ \"\$(sort -u <<<\"\$all\" | wc -l)\" = 8 ] && [ \"\$(wc -l <<<\"\$all\")\" = 8 ]"
 check "... and neither shard is empty (the hash spreads them)" "[ -n \"\$(scopes '$work/s0.out')\" ] && [ -n \"\$(scopes '$work/s1.out')\" ]"
+
+# A replica re-sharded on a database that holds every scope exports and judges only its own.
+acmon_config "$work/all.toml" --database "$work/all.db" --log-level error --account ha --key-id LTAIha \
+  --secret-file "$work/secret" --smc --ecs '"cn-hangzhou", "cn-beijing", "cn-shanghai"' --polardb "$orders"
+"$ACMON" sync --config "$work/all.toml" >/dev/null 2>&1
+rport=$(free_port)
+acmon_config "$work/r0.toml" --database "$work/all.db" --listen "127.0.0.1:$rport" --log-level error --shard 0/2 \
+  --account ha --key-id LTAIha --secret-file "$work/secret" --interval 1h --smc \
+  --ecs '"cn-hangzhou", "cn-beijing", "cn-shanghai"' --polardb "$orders"
+"$ACMON" run --config "$work/r0.toml" >"$work/r0.log" 2>&1 &
+pids+=($!)
+want=$(scopes "$work/s0.out" | wc -l)
+within 30 "re-sharded to 0/2 on a database of all 8 scopes: /metrics shows its $want scopes only" \
+  "[ \"\$(curl -s 'http://127.0.0.1:$rport/metrics' | grep -c '^acmon_collector_up{')\" = $want ]"
 finish
