@@ -43,8 +43,7 @@ std::vector<model::AlertRecord> evaluate_alerts(const model::Snapshot& state, co
   state.for_each_code([&](const model::CodeRef& c) {
     auto it = collectors.find(c.collector());
     if (it == collectors.end() || c.deleted_at() ||
-        !model::in_shard({c.collector(), c.product(), c.account(), c.region(), c.order_id()}, cfg.daemon.shard_index,
-                         cfg.daemon.shard_total)) {
+        !model::watched(cfg, {c.collector(), c.product(), c.account(), c.region(), c.order_id()})) {
       return;  // not configured any more, or another replica's
     }
     const config::Thresholds t = it->second->thresholds.apply(cfg.alerts);
@@ -77,8 +76,7 @@ std::vector<model::AlertRecord> evaluate_alerts(const model::Snapshot& state, co
   });
   for (const auto& sc : scopes) {
     auto it = collectors.find(sc.scope.collector);
-    if (it == collectors.end() || !sc.last_run_at ||
-        !model::in_shard(sc.scope, cfg.daemon.shard_index, cfg.daemon.shard_total)) {
+    if (it == collectors.end() || !sc.last_run_at || !model::watched(cfg, sc.scope)) {
       continue;  // not configured any more, or never run: nothing to judge yet
     }
     const std::int64_t limit = 3 * it->second->interval;

@@ -121,13 +121,7 @@ class Service::StopSleeper final : public api::Sleeper {
   std::condition_variable m_cv;
 };
 
-// A scope this configuration watches: its collector is configured and it is in this replica's
-// shard. What the database holds of other scopes (a collector removed, a shard changed) is history:
-// neither exported nor judged.
-inline bool watched(const config::Config& cfg, const model::Scope& s) {
-  return cfg.find_collector(s.collector) != nullptr &&
-         model::in_shard(s, cfg.daemon.shard_index, cfg.daemon.shard_total);
-}
+using model::watched;
 
 inline std::string unit_key(const std::string& collector, const model::Scope* s) {
   return s == nullptr ? collector + "|*discovery*" : collector + "|" + s->region + "|" + s->order_id;

@@ -2,7 +2,9 @@
 
 #include "acmon/model/scope.hpp"
 
+#include <algorithm>
 #include <string_view>
+#include <vector>
 
 namespace acmon::model {
 
@@ -69,6 +71,22 @@ std::uint64_t shard_hash(const Scope& s) {
   add(config::to_string(s.product));
   add(s.region.empty() ? s.order_id : s.region);
   return h;
+}
+
+bool watched(const config::Config& cfg, const Scope& s) {
+  const config::Collector* c = cfg.find_collector(s.collector);
+  if (c == nullptr || !in_shard(s, cfg.daemon.shard_index, cfg.daemon.shard_total)) {
+    return false;
+  }
+  const auto named = [](const std::vector<std::string>& list, const std::string& v) {
+    return std::find(list.begin(), list.end(), v) != list.end();
+  };
+  switch (c->product) {
+    case config::Product::ecs: return (c->regions.size() == 1 && c->regions[0] == "*") || named(c->regions, s.region);
+    case config::Product::polardb: return named(c->order_ids, s.order_id);
+    case config::Product::smc: return true;
+  }
+  return true;
 }
 
 bool in_shard(const Scope& s, int index, int total) {

@@ -108,3 +108,36 @@ TEST(Shard, TheHashIsFixedAcrossVersions) {
   }
   EXPECT_EQ(acmon::model::shard_hash(s), h);
 }
+
+TEST(Watched, OnlyTheScopesTheConfigurationStillListsInItsShard) {
+  using acmon::model::Scope;
+  using acmon::model::watched;
+  acmon::config::Config cfg;
+  acmon::config::Collector ecs;
+  ecs.name = "e";
+  ecs.product = acmon::config::Product::ecs;
+  ecs.regions = {"cn-hangzhou"};
+  acmon::config::Collector any = ecs;
+  any.name = "any";
+  any.regions = {"*"};
+  acmon::config::Collector pdb;
+  pdb.name = "p";
+  pdb.product = acmon::config::Product::polardb;
+  pdb.order_ids = {"1"};
+  cfg.collectors = {ecs, any, pdb};
+  EXPECT_TRUE(watched(cfg, {"e", acmon::config::Product::ecs, "a", "cn-hangzhou", ""}));
+  EXPECT_FALSE(watched(cfg, {"e", acmon::config::Product::ecs, "a", "cn-beijing", ""}));   // a region removed
+  EXPECT_TRUE(watched(cfg, {"any", acmon::config::Product::ecs, "a", "cn-beijing", ""}));  // discovered
+  EXPECT_TRUE(watched(cfg, {"p", acmon::config::Product::polardb, "a", "", "1"}));
+  EXPECT_FALSE(watched(cfg, {"p", acmon::config::Product::polardb, "a", "", "2"}));  // an order removed
+  EXPECT_FALSE(watched(cfg, {"gone", acmon::config::Product::smc, "a", "", ""}));    // a collector removed
+  // Of two shards, exactly one watches each scope.
+  const Scope s{"e", acmon::config::Product::ecs, "a", "cn-hangzhou", ""};
+  cfg.daemon.shard_total = 2;
+  int owners = 0;
+  for (int i = 0; i < 2; ++i) {
+    cfg.daemon.shard_index = i;
+    owners += watched(cfg, s) ? 1 : 0;
+  }
+  EXPECT_EQ(owners, 1);
+}

@@ -28,4 +28,9 @@ std::string scope_key(const Scope& s);
 std::uint64_t shard_hash(const Scope& s);
 bool in_shard(const Scope& s, int index, int total);
 
+// A scope the configuration watches: its collector is configured, lists it (an ecs region or a
+// polardb order still named; any region for a discovering collector) and it is in the shard. What
+// the database holds of other scopes is history: neither exported nor judged.
+bool watched(const config::Config& cfg, const Scope& s);
+
 }  // namespace acmon::model
