@@ -57,11 +57,18 @@ acmon_alerts() { "$ACMON" alerts --json --config "$work/$1.toml" 2>/dev/null | j
 am_alerts() { curl -s "${AM[$1]}/api/v2/alerts?active=true&silenced=false&inhibited=false" | json_eval 'console.log(d.map(a => [a.labels.alertname, a.labels.severity, a.labels.id || a.labels.collector].join(" ")).sort().join("\n"))'; }
 am_count() { curl -s "${AM[$1]}/api/v2/alerts?active=true" | json_eval 'console.log(d.length)'; }
 
+listen_of() { sed -n 's/^listen = "\(.*\)"/\1/p' "$work/$1.toml"; }
+# Alerts are compared once each replica has run every scope and evaluated after it (/readyz 200),
+# not while one has listed SMC but not yet ECS.
+within 60 "both replicas ran every scope once (/readyz 200)" \
+  "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$(listen_of a)/readyz)\" = 200 ] && [ \"\$(curl -s -o /dev/null -w '%{http_code}' http://$(listen_of b)/readyz)\" = 200 ]"
 within 30 "replica a has alerts" "[ -n \"\$(acmon_alerts a)\" ]"
 within 30 "both replicas present identical alerts" "[ -n \"\$(acmon_alerts a)\" ] && [ \"\$(acmon_alerts a)\" = \"\$(acmon_alerts b)\" ]"
 n=$(acmon_alerts a | wc -l)
-within 30 "Alertmanager 0 holds each of the $n alerts once" "[ \"\$(am_alerts 0)\" = \"\$(acmon_alerts a)\" ] && [ \"\$(am_count 0)\" = $n ]"
-within 30 "Alertmanager 1 holds the same $n alerts once" "[ \"\$(am_alerts 1)\" = \"\$(acmon_alerts a)\" ] && [ \"\$(am_count 1)\" = $n ]"
+for i in 0 1; do
+  within 30 "Alertmanager $i holds each of the $n alerts once" "[ \"\$(am_alerts $i)\" = \"\$(acmon_alerts a)\" ] && [ \"\$(am_count $i)\" = $n ]" ||
+    { echo "Alertmanager $i (<) against replica a (>), $(am_count $i) alerts:"; diff <(am_alerts $i) <(acmon_alerts a) | head -20; }
+done
 
 # ---- a replica and an Alertmanager die ------------------------------------------------------------
 kill -9 "${acmon_pids[0]}" "${am_pids[0]}"
@@ -78,7 +85,7 @@ within 40 "the surviving Alertmanager receives it, keeps every other alert, and 
   { diff <(am_alerts 1) <(acmon_alerts b) | head; }
 check "... each alert once ($(am_count 1) in Alertmanager, $(acmon_alerts b | wc -l) in acmon)" \
   "[ \"\$(am_count 1)\" = \"\$(acmon_alerts b | wc -l)\" ]"
-metrics_b=$(curl -s "http://$(sed -n 's/^listen = "\(.*\)"/\1/p' "$work/b.toml")/metrics")
+metrics_b=$(curl -s "http://$(listen_of b)/metrics")
 check "an unsharded replica exports acmon_shard_info{shard=\"0\",total=\"1\"} 1" \
   "grep -q '^acmon_shard_info{shard=\"0\",total=\"1\"} 1' <<<\"\$metrics_b\""
 
