@@ -122,7 +122,7 @@ const selectors = (expr) => {
   return out;
 };
 // The labels each metric family has, from the golden /metrics file (what acmon really exports), plus
-// region/order_id where the SPEC gives them but the golden file has no such series.
+// what the SPEC gives where the golden file has no such series.
 const labels = {};
 for (const line of fs.readFileSync(golden, 'utf8').split('\n')) {
   const t = line.match(/^# TYPE ([a-z_]+) (\w+)/);
@@ -138,6 +138,7 @@ for (const line of fs.readFileSync(golden, 'utf8').split('\n')) {
 const codeLike = ['account', 'product', 'id', 'region', 'order_id'];
 labels.acmon_code_exhaustion_forecast_timestamp_seconds = new Set(codeLike);
 labels.acmon_api_retries_total = new Set(['product', 'action']);
+labels.acmon_account_info = new Set(['account', 'organization', 'display_name', 'status', 'folder_id']);
 labels.acmon_alert_active = new Set([...(labels.acmon_alert_active || []), 'region', 'order_id', 'collector']);
 const has = (metric, l) => (labels[metric] || new Set()).has(l);
 const jobProblems = [], rateProblems = [], counterProblems = [], hardProblems = [], varUse = [], unknown = [];

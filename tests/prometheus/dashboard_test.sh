@@ -204,6 +204,12 @@ expr=$(awk -F'\t' '$2 == "Collector scopes A" { print $3 }' "$work/all.tsv")
 n=$(curl -s "$P/api/v1/query" --data-urlencode "query=$expr" |
   node -e "const d=JSON.parse(require('fs').readFileSync(0,'utf8'));console.log(d.data.result.filter(r=>!r.metric.region).map(r=>r.metric.product).sort().join(' '))")
 check "with All, the scopes without a region are shown ($n)" "[ '$n' = 'polardb smc smc' ]"
+# The tables name each account by its display name where acmon_account_info has one, and keep the
+# rows of the accounts without one.
+n=$(curl -s "$P/api/v1/query" --data-urlencode "query=$expr" |
+  node -e "const d=JSON.parse(require('fs').readFileSync(0,'utf8'));console.log(d.data.result.map(r=>r.metric.account+'='+(r.metric.display_name||'')).sort().join(' '))")
+check "the scopes table names dash 'Dash Team' and keeps the account other ($n)" \
+  "[ '$n' = 'dash=Dash Team dash=Dash Team dash=Dash Team dash=Dash Team other= other=' ]"
 # One region: accepted, and no series of another region (SMC and PolarDB, without one, drop out).
 expand '{"region":["cn-hangzhou"]}' | awk -F'\t' '$1 == "panel"' >"$work/region.tsv"
 wrong=""
