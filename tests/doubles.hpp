@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,11 +17,18 @@ class NoSleep final : public api::Sleeper {
   void sleep(std::chrono::milliseconds /*d*/) override {}
 };
 
-// Retries without waiting, each wait recorded.
+// Retries without waiting, each wait recorded. Worker threads sleep through it at once (the pacer
+// of a parallel sync), so recording takes a lock; read `delays` once those threads are done.
 class RecordingSleeper final : public api::Sleeper {
  public:
   std::vector<std::chrono::milliseconds> delays;
-  void sleep(std::chrono::milliseconds d) override { delays.push_back(d); }
+  void sleep(std::chrono::milliseconds d) override {
+    std::lock_guard lock(m_mutex);
+    delays.push_back(d);
+  }
+
+ private:
+  std::mutex m_mutex;
 };
 
 // The same credentials every time.
