@@ -51,8 +51,8 @@ Result<config::Member> read_member(const json& item) {
     return make_error(ErrorKind::parse, "AccountId \"" + *id + "\" is not 16 digits");
   }
   m.account_id = *id;
-  for (auto [field, out] : {std::pair{"DisplayName", &m.display_name}, {"Status", &m.status},
-                            {"FolderId", &m.folder_id}}) {
+  for (auto [field, out] :
+       {std::pair{"DisplayName", &m.display_name}, {"Status", &m.status}, {"FolderId", &m.folder_id}}) {
     auto v = detail::get_string(item, field);
     if (!v) {
       return make_error(ErrorKind::parse, "account " + m.account_id + ": " + v.error().message);
@@ -81,8 +81,8 @@ bool usable_status(const std::string& status) {
   return k_usable.count(status) != 0;
 }
 
-Result<Directory> list_directory(const config::Organization& org, api::Client& client,
-                                 CredentialProvider& management, api::Pacer* pacer) {
+Result<Directory> list_directory(const config::Organization& org, api::Client& client, CredentialProvider& management,
+                                 api::Pacer* pacer) {
   Directory out;
   auto rd = client.call(make_call(org, "GetResourceDirectory", pacer), management);
   ++out.pages;
@@ -104,8 +104,9 @@ Result<Directory> list_directory(const config::Organization& org, api::Client& c
   std::int64_t total = -1;
   for (int page = 1;; ++page) {
     if (page > k_max_pages) {
-      return named(org, "ListAccounts", make_error(ErrorKind::parse, "more than " + std::to_string(k_max_pages) +
-                                                                         " pages: the listing is not trusted"));
+      return named(org, "ListAccounts",
+                   make_error(ErrorKind::parse,
+                              "more than " + std::to_string(k_max_pages) + " pages: the listing is not trusted"));
     }
     auto call = make_call(org, "ListAccounts", pacer);
     call.params["PageNumber"] = std::to_string(page);
@@ -140,8 +141,8 @@ Result<Directory> list_directory(const config::Organization& org, api::Client& c
       }
       if (!seen.insert(m->account_id).second) {
         return named(org, where,
-                     make_error(ErrorKind::parse, "account " + m->account_id +
-                                                      " appeared twice: the list changed while it was read"));
+                     make_error(ErrorKind::parse,
+                                "account " + m->account_id + " appeared twice: the list changed while it was read"));
       }
       listed.push_back(std::move(*m));
     }

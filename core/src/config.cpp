@@ -61,8 +61,8 @@ const Account* Config::find_account(std::string_view name) const {
 }
 
 const Organization* Config::find_organization(std::string_view name) const {
-  auto it = std::find_if(organizations.begin(), organizations.end(),
-                         [&](const Organization& o) { return o.name == name; });
+  auto it =
+      std::find_if(organizations.begin(), organizations.end(), [&](const Organization& o) { return o.name == name; });
   return it == organizations.end() ? nullptr : &*it;
 }
 

@@ -183,7 +183,8 @@ Organization read_organization(const toml::table& t, const std::string& prefix, 
   }
   o.account = r.required_string("account");
   if (cfg.find_account(o.account) == nullptr) {
-    r.fail("account", "no [[accounts]] entry is named " + quoted(o.account) + " (the management account's credentials)");
+    r.fail("account",
+           "no [[accounts]] entry is named " + quoted(o.account) + " (the management account's credentials)");
   }
   if (auto role = r.string("role")) {
     if (!valid_role_name(*role)) {

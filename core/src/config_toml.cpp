@@ -247,8 +247,7 @@ Notify read_notify(const toml::table& t, const std::string& prefix, const std::s
 Config from_table(const toml::table& root, const std::string& file) {
   Config cfg;
   cfg.path = file;
-  static const std::set<std::string> k_top{"daemon", "accounts", "organizations", "collectors", "alerts",
-                                               "notify"};
+  static const std::set<std::string> k_top{"daemon", "accounts", "organizations", "collectors", "alerts", "notify"};
   for (const auto& [k, v] : root) {
     if (k_top.count(std::string(k.str())) == 0) {
       throw ConfigError(file, line_of(v), std::string(k.str()),

@@ -32,8 +32,8 @@ std::vector<ScopeOutcome> Service::run_members(const std::shared_ptr<Unit>& u, b
   if (org == nullptr) {
     return outcomes;
   }
-  auto listing = list_members(*org, *m_client, *gen->credentials.at(org->account), *m_store, m_store_mutex, m_clock,
-                              &m_pacer);
+  auto listing =
+      list_members(*org, *m_client, *gen->credentials.at(org->account), *m_store, m_store_mutex, m_clock, &m_pacer);
   if (m_stop.load()) {
     return outcomes;
   }
@@ -82,8 +82,9 @@ std::vector<ScopeOutcome> Service::run_members(const std::shared_ptr<Unit>& u, b
 std::vector<prometheus::MetricFamily> Service::AccountCollectable::Collect() const {
   prometheus::MetricFamily f;
   f.name = "acmon_account_info";
-  f.help = "An account reached through an organization (a Resource Directory member): its display name, status and "
-           "folder; 1";
+  f.help =
+      "An account reached through an organization (a Resource Directory member): its display name, status and "
+      "folder; 1";
   f.type = prometheus::MetricType::Gauge;
   for (const auto& [org, list] : m_service.members()) {
     for (const auto& m : list) {

@@ -174,10 +174,9 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
     auto scopes = chosen.back()->scopes();
     if (!scopes) {
       // Recorded against the "*" scope, so it shows as a failing collector.
-      failed_discovery.push_back(discovery == nullptr
-                                     ? record_discovery_failure(c, scopes.error(), m_store, m_store_mutex, m_clock)
-                                     : record_discovery_failure(*discovery, scopes.error(), m_store, m_store_mutex,
-                                                                m_clock));
+      failed_discovery.push_back(
+          discovery == nullptr ? record_discovery_failure(c, scopes.error(), m_store, m_store_mutex, m_clock)
+                               : record_discovery_failure(*discovery, scopes.error(), m_store, m_store_mutex, m_clock));
       return;
     }
     for (auto& s : *scopes) {
@@ -197,8 +196,8 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
     }
     // An organization: its members listed once per run, then the collector once per member.
     if (m_members.count(org->name) == 0) {
-      m_members[org->name] = list_members(*org, m_client, *m_credentials.at(org->account), m_store, m_store_mutex,
-                                          m_clock, &m_pacer);
+      m_members[org->name] =
+          list_members(*org, m_client, *m_credentials.at(org->account), m_store, m_store_mutex, m_clock, &m_pacer);
     }
     const auto& listing = m_members.at(org->name);
     failed_discovery.push_back(record_member_listing(c, *org, listing.error, m_store, m_store_mutex, m_clock));

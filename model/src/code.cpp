@@ -85,9 +85,8 @@ bool watched(const config::Config& cfg, const Scope& s) {
       return true;  // the listing of the members itself
     }
     auto it = cfg.members.find(org->name);
-    if (it == cfg.members.end() ||
-        std::none_of(it->second.begin(), it->second.end(),
-                     [&](const config::Member& m) { return m.account_id == s.account; })) {
+    if (it == cfg.members.end() || std::none_of(it->second.begin(), it->second.end(),
+                                                [&](const config::Member& m) { return m.account_id == s.account; })) {
       return false;
     }
   }

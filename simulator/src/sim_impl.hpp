@@ -232,8 +232,7 @@ struct Simulator::Impl {
   void load_directory(const json& data);
   void set_members_locked(const json& members);
   Reply directory_call(const std::string& action, const std::string& account,
-                       const std::map<std::string, std::string>& p,
-                       const std::string& rid);
+                       const std::map<std::string, std::string>& p, const std::string& rid);
   void directory_routes();
   // (secret, token) of an AccessKey, STS keys included.
   std::optional<std::pair<std::string, std::string>> key_secret(const std::string& id) const;

@@ -14,7 +14,7 @@ trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 # The schema this acmon writes (k_schema_version in db/include/acmon/db/store.hpp). A new
 # migration bumps it: add tests/fixtures/schema-vN.sql for the version it leaves behind.
-current=2
+current=3
 db=$work/acmon.db
 C=(--config "$work/acmon.toml")
 sql() { sqlite3 -batch "$1" "$2" 2>&1; }  # prints sqlite3's error instead of an empty answer
@@ -41,8 +41,8 @@ at-old-2|expired|10|1|2020-01-01T00:00:00Z|2020-01-08T00:00:00Z|2026-01-01T00:00
 check "... every live code, field by field" "[ \"\$got\" = \"\$want\" ]"
 [ "$got" = "$want" ] || sed 's/^/     | /' <<<"$got"
 check "the schema is migrated to version $current" "[ \"\$(sql '$db' 'PRAGMA user_version')\" = $current ]"
-check "... with the tables version 2 added" \
-  "[ \"\$(sql '$db' \"SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type='table' ORDER BY name)\")\" = alerts,codes,history,notifications,runs,scopes ]"
+check "... with the tables versions 2 and 3 added" \
+  "[ \"\$(sql '$db' \"SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type='table' ORDER BY name)\")\" = alerts,codes,history,members,notifications,runs,scopes ]"
 check "... and every old row kept (3 runs, 3 codes, 5 history rows)" \
   "[ \"\$(sql '$db' 'SELECT (SELECT count(*) FROM runs) || \",\" || (SELECT count(*) FROM codes) || \",\" || (SELECT count(*) FROM history)')\" = 3,3,5 ]"
 check "the migrated database passes integrity_check" "[ \"\$(sql '$db' 'PRAGMA integrity_check')\" = ok ]"

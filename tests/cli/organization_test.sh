@@ -20,7 +20,8 @@ NOROLE=5000000000000005   # PromoteSuccess, without the role
 PROMO=6000000000000006    # PromoteVerifying
 LATE=7000000000000007     # joins while acmon runs
 ROLE=ResourceDirectoryAccountAccessRole
-token() { printf '{"_account":"%s","AccessTokenId":"%s","Count":"10","RegisteredCount":"1","TimeToLiveInDays":"30","CreationTime":"2026-01-01T00:00:00Z","Status":"activated","Name":"%s"}' "$1" "$2" "$2"; }
+# token ACCOUNT ID [CREATED]: an SMC token that lives 30 days (from 2026-01-01 unless CREATED).
+token() { printf '{"_account":"%s","AccessTokenId":"%s","Count":"10","RegisteredCount":"1","TimeToLiveInDays":"30","CreationTime":"%s","Status":"activated","Name":"%s"}' "$1" "$2" "${3:-2026-01-01T00:00:00Z}" "$2"; }
 member() { printf '{"account_id":"%s","display_name":"%s","status":"%s","folder_id":"fd-%s"}' "$1" "$2" "$3" "$4"; }
 with_role() { printf '{"account_id":"%s","roles":[{"name":"%s","trust":["%s"]}]}' "$1" "$ROLE" "$MGMT"; }
 # More than one page of ListAccounts (100 a page): members that failed to be created, all skipped.
@@ -34,7 +35,7 @@ cat >"$work/org.json" <<JSON
   {"account_id": "$NOROLE"}],
  "resource_directory": {"id": "rd-test", "management": "$MGMT", "management_name": "Management",
                         "members": [$members_now]},
- "smc": [$(token $MGMT at-mgmt-1), $(token $PROD at-prod-1), $(token $PROD at-prod-2), $(token $STAGE at-stage-1),
+ "smc": [$(token $MGMT at-mgmt-1), $(token $PROD at-prod-1), $(token $PROD at-prod-2), $(token $STAGE at-stage-1 "$(date -u -d '29 days ago' +%Y-%m-%dT%H:%M:%SZ)"),
          $(token $PENDING at-pending-1), $(token $NOROLE at-norole-1), $(token $PROMO at-promo-1),
          $(token $LATE at-late-1)]}
 JSON
@@ -81,9 +82,9 @@ sync_out=$out
 check "sync names the member skipped for its status" "grep -q 'member $PENDING (Pending) skipped: status CreateVerifying' <<<\"\$sync_out\""
 check "sync lists the other members" "grep -q 'corp-smc account $PROD: ok, 2 codes' <<<\"\$sync_out\" && grep -q 'corp-smc account $PROMO: ok, 1 codes' <<<\"\$sync_out\""
 check "ListAccounts was read page by page (2 pages of 111 accounts)" \
-  "curl -sf $S/_sim/stats | json_eval 'process.exit(d.requests_by_action.ListAccounts === 2 ? 0 : 1)'"
+  "curl -sf $S/_sim/stats | json_eval 'process.exit(d.by_action.ListAccounts === 2 ? 0 : 1)'"
 ids=$("$ACMON" codes --config "$work/acmon.toml" --json | json_eval 'console.log(d.map(c => c.account + ":" + c.id).sort().join(" "))')
-want="$MGMT:at-mgmt-1 $PROD:at-prod-1 $PROD:at-prod-2 $PROMO:at-promo-1 $STAGE:at-stage-1"
+want="$MGMT:at-mgmt-1 $PROD:at-prod-1 $PROD:at-prod-2 $STAGE:at-stage-1 $PROMO:at-promo-1"
 check "exactly the usable members' codes, each labelled with its AccountId (got: $ids)" "[ \"\$ids\" = \"$want\" ]"
 expect "acmon codes shows the display name" 0 "Prod" -- "$ACMON" codes --config "$work/acmon.toml"
 
@@ -110,24 +111,33 @@ write_config "$work/run.db" 'refresh = "2s"'
 "$ACMON" run --config "$work/acmon.toml" >"$work/run.log" 2>&1 &
 acmon_pid=$!
 M="http://127.0.0.1:$mport"
-metrics() { curl -sf "$M/metrics"; }
+# has REGEX: /metrics has a line matching it (read whole first: grep -q ending a pipe early would fail
+# curl with SIGPIPE under pipefail).
+has() { grep -qE -- "$1" <<<"$(curl -sf "$M/metrics")"; }
 within 30 "the daemon exports every usable member's codes" \
-  "metrics | grep -q 'acmon_code_info{.*account=\"$STAGE\"' && metrics | grep -q 'account=\"$PROD\"'"
+  "has 'acmon_code_info{.*account=\"$STAGE\"' && has 'account=\"$PROD\"'"
 within 10 "acmon_account_info names each member" \
-  "metrics | grep -qE 'acmon_account_info\\{account=\"$PROD\",organization=\"corp\",display_name=\"Prod\",status=\"CreateSuccess\",folder_id=\"fd-prod\"\\} 1'"
-check "the member without the role is a failed scope" \
-  "metrics | grep -qE 'acmon_collector_up\\{[^}]*account=\"$NOROLE\"[^}]*\\} 0'"
-check "no series of a skipped member" "! metrics | grep -q 'account=\"$PENDING\"'"
+  "has 'acmon_account_info\\{account=\"$PROD\",organization=\"corp\",display_name=\"Prod\",status=\"CreateSuccess\",folder_id=\"fd-prod\"\\} 1'"
+within 10 "the member without the role is a failed scope" \
+  "has 'acmon_collector_up\\{[^}]*account=\"$NOROLE\"[^}]*\\} 0'"
+check "no series of a skipped member" "! has 'account=\"$PENDING\"'"
+alerts_of() { "$ACMON" alerts --config "$work/acmon.toml" --json | json_eval "console.log(d.filter(a => a.account === '$1').length)"; }
+within 10 "a member's code that expires tomorrow raises an alert" "[ \"\$(alerts_of $STAGE)\" -gt 0 ]"
 curl -sf -X PUT "$S/_sim/resource-directory/members" \
   -d "[$(member $MGMT Management CreateSuccess root),$(member $PROD Prod CreateSuccess prod),$(member $LATE Late CreateSuccess late)]" >/dev/null
-within 30 "a member that joins is listed" "metrics | grep -q 'acmon_code_info{.*account=\"$LATE\"'"
-within 10 "a member that leaves has no series" "! metrics | grep -q 'account=\"$STAGE\"'"
-check "nor the one without the role, gone too" "! metrics | grep -q 'account=\"$NOROLE\"'"
+within 30 "a member that joins is listed" "has 'acmon_code_info{.*account=\"$LATE\"'"
+within 10 "a member that leaves has no series" "! has 'account=\"$STAGE\"'"
+check "nor the one without the role, gone too" "! has 'account=\"$NOROLE\"'"
+within 10 "the alerts of the member that left resolve" "[ \"\$(alerts_of $STAGE)\" = 0 ]"
 within 10 "the leaver's codes stay in the database as history" \
   "\"$ACMON\" codes --config \"$work/acmon.toml\" --all | grep -q 'at-stage-1'"
+check "the listing of the members is an ok scope of the organization's collector" \
+  "has 'acmon_collector_up\\{collector=\"corp-smc\",product=\"smc\",account=\"corp\",region=\"\\*\"\\} 1'"
 curl -sf -X POST "$S/_sim/faults" -d '[{"action":"ListAccounts","kind":"error500","times":0}]' >/dev/null
-sleep 5
-check "a failed listing of the members keeps them" "metrics | grep -q 'acmon_code_info{.*account=\"$LATE\"'"
+within 20 "a failed listing of the members is a failed scope of the organization" \
+  "has 'acmon_collector_up\\{collector=\"corp-smc\",product=\"smc\",account=\"corp\",region=\"\\*\"\\} 0'"
+check "a failed listing of the members keeps them" "has 'acmon_code_info{.*account=\"$LATE\"'"
+check "and their acmon_account_info" "has 'acmon_account_info{account=\"$LATE\"'"
 kill "$acmon_pid"
 wait "$acmon_pid" 2>/dev/null
 acmon_pid=""

@@ -53,7 +53,7 @@ TEST(OrganizationsConfig, ErrorsNameTheKeyAndPlace) {
   expect_error(
       "[[accounts]]\nname = \"mgmt\"\naccess_key_id = \"LTAIexample\"\naccess_key_secret_env = \"S\"\n"
       "[[organizations]]\nname = \"corp\"\naccount = \"nobody\"\n",
-      7, "organizations[0].account", "no [[accounts]] entry is named \"nobody\"");
+      7, "organizations[0].account", "no [[accounts]] entry is named 'nobody'");
   expect_error(
       "[[accounts]]\nname = \"mgmt\"\naccess_key_id = \"LTAIexample\"\naccess_key_secret_env = \"S\"\n"
       "[[organizations]]\nname = \"mgmt\"\naccount = \"mgmt\"\n",
@@ -68,7 +68,7 @@ TEST(OrganizationsConfig, ErrorsNameTheKeyAndPlace) {
   expect_error(k_head + "endpoint = \"https://x/path\"\n", 8, "organizations[0].endpoint", "http(s)://HOST");
   expect_error(k_head + "colour = \"red\"\n", 8, "organizations[0].colour", "unknown key");
   expect_error(k_head + "[[collectors]]\naccount = \"corpx\"\nproduct = \"smc\"\n", 9, "collectors[0].account",
-               "no [[accounts]] or [[organizations]] entry is named \"corpx\"");
+               "no [[accounts]] or [[organizations]] entry is named 'corpx'");
 }
 
 TEST(OrganizationsConfig, MembersThatLeftAreNotWatched) {

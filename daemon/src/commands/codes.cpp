@@ -35,13 +35,13 @@ int cmd_codes(const std::string& path, bool json, const std::string& product, co
   }
   cfg.members = std::move(*members);
   // What the exporter shows: the scopes configured now (for an organization, its current members).
-  std::vector<bool> watched;
+  std::vector<bool> is_watched;
   std::vector<model::StoredCode> shown;
   for (auto& s : *codes) {
     const model::Scope scope{s.collector, s.code.product, s.code.account, s.code.region, s.code.order_id};
     const bool w = model::watched(cfg, scope);
     if (w || all) {
-      watched.push_back(w);
+      is_watched.push_back(w);
       shown.push_back(std::move(s));
     }
   }
@@ -56,8 +56,23 @@ int cmd_codes(const std::string& path, bool json, const std::string& product, co
     print_json(std::cout, *codes, &daemon::code_json);
     return 0;
   }
-  std::vector<Table::Column> columns{{"PRODUCT", 8}, {"ACCOUNT", 12}, {"SCOPE", 16},    {"ID", 28},
-                                     {"NAME", 20},    {"STATE", 10},   {"USED", 11},     {"EXPIRES", 38},
+  std::vector<std::string> who;  // "Display name (AccountId)" for an organization's member
+  std::size_t account_width = 12;
+  for (const auto& s : *codes) {
+    who.push_back(s.code.account);
+    if (auto it = display.find(s.code.account); it != display.end() && !it->second.empty()) {
+      who.back() = it->second + " (" + s.code.account + ")";
+    }
+    account_width = std::min<std::size_t>(40, std::max(account_width, who.back().size() + 1));
+  }
+  std::vector<Table::Column> columns{{"PRODUCT", 8},
+                                     {"ACCOUNT", account_width},
+                                     {"SCOPE", 16},
+                                     {"ID", 28},
+                                     {"NAME", 20},
+                                     {"STATE", 10},
+                                     {"USED", 11},
+                                     {"EXPIRES", 38},
                                      {"RUNS OUT", all ? std::size_t{12} : std::size_t{0}}};
   if (all) {
     columns.push_back({"WATCHED", 0});
@@ -67,12 +82,8 @@ int cmd_codes(const std::string& path, bool json, const std::string& product, co
   for (std::size_t i = 0; i < codes->size(); ++i) {
     const auto& s = (*codes)[i];
     const auto& c = s.code;
-    std::string who = c.account;
-    if (auto it = display.find(c.account); it != display.end() && !it->second.empty()) {
-      who = it->second + " (" + c.account + ")";
-    }
     std::vector<std::string> row{config::to_string(c.product),
-                                 who,
+                                 who[i],
                                  or_dash(c.region.empty() ? c.order_id : c.region),
                                  c.id,
                                  or_dash(c.name),
@@ -81,7 +92,7 @@ int cmd_codes(const std::string& path, bool json, const std::string& product, co
                                  expires_text(c.expires_at, now),
                                  s.exhaustion_forecast ? expires_text(s.exhaustion_forecast, now) : std::string("-")};
     if (all) {
-      row.emplace_back(watched[i] ? "yes" : "no longer watched");
+      row.emplace_back(is_watched[i] ? "yes" : "no longer watched");
     }
     table.add(std::move(row));
   }

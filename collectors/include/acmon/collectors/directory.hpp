@@ -24,8 +24,8 @@ struct Directory {
 // GetResourceDirectory (the management account's id), then every page of ListAccounts. The
 // management account is a member (management = true) when org.include_management, listed or not.
 // Errors name the organization, the call and the page.
-Result<Directory> list_directory(const config::Organization& org, api::Client& client,
-                                 CredentialProvider& management, api::Pacer* pacer = nullptr);
+Result<Directory> list_directory(const config::Organization& org, api::Client& client, CredentialProvider& management,
+                                 api::Pacer* pacer = nullptr);
 
 // The credentials of one member: AssumeRole of acs:ram::<AccountId>:role/<org.role> with the
 // management account's credentials at its sts_endpoint, refreshed before they expire. Errors start

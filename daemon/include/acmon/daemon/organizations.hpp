@@ -27,8 +27,7 @@ struct MemberListing {
 
 // Lists the members and stores them (under store_mutex); on failure reads the previous ones back.
 MemberListing list_members(const config::Organization& org, api::Client& client, CredentialProvider& management,
-                           db::Store& store, std::mutex& store_mutex, const Clock& clock,
-                           api::Pacer* pacer = nullptr);
+                           db::Store& store, std::mutex& store_mutex, const Clock& clock, api::Pacer* pacer = nullptr);
 
 // The credentials of every member of the organizations of one configuration, made once per member
 // and kept (each refreshes its own STS credentials). Thread-safe.

@@ -98,8 +98,7 @@ class Store {
   Result<std::vector<model::ScopeStatus>> scopes();
   // An organization's members as last listed (replacing the ones stored before), and all of them
   // by organization name: what `acmon codes` and `acmon alerts` watch, and the display names.
-  Result<void> store_members(const std::string& organization, const std::vector<config::Member>& members,
-                             UnixTime now);
+  Result<void> store_members(const std::string& organization, const std::vector<config::Member>& members, UnixTime now);
   Result<std::map<std::string, std::vector<config::Member>>> members();
   // The ids of a scope's codes that are not deleted: what a new listing must account for.
   Result<std::unordered_set<std::string>> live_code_ids(const model::Scope& scope);
