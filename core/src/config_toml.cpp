@@ -128,7 +128,7 @@ Collector read_collector(const toml::table& t, const std::string& prefix, const 
   c.line = r.line();
   c.account = r.required_string("account");
   if (cfg.find_account(c.account) == nullptr && cfg.find_organization(c.account) == nullptr) {
-    r.fail("account", "no [[accounts]] or [[organizations]] entry is named " + quoted(c.account));
+    r.fail("account", "no [[accounts]] entry is named " + quoted(c.account) + ", nor an [[organizations]] entry");
   }
   const std::string product = r.required_string("product");
   auto p = parse_product(product);

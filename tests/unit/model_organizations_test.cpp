@@ -68,7 +68,7 @@ TEST(OrganizationsConfig, ErrorsNameTheKeyAndPlace) {
   expect_error(k_head + "endpoint = \"https://x/path\"\n", 8, "organizations[0].endpoint", "http(s)://HOST");
   expect_error(k_head + "colour = \"red\"\n", 8, "organizations[0].colour", "unknown key");
   expect_error(k_head + "[[collectors]]\naccount = \"corpx\"\nproduct = \"smc\"\n", 9, "collectors[0].account",
-               "no [[accounts]] or [[organizations]] entry is named 'corpx'");
+               "no [[accounts]] entry is named 'corpx', nor an [[organizations]] entry");
 }
 
 TEST(OrganizationsConfig, MembersThatLeftAreNotWatched) {
