@@ -146,6 +146,9 @@ Reply Simulator::Impl::handle_api(const httplib::Request& req) {
           r.body[f] = json::array();
         }
       }
+      if (r.body.contains("Accounts")) {
+        r.body["Accounts"]["Account"] = json::array();
+      }
       if (r.body.contains("NextToken")) {
         // The token leads back to the items this page left out.
         const std::string sent = param(params, "NextToken");
