@@ -88,6 +88,13 @@ want="$MGMT:at-mgmt-1 $PROD:at-prod-1 $PROD:at-prod-2 $STAGE:at-stage-1 $PROMO:a
 check "exactly the usable members' codes, each labelled with its AccountId (got: $ids)" "[ \"\$ids\" = \"$want\" ]"
 expect "acmon codes shows the display name" 0 "Prod" -- "$ACMON" codes --config "$work/acmon.toml"
 
+curl -sf -X POST "$S/_sim/faults" -d '[{"action":"ListAccounts","kind":"error","code":"Forbidden","status":403,"times":0}]' >/dev/null
+expect "sync exits 1 when the members cannot be listed, naming the organization and the code" 1 \
+  'organization corp: FAILED to list the members: .*Forbidden' -- "$ACMON" sync --config "$work/acmon.toml" --no-notify
+curl -sf -X DELETE "$S/_sim/faults" >/dev/null
+ids=$("$ACMON" codes --config "$work/acmon.toml" --json | json_eval 'console.log(d.map(c => c.account + ":" + c.id).sort().join(" "))')
+check "... and every member's codes stay as they were (got: $ids)" "[ \"\$ids\" = \"$want\" ]"
+
 write_config "$work/nomgmt.db" 'include_management = false'
 "$ACMON" sync --config "$work/acmon.toml" --no-notify >/dev/null 2>&1
 ids=$("$ACMON" codes --config "$work/acmon.toml" --json | json_eval 'console.log(d.map(c => c.id).sort().join(" "))')
