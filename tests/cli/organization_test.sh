@@ -136,8 +136,10 @@ within 30 "a member that joins is listed" "has 'acmon_code_info{.*account=\"$LAT
 within 10 "a member that leaves has no series" "! has 'account=\"$STAGE\"'"
 check "nor the one without the role, gone too" "! has 'account=\"$NOROLE\"'"
 within 10 "the alerts of the member that left resolve" "[ \"\$(alerts_of $STAGE)\" = 0 ]"
-within 10 "the leaver's codes stay in the database as history" \
-  "\"$ACMON\" codes --config \"$work/acmon.toml\" --all | grep -q 'at-stage-1'"
+within 10 "the leaver's codes stay in the database as history (acmon codes --all)" \
+  "\"$ACMON\" codes --config \"$work/acmon.toml\" --all | grep -q 'at-stage-1.*no longer watched'"
+check "acmon codes shows the current members only" \
+  "\"$ACMON\" codes --config \"$work/acmon.toml\" >\"$work/codes.txt\" && grep -q at-late-1 \"$work/codes.txt\" && ! grep -q at-stage-1 \"$work/codes.txt\""
 check "the listing of the members is an ok scope of the organization's collector" \
   "has 'acmon_collector_up\\{collector=\"corp-smc\",product=\"smc\",account=\"corp\",region=\"\\*\"\\} 1'"
 curl -sf -X POST "$S/_sim/faults" -d '[{"action":"ListAccounts","kind":"error500","times":0}]' >/dev/null
