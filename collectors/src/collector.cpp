@@ -24,8 +24,13 @@ std::string default_endpoint(Product p, const std::string& region) {
   return {};
 }
 
-Collector::Collector(config::Collector cfg, api::Client& client, CredentialProvider& credentials, api::Pacer* pacer)
-    : m_cfg(std::move(cfg)), m_client(client), m_credentials(credentials), m_pacer(pacer) {}
+Collector::Collector(config::Collector cfg, api::Client& client, CredentialProvider& credentials, api::Pacer* pacer,
+                     std::string organization)
+    : m_cfg(std::move(cfg)),
+      m_client(client),
+      m_credentials(credentials),
+      m_pacer(pacer),
+      m_organization(std::move(organization)) {}
 
 api::Call Collector::make_call(const std::string& action, const std::string& region) const {
   api::Call c;
@@ -49,6 +54,7 @@ Result<std::vector<Scope>> Collector::scopes() {
   base.collector = m_cfg.name;
   base.product = m_cfg.product;
   base.account = m_cfg.account;
+  base.organization = m_organization;
   switch (m_cfg.product) {
     case Product::smc: out.push_back(base); break;
     case Product::polardb:

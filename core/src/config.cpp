@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -57,6 +58,26 @@ Thresholds ThresholdOverrides::apply(const Thresholds& base) const {
 const Account* Config::find_account(std::string_view name) const {
   auto it = std::find_if(accounts.begin(), accounts.end(), [&](const Account& a) { return a.name == name; });
   return it == accounts.end() ? nullptr : &*it;
+}
+
+const Organization* Config::find_organization(std::string_view name) const {
+  auto it =
+      std::find_if(organizations.begin(), organizations.end(), [&](const Organization& o) { return o.name == name; });
+  return it == organizations.end() ? nullptr : &*it;
+}
+
+const Organization* Config::organization_of(const Collector& c) const {
+  return find_organization(c.account);
+}
+
+bool valid_account_id(std::string_view id) {
+  return id.size() == 16 && std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool valid_role_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '@' || c == '_' || c == '-';
+  });
 }
 
 const Collector* Config::find_collector(std::string_view name) const {

@@ -166,4 +166,49 @@ Account read_account(const toml::table& t, const std::string& prefix, const std:
   return a;
 }
 
+Organization read_organization(const toml::table& t, const std::string& prefix, const std::string& file,
+                               const Config& cfg) {
+  TableReader r(t, prefix, file);
+  Organization o;
+  o.line = r.line();
+  o.name = r.required_string("name");
+  if (!valid_name(o.name)) {
+    r.fail("name", quoted(o.name) + " may hold only letters, digits, '-', '_' and '.' (at most 64)");
+  }
+  if (cfg.find_account(o.name) != nullptr) {
+    r.fail("name", quoted(o.name) + " is also the name of an [[accounts]] entry: collectors could not tell them apart");
+  }
+  if (cfg.find_organization(o.name) != nullptr) {
+    r.fail("name", "organization " + quoted(o.name) + " is defined twice");
+  }
+  o.account = r.required_string("account");
+  if (cfg.find_account(o.account) == nullptr) {
+    r.fail("account",
+           "no [[accounts]] entry is named " + quoted(o.account) + " (the management account's credentials)");
+  }
+  if (auto role = r.string("role")) {
+    if (!valid_role_name(*role)) {
+      r.fail("role", quoted(*role) + " is not a RAM role name (1 to 64 of A-Z a-z 0-9 . @ _ -)");
+    }
+    o.role = *role;
+  }
+  o.include_management = r.boolean("include_management").value_or(true);
+  if (auto d = r.duration("refresh")) {
+    if (*d > k_max_interval) {
+      r.fail("refresh", "must be at most 366d");
+    }
+    o.refresh = *d;
+  }
+  if (auto e = r.string("endpoint")) {
+    if (!valid_endpoint(*e)) {
+      r.fail("endpoint", quoted(*e) +
+                             " is not http(s)://HOST[:PORT] (no path, user, query or fragment), e.g. "
+                             "\"https://resourcemanager.aliyuncs.com\"");
+    }
+    o.endpoint = *e;
+  }
+  r.finish();
+  return o;
+}
+
 }  // namespace acmon::config::toml_detail

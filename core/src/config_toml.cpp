@@ -18,6 +18,7 @@ namespace {
 using toml_detail::line_of;
 using toml_detail::quoted;
 using toml_detail::read_account;
+using toml_detail::read_organization;
 using toml_detail::TableReader;
 using toml_detail::valid_name;
 
@@ -126,8 +127,8 @@ Collector read_collector(const toml::table& t, const std::string& prefix, const 
   Collector c;
   c.line = r.line();
   c.account = r.required_string("account");
-  if (cfg.find_account(c.account) == nullptr) {
-    r.fail("account", "no [[accounts]] entry is named " + quoted(c.account));
+  if (cfg.find_account(c.account) == nullptr && cfg.find_organization(c.account) == nullptr) {
+    r.fail("account", "no [[accounts]] entry is named " + quoted(c.account) + ", nor an [[organizations]] entry");
   }
   const std::string product = r.required_string("product");
   auto p = parse_product(product);
@@ -246,11 +247,12 @@ Notify read_notify(const toml::table& t, const std::string& prefix, const std::s
 Config from_table(const toml::table& root, const std::string& file) {
   Config cfg;
   cfg.path = file;
-  static const std::set<std::string> k_top{"daemon", "accounts", "collectors", "alerts", "notify"};
+  static const std::set<std::string> k_top{"daemon", "accounts", "organizations", "collectors", "alerts", "notify"};
   for (const auto& [k, v] : root) {
     if (k_top.count(std::string(k.str())) == 0) {
       throw ConfigError(file, line_of(v), std::string(k.str()),
-                        "unknown key (expected [daemon], [[accounts]], [[collectors]], [alerts], [[notify]])");
+                        "unknown key (expected [daemon], [[accounts]], [[organizations]], [[collectors]], [alerts], "
+                        "[[notify]])");
     }
   }
   if (const auto* n = root.get("daemon")) {
@@ -273,6 +275,13 @@ Config from_table(const toml::table& root, const std::string& file) {
         throw ConfigError(file, a.line, prefix + ".name", "account " + quoted(a.name) + " is defined twice");
       }
       cfg.accounts.push_back(std::move(a));
+    }
+  }
+  if (const auto* n = root.get("organizations")) {
+    const auto& arr = array_of_tables_or_fail(*n, file, "organizations");
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const std::string prefix = "organizations[" + std::to_string(i) + "]";
+      cfg.organizations.push_back(read_organization(*arr[i].as_table(), prefix, file, cfg));
     }
   }
   if (const auto* n = root.get("collectors")) {

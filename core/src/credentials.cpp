@@ -174,6 +174,14 @@ std::unique_ptr<CredentialProvider> make_credential_provider(const config::Accou
   return make_assume_role_provider(std::move(base), std::move(target), options);
 }
 
+std::unique_ptr<CredentialProvider> make_role_provider(std::shared_ptr<CredentialProvider> base,
+                                                       const config::Account& via, std::string who,
+                                                       std::string role_arn, const CredentialOptions& options) {
+  RoleTarget target{std::move(who), sts_endpoint_of(via, options), std::move(role_arn),
+                    via.role_session_name.empty() ? "acmon" : via.role_session_name, ""};
+  return make_assume_role_provider(std::move(base), std::move(target), options);
+}
+
 namespace {
 
 // check-config makes no request: what would go over the network stops here, and having got that far

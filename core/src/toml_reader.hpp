@@ -86,6 +86,18 @@ class TableReader {
     return d;
   }
 
+  std::optional<bool> boolean(std::string_view key) {
+    m_seen.insert(std::string(key));
+    const toml::node* n = m_table.get(key);
+    if (n == nullptr) {
+      return std::nullopt;
+    }
+    if (!n->is_boolean()) {
+      fail(key, std::string("expected true or false, found ") + type_name(*n));
+    }
+    return n->as_boolean()->get();
+  }
+
   // A number in (lo, hi] (lo_open) or [lo, hi]; range says which in errors.
   std::optional<double> number(std::string_view key, double lo, double hi, bool lo_open, const char* range) {
     m_seen.insert(std::string(key));
@@ -169,5 +181,8 @@ class TableReader {
 
 // One [[accounts]] table (config_accounts.cpp).
 Account read_account(const toml::table& t, const std::string& prefix, const std::string& file);
+// One [[organizations]] table (config_accounts.cpp); its account must name an entry of cfg.
+Organization read_organization(const toml::table& t, const std::string& prefix, const std::string& file,
+                               const Config& cfg);
 
 }  // namespace acmon::config::toml_detail

@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
   codes->add_option("--product", product, "smc, ecs or polardb");
   codes->add_option("--account", account, "an account name");
   codes->add_option("--state", state, "active, expired, disabled, exhausted or deleted");
+  bool all_codes = false;
+  codes->add_flag("--all", all_codes,
+                  "codes of scopes no longer watched too (a collector removed, a member that left), marked so");
 
   bool all = false;
   auto* alerts = app.add_subcommand("alerts", "active alerts from the database");
@@ -91,7 +94,7 @@ int main(int argc, char** argv) {
       return cmd_alerts(config_path, json, all);
     }
     if (codes->parsed()) {
-      return cmd_codes(config_path, json, product, account, state);
+      return cmd_codes(config_path, json, product, account, state, all_codes);
     }
     if (history->parsed()) {
       return cmd_history(config_path, id, json, since);

@@ -65,14 +65,20 @@ std::vector<ScopeOutcome> Service::run_unit(const std::shared_ptr<Unit>& u, bool
   // What this run uses, copied under the lock: a reload may change the unit at any moment after.
   std::optional<model::Scope> scope;
   std::shared_ptr<collectors::Collector> collector;
+  bool members = false;
   {
     std::lock_guard lock(m_sched_mutex);
     scope = u->scope;
-    collector = u->gen->collectors.at(u->collector);
+    members = !u->organization.empty();
+    if (!members) {
+      collector = u->gen->collectors.at(u->collector);
+    }
   }
   std::vector<ScopeOutcome> outcomes;
   bool ok = true;
-  if (!scope) {
+  if (members) {
+    outcomes = run_members(u, ok);
+  } else if (!scope) {
     auto scopes = collector->scopes();
     if (!scopes) {
       if (!m_stop.load()) {

@@ -11,7 +11,8 @@ Service::Service(config::Config cfg, std::unique_ptr<db::Store> store, const Clo
   m_api_metrics = std::make_shared<metrics::ApiMetrics>();
   m_client = std::make_unique<api::Client>(m_transport, m_clock, *m_sleeper, api::RetryPolicy{}, m_api_metrics.get());
   m_collectables = {m_api_metrics->registry(), std::make_shared<metrics::ProcessCollectable>(),
-                    std::make_shared<DatabaseCollectable>(*this), std::make_shared<ShardCollectable>(*this)};
+                    std::make_shared<DatabaseCollectable>(*this), std::make_shared<ShardCollectable>(*this),
+                    std::make_shared<AccountCollectable>(*this)};
   m_state = std::make_shared<model::Snapshot>();
   if (m_options.parallel <= 0) {
     m_options.parallel = m_cfg.daemon.concurrency;
@@ -36,11 +37,25 @@ std::shared_ptr<Service::Generation> Service::make_generation(const config::Conf
   for (const auto& a : cfg.accounts) {
     credentials.emplace(a.name, make_credential_provider(a, credential_options));
   }
+  MemberCredentials members(gen->cfg, credentials, credential_options);
   for (const auto& c : cfg.collectors) {
-    auto owner = std::make_shared<OwningCollector>(c, *m_client, credentials.at(c.account), &m_pacer);
-    // Aliasing: the handle points at the collector and keeps its owner (and credentials) alive.
-    gen->collectors.emplace(c.name, std::shared_ptr<collectors::Collector>(owner, &owner->collector));
+    const config::Organization* org = cfg.organization_of(c);
+    if (org == nullptr) {
+      auto owner = std::make_shared<OwningCollector>(c, *m_client, credentials.at(c.account), &m_pacer);
+      // Aliasing: the handle points at the collector and keeps its owner (and credentials) alive.
+      gen->collectors.emplace(c.name, std::shared_ptr<collectors::Collector>(owner, &owner->collector));
+      continue;
+    }
+    auto it = cfg.members.find(org->name);
+    for (const auto& m : it == cfg.members.end() ? std::vector<config::Member>{} : it->second) {
+      config::Collector per_member = c;
+      per_member.account = m.account_id;
+      auto owner = std::make_shared<OwningCollector>(per_member, *m_client, members.get(*org, m), &m_pacer, org->name);
+      gen->collectors.emplace(member_collector_key(c.name, m.account_id),
+                              std::shared_ptr<collectors::Collector>(owner, &owner->collector));
+    }
   }
+  gen->credentials = std::move(credentials);
   return gen;
 }
 
@@ -48,7 +63,8 @@ void Service::build_units(const std::shared_ptr<Generation>& gen) {
   std::lock_guard lock(m_sched_mutex);
   std::map<std::string, std::shared_ptr<Unit>> next;
   const auto now = Steady::now();
-  auto keep_or_make = [&](const std::string& key, const config::Collector& c, std::optional<model::Scope> scope) {
+  auto keep_or_make = [&](const std::string& key, const std::string& collector, const config::Collector& c,
+                          std::optional<model::Scope> scope) {
     std::shared_ptr<Unit> u;
     if (auto it = m_units.find(key); it != m_units.end()) {
       u = it->second;
@@ -57,29 +73,56 @@ void Service::build_units(const std::shared_ptr<Generation>& gen) {
       u->key = key;
       u->due = now + jitter(milliseconds(1500), 0.6);  // soon, but not all at once
     }
-    u->collector = c.name;
+    u->collector = collector;
     u->scope = std::move(scope);
     u->gen = gen;
     u->interval = c.interval;
     next[key] = u;
   };
   const auto& d = gen->cfg.daemon;
+  for (const auto& org : gen->cfg.organizations) {
+    // Listed at start and every refresh; a unit per organization that any collector names.
+    const auto named = std::any_of(gen->cfg.collectors.begin(), gen->cfg.collectors.end(),
+                                   [&](const config::Collector& c) { return c.account == org.name; });
+    if (named) {
+      const std::string key = "organization|" + org.name;
+      config::Collector pseudo;
+      pseudo.interval = org.refresh;
+      keep_or_make(key, "", pseudo, std::nullopt);
+      next[key]->organization = org.name;
+      if (m_units.count(key) == 0) {
+        next[key]->due = now;  // before the collectors: they wait for the members
+      }
+    }
+  }
   for (const auto& c : gen->cfg.collectors) {
-    auto collector = gen->collectors.at(c.name);
-    if (c.product == config::Product::ecs && c.regions.size() == 1 && c.regions[0] == "*") {
-      keep_or_make(unit_key(c.name, nullptr), c, std::nullopt);
-      // Scopes found by an earlier discovery stay scheduled until the next discovery says otherwise.
-      for (auto& [key, u] : m_units) {
-        if (u->collector == c.name && u->scope && model::in_shard(*u->scope, d.shard_index, d.shard_total)) {
-          keep_or_make(key, c, u->scope);
+    std::vector<std::string> keys;
+    if (gen->cfg.organization_of(c) == nullptr) {
+      keys.push_back(c.name);
+    } else {
+      for (const auto& [key, collector] : gen->collectors) {
+        if (collector->config().name == c.name && key != c.name) {
+          keys.push_back(key);
         }
       }
-      continue;
     }
-    auto scopes = collector->scopes();  // no API call for static scopes
-    for (const auto& s : *scopes) {
-      if (model::in_shard(s, d.shard_index, d.shard_total)) {
-        keep_or_make(unit_key(c.name, &s), c, s);
+    for (const auto& ckey : keys) {
+      auto collector = gen->collectors.at(ckey);
+      if (c.product == config::Product::ecs && c.regions.size() == 1 && c.regions[0] == "*") {
+        keep_or_make(unit_key(ckey, nullptr), ckey, c, std::nullopt);
+        // Scopes found by an earlier discovery stay scheduled until the next discovery says otherwise.
+        for (auto& [key, u] : m_units) {
+          if (u->collector == ckey && u->scope && model::in_shard(*u->scope, d.shard_index, d.shard_total)) {
+            keep_or_make(key, ckey, c, u->scope);
+          }
+        }
+        continue;
+      }
+      auto scopes = collector->scopes();  // no API call for static scopes
+      for (const auto& s : *scopes) {
+        if (model::in_shard(s, d.shard_index, d.shard_total)) {
+          keep_or_make(unit_key(ckey, &s), ckey, c, s);
+        }
       }
     }
   }
@@ -89,6 +132,16 @@ void Service::build_units(const std::shared_ptr<Generation>& gen) {
 }
 
 Result<void> Service::start() {
+  // The members of each organization as last listed, until they are listed again.
+  if (auto members = m_store->members(); members) {
+    for (auto& [name, list] : *members) {
+      if (m_cfg.find_organization(name) != nullptr) {
+        m_cfg.members[name] = std::move(list);
+      }
+    }
+  } else {
+    spdlog::error("reading the members of the organizations: {}", members.error().message);
+  }
   // State from the database first: metrics and alerts are right before any new poll.
   auto gen = make_generation(m_cfg);
   {
@@ -189,6 +242,11 @@ std::string Service::reload(config::Config next) {
   if (next.daemon.concurrency != m_cfg.daemon.concurrency) {
     notes += "daemon.concurrency changed: takes effect after a restart; ";
     next.daemon.concurrency = m_cfg.daemon.concurrency;
+  }
+  {
+    // The members as last listed stay: the configuration file does not hold them.
+    std::lock_guard lock(m_sched_mutex);
+    next.members = m_cfg.members;
   }
   auto gen = make_generation(next);
   {

@@ -33,15 +33,24 @@ using std::chrono::milliseconds;
 // it calls with, whatever reloads do meanwhile.
 struct Service::Generation {
   config::Config cfg;
+  // By collector name; a collector of an organization once per current member, by
+  // member_collector_key().
   std::map<std::string, std::shared_ptr<collectors::Collector>> collectors;
+  std::map<std::string, std::shared_ptr<CredentialProvider>> credentials;  // by account name
 };
+
+// The collector of one member of an organization.
+inline std::string member_collector_key(const std::string& collector, const std::string& account_id) {
+  return collector + "\x1f" + account_id;
+}
 
 // One scheduled thing: a scope's listing, or an ecs collector's region discovery. Every field is
 // read and written under m_sched_mutex only; a run copies what it needs first (run_unit).
 struct Service::Unit {
   std::string key;
-  std::string collector;
-  std::optional<model::Scope> scope;  // empty: discovery
+  std::string collector;              // a key of Generation::collectors
+  std::string organization;           // set: this unit lists the organization's members
+  std::optional<model::Scope> scope;  // empty: discovery (or the members' listing)
   std::shared_ptr<Generation> gen;
   std::int64_t interval = 300;
   Steady::time_point due;
@@ -102,6 +111,17 @@ class Service::ShardCollectable final : public prometheus::Collectable {
   const Service& m_service;
 };
 
+// acmon_account_info{account, organization, display_name, status, folder_id} 1: every current member
+// of every organization (members.cpp).
+class Service::AccountCollectable final : public prometheus::Collectable {
+ public:
+  explicit AccountCollectable(const Service& service) : m_service(service) {}
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  const Service& m_service;
+};
+
 class Service::StopSleeper final : public api::Sleeper {
  public:
   explicit StopSleeper(const std::atomic<bool>& stop) : m_stop(stop) {}
@@ -140,8 +160,8 @@ inline milliseconds jitter(milliseconds base, double fraction) {
 // A collector that owns the credentials it signs with.
 struct OwningCollector {
   OwningCollector(const config::Collector& c, api::Client& client, std::shared_ptr<CredentialProvider> creds,
-                  api::Pacer* pacer)
-      : credentials(std::move(creds)), collector(c, client, *credentials, pacer) {}
+                  api::Pacer* pacer, std::string organization = {})
+      : credentials(std::move(creds)), collector(c, client, *credentials, pacer, std::move(organization)) {}
   std::shared_ptr<CredentialProvider> credentials;
   collectors::Collector collector;
 };

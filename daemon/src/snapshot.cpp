@@ -70,8 +70,8 @@ std::vector<model::ScopeStatus> Service::merged_scopes(const config::Config& cfg
     }
   }
   std::sort(out.begin(), out.end(), [](const model::ScopeStatus& a, const model::ScopeStatus& b) {
-    return std::tie(a.scope.collector, a.scope.region, a.scope.order_id) <
-           std::tie(b.scope.collector, b.scope.region, b.scope.order_id);
+    return std::tie(a.scope.collector, a.scope.account, a.scope.region, a.scope.order_id) <
+           std::tie(b.scope.collector, b.scope.account, b.scope.region, b.scope.order_id);
   });
   return out;
 }

@@ -16,6 +16,9 @@ std::string naming_database(const db::Store& store, const std::string& message) 
 
 std::string summary_line(const ScopeOutcome& o) {
   std::string where = o.scope.collector;
+  if (!o.scope.organization.empty()) {
+    where += " account " + o.scope.account;
+  }
   if (!o.scope.region.empty()) {
     where += " " + o.scope.region;
   }
@@ -32,13 +35,27 @@ std::string summary_line(const ScopeOutcome& o) {
          " deleted), " + std::to_string(o.pages) + " page(s), " + secs;
 }
 
+namespace {
+
+std::map<std::string, std::shared_ptr<CredentialProvider>> account_credentials(const config::Config& cfg,
+                                                                               const CredentialOptions& o) {
+  std::map<std::string, std::shared_ptr<CredentialProvider>> out;
+  for (const auto& a : cfg.accounts) {
+    out.emplace(a.name, make_credential_provider(a, o));
+  }
+  return out;
+}
+
+}  // namespace
+
 Syncer::Syncer(const config::Config& cfg, db::Store& store, api::Client& client, const Clock& clock,
                const CredentialOptions& credential_options)
-    : m_cfg(cfg), m_store(store), m_client(client), m_clock(clock) {
-  for (const auto& a : cfg.accounts) {
-    m_credentials.emplace(a.name, make_credential_provider(a, credential_options));
-  }
-}
+    : m_cfg(cfg),
+      m_store(store),
+      m_client(client),
+      m_clock(clock),
+      m_credentials(account_credentials(cfg, credential_options)),
+      m_member_credentials(cfg, m_credentials, credential_options) {}
 
 ScopeOutcome sync_scope(collectors::Collector& collector, const model::Scope& scope, db::Store& store,
                         std::mutex& store_mutex, const Clock& clock, const std::atomic<bool>* stop) {
@@ -97,8 +114,38 @@ ScopeOutcome sync_scope(collectors::Collector& collector, const model::Scope& sc
 
 ScopeOutcome record_discovery_failure(const config::Collector& c, const Error& error, db::Store& store,
                                       std::mutex& store_mutex, const Clock& clock) {
+  return record_discovery_failure(model::Scope{c.name, c.product, c.account, "*", ""}, error, store, store_mutex,
+                                  clock);
+}
+
+ScopeOutcome record_member_listing(const config::Collector& c, const config::Organization& org,
+                                   const std::optional<Error>& error, db::Store& store, std::mutex& store_mutex,
+                                   const Clock& clock) {
+  const model::Scope scope{c.name, c.product, org.name, "*", "", org.name};
+  if (error) {
+    return record_discovery_failure(scope, *error, store, store_mutex, clock);
+  }
   ScopeOutcome o;
-  o.scope = model::Scope{c.name, c.product, c.account, "*", ""};
+  o.scope = scope;
+  db::RunInfo run;
+  run.started_at = run.finished_at = clock.now();
+  std::lock_guard lock(store_mutex);
+  auto r = store.record_success(scope, {}, run, clock.now());
+  if (!r) {
+    o.store_error = naming_database(store, r.error().message);
+    o.error = "the listing of the members could not be recorded: " + o.store_error;
+    o.stored = false;
+    return o;
+  }
+  o.ok = true;
+  o.written = *r;
+  return o;
+}
+
+ScopeOutcome record_discovery_failure(const model::Scope& scope, const Error& error, db::Store& store,
+                                      std::mutex& store_mutex, const Clock& clock) {
+  ScopeOutcome o;
+  o.scope = scope;
   o.error = error.describe();
   db::RunInfo run;
   run.started_at = run.finished_at = clock.now();
@@ -120,22 +167,49 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
   };
   std::vector<Task> tasks;
   std::vector<ScopeOutcome> failed_discovery;
-  for (const auto& c : m_cfg.collectors) {
-    if (!only.empty() && std::find(only.begin(), only.end(), c.name) == only.end()) {
-      continue;
-    }
-    auto& cred = *m_credentials.at(c.account);
-    chosen.push_back(std::make_unique<collectors::Collector>(c, m_client, cred, &m_pacer));
+  std::vector<std::shared_ptr<CredentialProvider>> held;  // member credentials the collectors use
+  auto add = [&](const config::Collector& c, CredentialProvider& cred, const model::Scope* discovery,
+                 const std::string& organization) {
+    chosen.push_back(std::make_unique<collectors::Collector>(c, m_client, cred, &m_pacer, organization));
     auto scopes = chosen.back()->scopes();
     if (!scopes) {
       // Recorded against the "*" scope, so it shows as a failing collector.
-      failed_discovery.push_back(record_discovery_failure(c, scopes.error(), m_store, m_store_mutex, m_clock));
-      continue;
+      failed_discovery.push_back(
+          discovery == nullptr ? record_discovery_failure(c, scopes.error(), m_store, m_store_mutex, m_clock)
+                               : record_discovery_failure(*discovery, scopes.error(), m_store, m_store_mutex, m_clock));
+      return;
     }
     for (auto& s : *scopes) {
       if (model::in_shard(s, m_cfg.daemon.shard_index, m_cfg.daemon.shard_total)) {
         tasks.push_back({chosen.back().get(), std::move(s)});
       }
+    }
+  };
+  for (const auto& c : m_cfg.collectors) {
+    if (!only.empty() && std::find(only.begin(), only.end(), c.name) == only.end()) {
+      continue;
+    }
+    const config::Organization* org = m_cfg.organization_of(c);
+    if (org == nullptr) {
+      add(c, *m_credentials.at(c.account), nullptr, "");
+      continue;
+    }
+    // An organization: its members listed once per run, then the collector once per member.
+    if (m_members.count(org->name) == 0) {
+      m_members[org->name] =
+          list_members(*org, m_client, *m_credentials.at(org->account), m_store, m_store_mutex, m_clock, &m_pacer);
+    }
+    const auto& listing = m_members.at(org->name);
+    failed_discovery.push_back(record_member_listing(c, *org, listing.error, m_store, m_store_mutex, m_clock));
+    if (listing.error) {
+      continue;  // the members stay as last listed; nothing of theirs is listed or deleted now
+    }
+    for (const auto& m : listing.members) {
+      config::Collector per_member = c;
+      per_member.account = m.account_id;
+      held.push_back(m_member_credentials.get(*org, m));
+      const model::Scope discovery{c.name, c.product, m.account_id, "*", "", org->name};
+      add(per_member, *held.back(), &discovery, org->name);
     }
   }
   // Phase 2: every scope, at most `parallel` at a time.

@@ -29,7 +29,7 @@ Result<void> Store::add_forecasts(std::vector<model::StoredCode>& codes, const C
       "SELECT s.collector, h.code_id, h.at, h.registered FROM history h JOIN scopes s ON s.id = h.scope_id "
       "WHERE h.at >= ?1 AND h.registered IS NOT NULL";
   if (filter.scope) {
-    sql += " AND s.collector = ?2 AND s.region = ?3 AND s.order_id = ?4";
+    sql += " AND s.collector = ?2 AND s.region = ?3 AND s.order_id = ?4 AND s.member = ?5";
   }
   sql += " ORDER BY h.scope_id, h.code_id, h.at";
   Stmt q(m_db, sql);
@@ -40,7 +40,8 @@ Result<void> Store::add_forecasts(std::vector<model::StoredCode>& codes, const C
   if (filter.scope) {
     q.bind(2, std::string_view(filter.scope->collector))
         .bind(3, std::string_view(filter.scope->region))
-        .bind(4, std::string_view(filter.scope->order_id));
+        .bind(4, std::string_view(filter.scope->order_id))
+        .bind(5, std::string_view(filter.scope->member()));
   }
   std::unordered_map<std::size_t, std::vector<model::UsagePoint>> points;
   std::string key;

@@ -34,7 +34,7 @@ Result<std::vector<StoredCode>> Store::codes(const CodeFilter& filter, UnixTime 
     sql += " AND c.account = ?2";
   }
   if (filter.scope) {
-    sql += " AND s.collector = ?3 AND s.region = ?4 AND s.order_id = ?5";
+    sql += " AND s.collector = ?3 AND s.region = ?4 AND s.order_id = ?5 AND s.member = ?6";
   }
   sql += " ORDER BY c.product, c.account, c.region, c.order_id, c.code_id";
   Stmt q(m_db, sql);
@@ -50,7 +50,8 @@ Result<std::vector<StoredCode>> Store::codes(const CodeFilter& filter, UnixTime 
   if (filter.scope) {
     q.bind(3, std::string_view(filter.scope->collector))
         .bind(4, std::string_view(filter.scope->region))
-        .bind(5, std::string_view(filter.scope->order_id));
+        .bind(5, std::string_view(filter.scope->order_id))
+        .bind(6, std::string_view(filter.scope->member()));
   }
   std::vector<StoredCode> out;
   if (auto r = q.each([&] {
@@ -112,10 +113,11 @@ Result<std::vector<HistoryEntry>> Store::history(const std::string& code_id, std
 Result<std::unordered_set<std::string>> Store::live_code_ids(const Scope& scope) {
   Stmt q(m_db,
          "SELECT c.code_id FROM codes c JOIN scopes s ON s.id = c.scope_id "
-         "WHERE s.collector=?1 AND s.region=?2 AND s.order_id=?3 AND c.deleted_at IS NULL");
+         "WHERE s.collector=?1 AND s.region=?2 AND s.order_id=?3 AND s.member=?4 AND c.deleted_at IS NULL");
   q.bind(1, std::string_view(scope.collector))
       .bind(2, std::string_view(scope.region))
-      .bind(3, std::string_view(scope.order_id));
+      .bind(3, std::string_view(scope.order_id))
+      .bind(4, std::string_view(scope.member()));
   std::unordered_set<std::string> out;
   if (auto r = q.each([&] { out.emplace(q.text(0)); }); !r) {
     return r.error();
@@ -127,8 +129,8 @@ Result<std::vector<ScopeStatus>> Store::scopes() {
   Stmt q(m_db,
          "SELECT collector, product, account, region, order_id, last_run_at, last_success_at, last_ok, last_error, "
          "last_duration, codes, successes, failures, consecutive_failures, "
-         "(SELECT min(started_at) FROM runs r WHERE r.scope_id = scopes.id) FROM scopes "
-         "ORDER BY collector, region, order_id");
+         "(SELECT min(started_at) FROM runs r WHERE r.scope_id = scopes.id), organization FROM scopes "
+         "ORDER BY collector, member, region, order_id");
   std::vector<ScopeStatus> out;
   if (auto r = q.each([&] {
         ScopeStatus s;
@@ -147,7 +149,51 @@ Result<std::vector<ScopeStatus>> Store::scopes() {
         s.failures = q.i64(12);
         s.consecutive_failures = static_cast<int>(q.i64(13));
         s.first_run_at = q.opt_i64(14);
+        s.scope.organization = q.text(15);
         out.push_back(std::move(s));
+      });
+      !r) {
+    return r.error();
+  }
+  return out;
+}
+
+Result<void> Store::store_members(const std::string& organization, const std::vector<config::Member>& members,
+                                  UnixTime now) {
+  detail::Transaction tx(m_db);
+  if (auto r = writable(tx); !r) {
+    return r;
+  }
+  Stmt del(m_db, "DELETE FROM members WHERE organization=?1");
+  del.bind(1, std::string_view(organization));
+  if (auto r = del.run(); !r) {
+    return r.error();
+  }
+  Stmt ins(m_db,
+           "INSERT OR REPLACE INTO members(organization, account_id, display_name, status, folder_id, management, "
+           "listed_at) VALUES(?1,?2,?3,?4,?5,?6,?7)");
+  for (const auto& m : members) {
+    ins.bind(1, std::string_view(organization))
+        .bind(2, std::string_view(m.account_id))
+        .bind(3, std::string_view(m.display_name))
+        .bind(4, std::string_view(m.status))
+        .bind(5, std::string_view(m.folder_id))
+        .bind(6, std::int64_t{m.management ? 1 : 0})
+        .bind(7, now);
+    if (auto r = ins.run(); !r) {
+      return r.error();
+    }
+  }
+  return tx.commit();
+}
+
+Result<std::map<std::string, std::vector<config::Member>>> Store::members() {
+  Stmt q(m_db,
+         "SELECT organization, account_id, display_name, status, folder_id, management FROM members "
+         "ORDER BY organization, account_id");
+  std::map<std::string, std::vector<config::Member>> out;
+  if (auto r = q.each([&] {
+        out[q.text(0)].push_back({q.text(1), q.text(2), q.text(3), q.text(4), q.i64(5) != 0});
       });
       !r) {
     return r.error();

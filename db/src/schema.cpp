@@ -71,6 +71,31 @@ CREATE TABLE notifications(
   firing_sent_at INTEGER, resolved_sent_at INTEGER,
   PRIMARY KEY(target, alert_id)) WITHOUT ROWID;
 )sql",
+    // 3: a collector of an organization has a scope per member (member: its AccountId, else ''),
+    // and the members as last listed. SQLite cannot change a UNIQUE constraint: the table is
+    // built again (foreign keys are off meanwhile, ids kept).
+    R"sql(
+CREATE TABLE scopes_v3(
+  id INTEGER PRIMARY KEY,
+  collector TEXT NOT NULL, product TEXT NOT NULL, account TEXT NOT NULL,
+  region TEXT NOT NULL DEFAULT '', order_id TEXT NOT NULL DEFAULT '',
+  last_run_at INTEGER, last_success_at INTEGER, last_ok INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+  last_duration REAL NOT NULL DEFAULT 0, codes INTEGER NOT NULL DEFAULT 0,
+  successes INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  organization TEXT NOT NULL DEFAULT '', member TEXT NOT NULL DEFAULT '',
+  UNIQUE(collector, member, region, order_id));
+INSERT INTO scopes_v3(id, collector, product, account, region, order_id, last_run_at, last_success_at, last_ok,
+  last_error, last_duration, codes, successes, failures, consecutive_failures)
+  SELECT id, collector, product, account, region, order_id, last_run_at, last_success_at, last_ok,
+  last_error, last_duration, codes, successes, failures, consecutive_failures FROM scopes;
+DROP TABLE scopes;
+ALTER TABLE scopes_v3 RENAME TO scopes;
+CREATE TABLE members(
+  organization TEXT NOT NULL, account_id TEXT NOT NULL, display_name TEXT NOT NULL, status TEXT NOT NULL,
+  folder_id TEXT NOT NULL, management INTEGER NOT NULL, listed_at INTEGER NOT NULL,
+  PRIMARY KEY(organization, account_id)) WITHOUT ROWID;
+)sql",
 };
 
 bool is_file_path(const std::string& path) {
@@ -150,16 +175,33 @@ Result<void> Store::check_file() const {
 }
 
 Result<void> Store::migrate() {
+  // Off outside the transaction (SQLite ignores the pragma inside one): a step may rebuild a table
+  // others refer to. On again whatever the outcome.
+  if (auto r = exec(m_db, "PRAGMA foreign_keys=OFF"); !r) {
+    return r.error();
+  }
+  auto r = migrate_steps();
+  if (auto on = exec(m_db, "PRAGMA foreign_keys=ON"); !on && r) {
+    return on.error();
+  }
+  return r;
+}
+
+Result<void> Store::migrate_steps() {
   Transaction tx(m_db);
   if (!tx.began()) {
     return sqlite_error(m_db, "cannot begin the migration");
   }
-  Stmt v(m_db, "PRAGMA user_version");
-  auto has = v.step();
-  if (!has) {
-    return has.error();
+  int version = 0;
+  {
+    // Finished before the steps: an open statement would keep a table from being dropped.
+    Stmt v(m_db, "PRAGMA user_version");
+    auto has = v.step();
+    if (!has) {
+      return has.error();
+    }
+    version = static_cast<int>(v.i64(0));
   }
-  const auto version = static_cast<int>(v.i64(0));
   if (version > k_schema_version) {
     return make_error(ErrorKind::db, "schema version " + std::to_string(version) + " is newer than this acmon knows (" +
                                          std::to_string(k_schema_version) + "); refusing to touch it");
@@ -173,6 +215,14 @@ Result<void> Store::migrate() {
     const std::string set = "PRAGMA user_version=" + std::to_string(k_schema_version);
     if (auto r = exec(m_db, set.c_str()); !r) {
       return r.error();
+    }
+    Stmt fk(m_db, "PRAGMA foreign_key_check");
+    auto bad = fk.step();
+    if (!bad) {
+      return bad.error();
+    }
+    if (*bad) {
+      return make_error(ErrorKind::db, "the migration left a row referring to nothing (table " + fk.text(0) + ")");
     }
   }
   return tx.commit();

@@ -125,10 +125,11 @@ std::pair<std::string, std::string> describe_change(const Code& old_code, const 
 }  // namespace
 
 Result<std::int64_t> Store::scope_id(const Scope& scope) {
-  Stmt find(m_db, "SELECT id FROM scopes WHERE collector=?1 AND region=?2 AND order_id=?3");
+  Stmt find(m_db, "SELECT id FROM scopes WHERE collector=?1 AND region=?2 AND order_id=?3 AND member=?4");
   find.bind(1, std::string_view(scope.collector))
       .bind(2, std::string_view(scope.region))
-      .bind(3, std::string_view(scope.order_id));
+      .bind(3, std::string_view(scope.order_id))
+      .bind(4, std::string_view(scope.member()));
   auto row = find.step();
   if (!row) {
     return row.error();
@@ -136,21 +137,26 @@ Result<std::int64_t> Store::scope_id(const Scope& scope) {
   if (*row) {
     const auto id = find.i64(0);
     // The collector may have been pointed at another account or product: keep the scope current.
-    Stmt upd(m_db, "UPDATE scopes SET product=?2, account=?3 WHERE id=?1");
+    Stmt upd(m_db, "UPDATE scopes SET product=?2, account=?3, organization=?4 WHERE id=?1");
     upd.bind(1, id)
         .bind(2, std::string_view(config::to_string(scope.product)))
-        .bind(3, std::string_view(scope.account));
+        .bind(3, std::string_view(scope.account))
+        .bind(4, std::string_view(scope.organization));
     if (auto r = upd.run(); !r) {
       return r.error();
     }
     return id;
   }
-  Stmt ins(m_db, "INSERT INTO scopes(collector, product, account, region, order_id) VALUES(?1,?2,?3,?4,?5)");
+  Stmt ins(m_db,
+           "INSERT INTO scopes(collector, product, account, region, order_id, organization, member) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7)");
   ins.bind(1, std::string_view(scope.collector))
       .bind(2, std::string_view(config::to_string(scope.product)))
       .bind(3, std::string_view(scope.account))
       .bind(4, std::string_view(scope.region))
-      .bind(5, std::string_view(scope.order_id));
+      .bind(5, std::string_view(scope.order_id))
+      .bind(6, std::string_view(scope.organization))
+      .bind(7, std::string_view(scope.member()));
   if (auto r = ins.run(); !r) {
     return r.error();
   }

@@ -54,7 +54,8 @@ std::string Scope::describe() const {
 }
 
 std::string scope_key(const Scope& s) {
-  return s.collector + '\x1f' + s.region + '\x1f' + s.order_id;
+  // The account too: a collector of an organization lists one scope per member.
+  return s.collector + '\x1f' + s.account + '\x1f' + s.region + '\x1f' + s.order_id;
 }
 
 std::uint64_t shard_hash(const Scope& s) {
@@ -77,6 +78,17 @@ bool watched(const config::Config& cfg, const Scope& s) {
   const config::Collector* c = cfg.find_collector(s.collector);
   if (c == nullptr || !in_shard(s, cfg.daemon.shard_index, cfg.daemon.shard_total)) {
     return false;
+  }
+  if (const config::Organization* org = cfg.organization_of(*c)) {
+    // A member that left (or an organization not listed yet) is like a collector no longer configured.
+    if (s.account == org->name && s.region == "*") {
+      return true;  // the listing of the members itself
+    }
+    auto it = cfg.members.find(org->name);
+    if (it == cfg.members.end() || std::none_of(it->second.begin(), it->second.end(),
+                                                [&](const config::Member& m) { return m.account_id == s.account; })) {
+      return false;
+    }
   }
   const auto named = [](const std::vector<std::string>& list, const std::string& v) {
     return std::find(list.begin(), list.end(), v) != list.end();

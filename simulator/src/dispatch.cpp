@@ -116,6 +116,8 @@ Reply Simulator::Impl::handle_api(const httplib::Request& req) {
     r = describe_activations(auth.account, params, rid);
   } else if (auth.action == "DescribeRegions") {
     r = describe_regions(rid);
+  } else if (auth.action == "ListAccounts" || auth.action == "GetResourceDirectory") {
+    r = directory_call(auth.action, auth.account, params, rid);
   } else {
     r = describe_activation_codes(auth.account, params, rid);
   }
@@ -143,6 +145,9 @@ Reply Simulator::Impl::handle_api(const httplib::Request& req) {
         if (r.body.contains(f)) {
           r.body[f] = json::array();
         }
+      }
+      if (r.body.contains("Accounts")) {
+        r.body["Accounts"]["Account"] = json::array();
       }
       if (r.body.contains("NextToken")) {
         // The token leads back to the items this page left out.
@@ -284,6 +289,7 @@ void Simulator::Impl::routes() {
   server.Get("/", api);
   server.Post("/", api);
   sts_routes();
+  directory_routes();
   server.Get("/_sim/health",
              [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
   server.Get("/_sim/stats", [this](const httplib::Request&, httplib::Response& res) {

@@ -8,6 +8,7 @@ void Simulator::Impl::load(const json& data) {
     throw std::invalid_argument("simulator data must be a JSON object");
   }
   load_identities(data);
+  load_directory(data);
   if (data.contains("regions")) {
     for (const auto& r : data["regions"]) {
       regions.emplace_back(r.at("RegionId").get<std::string>(), r.value("supported", true));

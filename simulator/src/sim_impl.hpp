@@ -42,6 +42,8 @@ inline const std::map<std::string, std::pair<std::string, std::string>>& actions
       {"DescribeActivationCodes", of(Product::polardb)},
       {"AssumeRole", {"sts", "2015-04-01"}},
       {"AssumeRoleWithOIDC", {"sts", "2015-04-01"}},
+      {"ListAccounts", {"resourcemanager", "2020-03-31"}},
+      {"GetResourceDirectory", {"resourcemanager", "2020-03-31"}},
   };
   return k_actions;
 }
@@ -218,6 +220,20 @@ struct Simulator::Impl {
   std::vector<std::string> oidc_tokens_seen;  // jti (else sub) of each accepted OIDC token
 
   void load_identities(const json& data);
+  // The Resource Directory (directory.cpp).
+  struct Directory {
+    std::string id;
+    std::string management;  // the management account's id; empty: no directory
+    std::string management_name;
+    std::vector<json> members;  // ListAccounts items, in order
+  };
+  mutable std::mutex directory_mutex;
+  Directory directory;
+  void load_directory(const json& data);
+  void set_members_locked(const json& members);
+  Reply directory_call(const std::string& action, const std::string& account,
+                       const std::map<std::string, std::string>& p, const std::string& rid);
+  void directory_routes();
   // (secret, token) of an AccessKey, STS keys included.
   std::optional<std::pair<std::string, std::string>> key_secret(const std::string& id) const;
   // Whose records a key lists.

@@ -14,7 +14,7 @@ trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 # The schema this acmon writes (k_schema_version in db/include/acmon/db/store.hpp). A new
 # migration bumps it: add tests/fixtures/schema-vN.sql for the version it leaves behind.
-current=2
+current=3
 db=$work/acmon.db
 C=(--config "$work/acmon.toml")
 sql() { sqlite3 -batch "$1" "$2" 2>&1; }  # prints sqlite3's error instead of an empty answer
@@ -41,8 +41,8 @@ at-old-2|expired|10|1|2020-01-01T00:00:00Z|2020-01-08T00:00:00Z|2026-01-01T00:00
 check "... every live code, field by field" "[ \"\$got\" = \"\$want\" ]"
 [ "$got" = "$want" ] || sed 's/^/     | /' <<<"$got"
 check "the schema is migrated to version $current" "[ \"\$(sql '$db' 'PRAGMA user_version')\" = $current ]"
-check "... with the tables version 2 added" \
-  "[ \"\$(sql '$db' \"SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type='table' ORDER BY name)\")\" = alerts,codes,history,notifications,runs,scopes ]"
+check "... with the tables versions 2 and 3 added" \
+  "[ \"\$(sql '$db' \"SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type='table' ORDER BY name)\")\" = alerts,codes,history,members,notifications,runs,scopes ]"
 check "... and every old row kept (3 runs, 3 codes, 5 history rows)" \
   "[ \"\$(sql '$db' 'SELECT (SELECT count(*) FROM runs) || \",\" || (SELECT count(*) FROM codes) || \",\" || (SELECT count(*) FROM history)')\" = 3,3,5 ]"
 check "the migrated database passes integrity_check" "[ \"\$(sql '$db' 'PRAGMA integrity_check')\" = ok ]"
@@ -78,6 +78,23 @@ check "the old run rows are still there, and the new one after them" \
 expect "acmon alerts shows the alert of the new code" 0 'code_usage_high.*at-new' -- "$ACMON" alerts "${C[@]}"
 expect "the deleted code is still deleted" 0 'at-gone' -- "$ACMON" codes --state deleted "${C[@]}"
 check "the schema is still version $current" "[ \"\$(sql '$db' 'PRAGMA user_version')\" = $current ]"
+
+# ---- a version 2 database (before organizations): its scopes table is built again --------------
+db2=$work/acmon-v2.db
+C2=(--config "$work/acmon-v2.toml")
+if ! out=$(sqlite3 -batch "$db2" <"$here/../fixtures/schema-v2.sql" 2>&1); then
+  bad "the version 2 fixture loads: $out"
+fi
+acmon_config "$work/acmon-v2.toml" --database "$db2" --listen 127.0.0.1:0 --account mig --key-id LTAImig --secret-file "$work/secret" --smc
+expect "acmon alerts reads the version 2 database's firing alert" 0 'code_expiring.*at-old-2' -- "$ACMON" alerts "${C2[@]}"
+check "... migrated to version $current" "[ \"\$(sql '$db2' 'PRAGMA user_version')\" = $current ]"
+check "... every row kept (1 scope, 3 runs, 3 codes, 5 history rows, 1 alert, 1 notification)" \
+  "[ \"\$(sql '$db2' 'SELECT (SELECT count(*) FROM scopes) || \",\" || (SELECT count(*) FROM runs) || \",\" || (SELECT count(*) FROM codes) || \",\" || (SELECT count(*) FROM history) || \",\" || (SELECT count(*) FROM alerts) || \",\" || (SELECT count(*) FROM notifications)')\" = 1,3,3,5,1,1 ]"
+check "... no row refers to nothing, and integrity_check passes" \
+  "[ -z \"\$(sql '$db2' 'PRAGMA foreign_key_check')\" ] && [ \"\$(sql '$db2' 'PRAGMA integrity_check')\" = ok ]"
+expect "a sync on it continues the old scope" 0 'mig-smc: ok, 3 codes \(1 new, 1 changed, 0 deleted\)' \
+  -- "$ACMON" sync --no-notify "${C2[@]}"
+check "... in the same scope row (id 1, no member)" "[ \"\$(sql '$db2' \"SELECT group_concat(id || ':' || member) FROM scopes\")\" = '1:' ]"
 
 # ---- a database from a newer acmon -----------------------------------------------------------
 newer=$((current + 1))

@@ -71,6 +71,15 @@ const data = {
   ],
   oidc_providers: [{ arn: OIDC_PROVIDER, issuer: 'https://oidc.example', audiences: ['sts.aliyuncs.com'] }],
   credentials_uri: { role: MEMBER_ROLE },
+  resource_directory: {
+    id: 'rd-sdk',
+    management: MGMT,
+    members: [
+      { account_id: MGMT, display_name: 'Management', status: 'CreateSuccess', folder_id: 'fd-root' },
+      { account_id: MEMBER, display_name: 'Member', status: 'InviteSuccess', folder_id: 'fd-prod' },
+      { account_id: '3000000000000003', display_name: 'Pending', status: 'CreateVerifying' },
+    ],
+  },
   smc: [
     ...[1, 2, 3].map((i) => smcToken('LTAIsdk', `at-sdk-${i}`)),
     smcToken(MEMBER, 'at-member-1'), smcToken(MEMBER, 'at-member-2'),
@@ -146,6 +155,26 @@ try {
     new OpenApi.OpenApiRequest({ query }),
     new Util.RuntimeOptions({}),
   );
+  const v3as = (id, secret) => new OpenApi.default(new OpenApi.Config({
+    accessKeyId: id, accessKeySecret: secret, endpoint: `127.0.0.1:${port}`, protocol: 'http',
+  }));
+  await check('V3 (openapi-client) ListAccounts (ResourceManager 2020-03-31) pages by PageNumber', async () => {
+    const page = async (n) => (await v3call(v3as('LTAImgmt', 'mgmt-secret'), 'ListAccounts', '2020-03-31',
+      { PageNumber: String(n), PageSize: '2' })).body;
+    const [first, second] = [await page(1), await page(2)];
+    assert(first.TotalCount === 3 && second.TotalCount === 3, `TotalCount 3, got ${JSON.stringify(first)}`);
+    const ids = [...first.Accounts.Account, ...second.Accounts.Account].map((a) => `${a.AccountId}:${a.Status}`);
+    assert(ids.join(',') === `${MGMT}:CreateSuccess,${MEMBER}:InviteSuccess,3000000000000003:CreateVerifying`,
+      `the three accounts in order, got ${ids}`);
+    assert(first.Accounts.Account[1].DisplayName === 'Member' && first.Accounts.Account[1].FolderId === 'fd-prod',
+      'display name and folder');
+  });
+  await check('V3 (openapi-client) ListAccounts by another account than the management one is refused', async () => {
+    await expectCode(v3call(v3('sdk-secret'), 'ListAccounts', '2020-03-31', {}), 'EntityNotExists.ResourceDirectory');
+  });
+  await check('V3 (openapi-client) ListAccounts with a wrong secret is refused', async () => {
+    await expectCode(v3call(v3as('LTAImgmt', 'wrong'), 'ListAccounts', '2020-03-31', {}), 'SignatureDoesNotMatch');
+  });
   await check('V3 (openapi-client) ListAccessTokens is accepted', async () => {
     const r = await v3call(v3('sdk-secret'), 'ListAccessTokens', '2019-06-01', { PageSize: '10', Name: 'sdk' });
     assert(r.body.AccessTokens.length === 3, JSON.stringify(r.body));

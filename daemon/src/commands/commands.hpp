@@ -48,7 +48,7 @@ int cmd_sync(const std::string& path, const std::vector<std::string>& only, bool
 int cmd_alerts(const std::string& path, bool json, bool all);
 int cmd_run(const std::string& path);
 int cmd_codes(const std::string& path, bool json, const std::string& product, const std::string& account,
-              const std::string& state);
+              const std::string& state, bool all = false);
 int cmd_history(const std::string& path, const std::string& id, bool json, const std::string& since);
 int cmd_token_create(const std::string& path, const std::string& account, const std::string& name,
                      const std::string& description, int count, int ttl_days);

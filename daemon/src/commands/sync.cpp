@@ -4,7 +4,7 @@
 namespace acmon::cli {
 
 int cmd_sync(const std::string& path, const std::vector<std::string>& only, bool no_notify) {
-  const auto cfg = load_config(path);
+  auto cfg = load_config(path);
   for (const auto& name : only) {
     if (cfg.find_collector(name) == nullptr) {
       std::string names;
@@ -24,6 +24,18 @@ int cmd_sync(const std::string& path, const std::vector<std::string>& only, bool
   daemon::Syncer syncer(cfg, *store, client, clock);
   const auto outcomes = syncer.run(only);
   bool failed = false;
+  for (const auto& [name, listing] : syncer.members()) {
+    for (const auto& m : listing.skipped) {
+      std::cout << "organization " << name << ": member " << m.account_id << " (" << m.display_name
+                << ") skipped: status " << m.status << "\n";
+    }
+    if (listing.error) {
+      std::cout << "organization " << name << ": FAILED to list the members: " << listing.error->describe() << "\n";
+    }
+  }
+  if (auto stored = store->members(); stored) {
+    cfg.members = std::move(*stored);  // as the exporter would see them: the current members
+  }
   for (const auto& o : outcomes) {
     std::cout << daemon::summary_line(o) << "\n";
     failed = failed || !o.ok;

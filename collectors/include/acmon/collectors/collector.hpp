@@ -43,7 +43,10 @@ class Collector {
  public:
   // pacer (optional, shared by every collector of the process): the rate limit of each account ×
   // API × region (the collector's rate_limit), across every scope that calls it.
-  Collector(config::Collector cfg, api::Client& client, CredentialProvider& credentials, api::Pacer* pacer = nullptr);
+  // organization: for a member of an organization, its name (cfg.account is then the member's
+  // AccountId); its scopes carry it.
+  Collector(config::Collector cfg, api::Client& client, CredentialProvider& credentials, api::Pacer* pacer = nullptr,
+            std::string organization = {});
 
   [[nodiscard]] const config::Collector& config() const { return m_cfg; }
 
@@ -70,6 +73,7 @@ class Collector {
   api::Client& m_client;
   CredentialProvider& m_credentials;
   api::Pacer* m_pacer;
+  std::string m_organization;
 };
 
 // The default endpoint of a product (ecs: per region).

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -65,9 +66,30 @@ struct Account {
   int line = 0;
 };
 
+// [[organizations]]: a Resource Directory, every usable member reached through one identity.
+struct Organization {
+  std::string name;
+  std::string account;  // the [[accounts]] entry holding the management account's credentials
+  std::string role = "ResourceDirectoryAccountAccessRole";  // assumed in each member
+  bool include_management = true;
+  std::int64_t refresh = 3600;  // seconds between listings of the members
+  std::string endpoint = "https://resourcemanager.aliyuncs.com";
+  int line = 0;
+};
+
+// One member of an organization as ListAccounts answered it (filled at run time, never read from
+// the file). The management account, when included, is a member with management = true.
+struct Member {
+  std::string account_id;  // 16 digits
+  std::string display_name;
+  std::string status;
+  std::string folder_id;
+  bool management = false;
+};
+
 struct Collector {
   std::string name;
-  std::string account;
+  std::string account;  // an [[accounts]] or an [[organizations]] name
   Product product = Product::smc;
   std::vector<std::string> regions;    // ecs only; {"*"} means discover
   std::vector<std::string> order_ids;  // polardb only
@@ -102,11 +124,18 @@ struct Config {
   std::string path;
   Daemon daemon;
   std::vector<Account> accounts;
+  std::vector<Organization> organizations;
   std::vector<Collector> collectors;
   Thresholds alerts;
   std::vector<Notify> notify;
+  // Not read from the file: each organization's current members (by organization name), as last
+  // listed. An organization absent here has no member scope watched.
+  std::map<std::string, std::vector<Member>> members;
 
   [[nodiscard]] const Account* find_account(std::string_view name) const;
+  [[nodiscard]] const Organization* find_organization(std::string_view name) const;
+  // The organization a collector's account names; null for a plain account.
+  [[nodiscard]] const Organization* organization_of(const Collector& c) const;
   [[nodiscard]] const Collector* find_collector(std::string_view name) const;
 };
 
@@ -148,6 +177,10 @@ bool valid_role_arn(std::string_view arn);
 bool valid_oidc_provider_arn(std::string_view arn);
 // STS RoleSessionName: 2-64 of A-Z a-z 0-9 . @ _ -
 bool valid_role_session_name(std::string_view name);
+// A Resource Directory member's AccountId: 16 digits.
+bool valid_account_id(std::string_view id);
+// A RAM role name: 1-64 of A-Z a-z 0-9 . @ _ -
+bool valid_role_name(std::string_view name);
 
 // "host:port" split; nullopt when malformed or the port is out of 0..65535.
 std::optional<std::pair<std::string, int>> split_host_port(std::string_view listen);

@@ -56,6 +56,13 @@ struct CredentialOptions {
 std::unique_ptr<CredentialProvider> make_credential_provider(const config::Account& account,
                                                              const CredentialOptions& options = {});
 
+// Credentials of another account's role: AssumeRole of role_arn with base's credentials at the STS
+// endpoint of `via` (the account base belongs to; its role_session_name), refreshed before they
+// expire. Errors start with `who` and carry STS's error code.
+std::unique_ptr<CredentialProvider> make_role_provider(std::shared_ptr<CredentialProvider> base,
+                                                       const config::Account& via, std::string who,
+                                                       std::string role_arn, const CredentialOptions& options = {});
+
 // check-config: the credentials of an account are present and readable (no API calls: sources that
 // answer over the network, and the roles they assume, can only be checked when a request is made).
 Result<void> check_credentials_present(const config::Account& account, const CredentialOptions& options = {});

@@ -85,6 +85,7 @@ class Service {
   struct ScopeMemory;
   class DatabaseCollectable;
   class ShardCollectable;
+  class AccountCollectable;
 
   enum class DbEvent {
     file_check,  // the path still names the open file
@@ -95,6 +96,11 @@ class Service {
   // The collectors of a configuration, each owning the credentials it signs with.
   std::shared_ptr<Generation> make_generation(const config::Config& cfg);
   void build_units(const std::shared_ptr<Generation>& gen);
+  // An organization's members listed (members.cpp): the listing recorded against each of its
+  // collectors, and when the members changed, a new generation with them (like a reload).
+  std::vector<ScopeOutcome> run_members(const std::shared_ptr<Unit>& unit, bool& ok);
+  // The current members of each organization (a copy, under m_sched_mutex).
+  [[nodiscard]] std::map<std::string, std::vector<config::Member>> members() const;
   void scheduler_loop();
   void notifier_loop();
   // Runs one unit (the caller has marked it running); returns the scope outcomes it wrote.

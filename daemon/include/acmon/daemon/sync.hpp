@@ -14,6 +14,7 @@
 #include "acmon/core/config.hpp"
 #include "acmon/core/credentials.hpp"
 #include "acmon/core/pace.hpp"
+#include "acmon/daemon/organizations.hpp"
 #include "acmon/db/store.hpp"
 
 namespace acmon::daemon {
@@ -47,6 +48,14 @@ ScopeOutcome sync_scope(collectors::Collector& collector, const model::Scope& sc
 // Records a failed region discovery against the collector's "*" scope.
 ScopeOutcome record_discovery_failure(const config::Collector& c, const Error& error, db::Store& store,
                                       std::mutex& store_mutex, const Clock& clock);
+// The same against a given "*" scope (a member's region discovery, an organization's listing).
+ScopeOutcome record_discovery_failure(const model::Scope& scope, const Error& error, db::Store& store,
+                                      std::mutex& store_mutex, const Clock& clock);
+// An organization's listing of its members, recorded against its collector's scope
+// {collector, account = organization, region "*"}: a failure, or an empty success.
+ScopeOutcome record_member_listing(const config::Collector& c, const config::Organization& org,
+                                   const std::optional<Error>& error, db::Store& store, std::mutex& store_mutex,
+                                   const Clock& clock);
 
 class Syncer {
  public:
@@ -59,14 +68,18 @@ class Syncer {
   std::vector<ScopeOutcome> run(const std::vector<std::string>& only, int parallel = 0);
   // The mutex that guards the store while this Syncer works.
   std::mutex& store_mutex() { return m_store_mutex; }
+  // The members of each organization the last run listed (the previous ones where a listing failed).
+  [[nodiscard]] const std::map<std::string, MemberListing>& members() const { return m_members; }
 
   const config::Config& m_cfg;
   db::Store& m_store;
   std::mutex m_store_mutex;
   api::Client& m_client;
   const Clock& m_clock;
-  std::map<std::string, std::unique_ptr<CredentialProvider>> m_credentials;
+  std::map<std::string, std::shared_ptr<CredentialProvider>> m_credentials;
   api::Pacer m_pacer;
+  MemberCredentials m_member_credentials;
+  std::map<std::string, MemberListing> m_members;
 };
 
 }  // namespace acmon::daemon

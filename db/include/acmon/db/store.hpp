@@ -3,6 +3,7 @@
 // writer work side by side, and a busy timeout makes writers wait for each other).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,7 +26,7 @@ class Transaction;
 }  // namespace detail
 
 // The current schema version (PRAGMA user_version).
-constexpr int k_schema_version = 2;
+constexpr int k_schema_version = 3;
 
 struct RunInfo {
   UnixTime started_at = 0;
@@ -70,7 +71,7 @@ struct PruneStep {
 struct CodeFilter {
   std::optional<config::Product> product;
   std::optional<std::string> account;
-  std::optional<model::Scope> scope;  // one scope's codes (collector, region, order id)
+  std::optional<model::Scope> scope;  // one scope's codes (collector, member, region, order id)
   std::optional<model::CodeState> state;
   bool include_deleted = false;
 };
@@ -95,6 +96,10 @@ class Store {
   // The history of every code with this id (ids are unique per product and account).
   Result<std::vector<HistoryEntry>> history(const std::string& code_id, std::optional<UnixTime> since);
   Result<std::vector<model::ScopeStatus>> scopes();
+  // An organization's members as last listed (replacing the ones stored before), and all of them
+  // by organization name: what `acmon codes` and `acmon alerts` watch, and the display names.
+  Result<void> store_members(const std::string& organization, const std::vector<config::Member>& members, UnixTime now);
+  Result<std::map<std::string, std::vector<config::Member>>> members();
   // The ids of a scope's codes that are not deleted: what a new listing must account for.
   Result<std::unordered_set<std::string>> live_code_ids(const model::Scope& scope);
   // Deletes history and runs older than before; returns rows removed.
@@ -131,6 +136,7 @@ class Store {
  private:
   Store(sqlite3* db, std::string path);
   Result<void> migrate();
+  Result<void> migrate_steps();
   Result<std::int64_t> scope_id(const model::Scope& scope);
   // Before a write: the path still names the file opened (check_file) and tx began.
   Result<void> writable(const detail::Transaction& tx) const;
