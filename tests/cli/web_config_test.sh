@@ -115,6 +115,20 @@ c=$(code /metrics --cacert "$work/ca.crt" -u prometheus:changed-secret)
 check "... and the new one 200 ($c)" "[ '$c' = 200 ]"
 auth=(--cacert "$work/ca.crt" -u prometheus:changed-secret)
 
+# bcrypt runs off the event loops: a flood of wrong passwords (each about 50 ms of bcrypt, one at a
+# time) does not hold a scrape whose password was checked before.
+flood=()
+for i in $(seq 40); do
+  curl -s -o /dev/null --max-time 20 --cacert "$work/ca.crt" -u "prometheus:wrong-$i" "$M/healthz" &
+  flood+=($!)
+done
+sleep 0.3
+t0=$(date +%s%N)
+c=$(code /metrics "${auth[@]}")
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "a flood of 40 wrong passwords does not hold a scrape with the right one ($c in $ms ms)" "[ '$c' = 200 ] && [ $ms -lt 1000 ]"
+wait "${flood[@]}"
+
 printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  unknown_thing: 1\n' >"$work/web.yml"
 reload
 within 10 "a reload with an unusable web configuration is refused, naming the file and key" \
