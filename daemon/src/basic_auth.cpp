@@ -88,8 +88,7 @@ bool BasicAuth::bcrypt_matches(const std::string& password, const std::string& h
   return out != nullptr && out[0] == '$' && crypto::equal_ct(out, hash);
 }
 
-std::string BasicAuth::cache_key(const std::string& user, const std::string& password,
-                                 const std::string& hash) const {
+std::string BasicAuth::cache_key(const std::string& user, const std::string& password, const std::string& hash) const {
   std::string key = user;
   key.push_back('\0');
   key += password;

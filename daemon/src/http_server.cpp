@@ -184,12 +184,9 @@ struct HttpServerAccess {
     }
     HttpResponse refusal;
     switch (check_access(*server.m_shared, connection, con_cls, refusal)) {
-      case Access::refused:
-        return queue(connection, refusal);
-      case Access::pending:
-        return MHD_YES;  // suspended: called again once the password is checked
-      case Access::allowed:
-        break;
+      case Access::refused: return queue(connection, refusal);
+      case Access::pending: return MHD_YES;  // suspended: called again once the password is checked
+      case Access::allowed: break;
     }
     const bool head = method == MHD_HTTP_METHOD_HEAD;
     auto it = server.m_routes.find({head ? std::string(MHD_HTTP_METHOD_GET) : method, path});

@@ -11,6 +11,7 @@ work=$(mktemp -d)
 acmon_pid=""
 prom_pid=""
 trap '[ -n "$acmon_pid" ] && kill -9 "$acmon_pid" 2>/dev/null; [ -n "$prom_pid" ] && kill "$prom_pid" 2>/dev/null
+      [ -n "${slow_pid:-}" ] && kill "$slow_pid" 2>/dev/null
       [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 mport=$(free_port)
 M="https://127.0.0.1:$mport"
@@ -99,6 +100,39 @@ web '  min_version: TLS10'
 kill -HUP "$acmon_pid"
 within 10 "... and accepted from the same client after a reload to min_version TLS10" \
   "[ \"\$(code /healthz ${auth[*]} ${old_tls[*]})\" = 200 ]"
+
+# ---- slow clients over TLS: they never delay a scrape, are closed at the request deadline ----
+# slow PORT CA IDLE TRICKLING STATUS_FILE: IDLE TCP connections that never start TLS, TRICKLING
+# TLS connections sending a request's headers a byte every 100 ms; "connected closed" in the file.
+cat >"$work/slow.js" <<'JS'
+const net = require('net'), tls = require('tls'), fs = require('fs');
+const [port, ca, idle, trickling, status] = process.argv.slice(2);
+let connected = 0, closed = 0;
+const watch = (s) => { s.on('close', () => closed++); s.on('error', () => {}); };
+for (let i = 0; i < +idle; i++) watch(net.connect(+port, '127.0.0.1', () => connected++));
+for (let i = 0; i < +trickling; i++) {
+  const s = tls.connect({ port: +port, host: '127.0.0.1', ca: fs.readFileSync(ca) }, () => {
+    connected++;
+    s.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
+    const t = setInterval(() => s.write('a'), 100);
+    s.on('close', () => clearInterval(t));
+  });
+  watch(s);
+}
+setInterval(() => fs.writeFileSync(status, `${connected} ${closed}\n`), 100);
+setTimeout(() => process.exit(0), 40000);
+JS
+slow_pid=""
+slow() { node "$work/slow.js" "$@" & slow_pid=$!; }
+slow "$mport" "$work/ca.crt" 200 50 "$work/slow1"
+within 10 "250 slow clients hold connections (200 idle TCP, 50 trickling TLS)" "[ \"\$(cut -d' ' -f1 '$work/slow1' 2>/dev/null)\" = 250 ]"
+t0=$(date +%s%N)
+c=$(code /metrics "${auth[@]}")
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "... and a scrape over TLS is answered meanwhile ($c in $ms ms)" "[ '$c' = 200 ] && [ $ms -lt 1000 ]"
+within 20 "... the server closes all of them at the request deadline (10 s)" "[ \"\$(cut -d' ' -f2 '$work/slow1')\" = 250 ]"
+kill "$slow_pid" 2>/dev/null
+wait "$slow_pid" 2>/dev/null
 
 # ---- reloads: min_version, users and passwords, a certificate; a broken file is refused ----
 reload() { kill -HUP "$acmon_pid"; }
@@ -191,9 +225,16 @@ CONF
   wait "$prom_pid" 2>/dev/null
   prom_pid=""
 fi
+slow "$mport" "$work/ca.crt" 50 100 "$work/slow2"
+within 10 "150 slow clients connected again" "[ \"\$(cut -d' ' -f1 '$work/slow2' 2>/dev/null)\" = 150 ]"
+t0=$(date +%s%N)
 kill "$acmon_pid"
 wait "$acmon_pid" 2>/dev/null
+ms=$((($(date +%s%N) - t0) / 1000000))
 acmon_pid=""
+check "SIGTERM stops acmon within 3 s while 150 slow clients (100 over TLS) are connected ($ms ms)" "[ $ms -lt 3000 ]"
+kill "$slow_pid" 2>/dev/null
+wait "$slow_pid" 2>/dev/null
 
 # ---- unusable web configurations: check-config and run exit 78 naming the file ----
 unusable() {  # unusable NAME PATTERN: with web.yml as it is
