@@ -132,7 +132,10 @@ std::string HttpServer::set_web(std::shared_ptr<const WebConfig> web) {
     note = tls ? "tls_server_config added: HTTPS takes effect after a restart"
                : "tls_server_config removed: plain HTTP takes effect after a restart";
     // The server keeps speaking as it started; its users (and identity, while it has one) change.
-    auto kept = std::make_shared<WebConfig>(*web);
+    auto kept = web ? std::make_shared<WebConfig>(*web) : std::make_shared<WebConfig>();
+    if (!kept->auth) {
+      kept->auth = std::make_shared<BasicAuth>();
+    }
     kept->tls = m_shared->web ? m_shared->web->tls : std::nullopt;
     web = std::move(kept);
   }
@@ -356,6 +359,10 @@ Result<void> HttpServer::start(const std::string& host, int port) {
     std::lock_guard lock(m_shared->mutex);
     if (m_shared->web && m_shared->web->tls) {
       identity = m_shared->web->tls->identity;
+      if (!identity) {  // parsed but not loaded: never a silent fall back to plain HTTP
+        ::close(sock->fd);
+        return make_error(ErrorKind::config, "cannot serve " + where + ": the TLS certificate was not loaded");
+      }
     }
     m_shared->tls = identity != nullptr;
   }

@@ -25,6 +25,16 @@ int line_of(const YAML::Node& n) {
   throw config::ConfigError(file, line_of(n), key, what);
 }
 
+// "where.key", or key at the top.
+std::string dotted(const std::string& where, const std::string& key) {
+  std::string out = where;
+  if (!out.empty()) {
+    out += '.';
+  }
+  out += key;
+  return out;
+}
+
 // The entries of a mapping, in order, with duplicate keys refused (YAML forbids them; yaml-cpp
 // would keep the first silently).
 std::vector<std::pair<std::string, YAML::Node>> entries(const std::string& file, const YAML::Node& map,
@@ -37,7 +47,7 @@ std::vector<std::pair<std::string, YAML::Node>> entries(const std::string& file,
     }
     const auto key = kv.first.Scalar();
     if (!seen.insert(key).second) {
-      fail(file, kv.first, where.empty() ? key : where + "." + key, "appears twice");
+      fail(file, kv.first, dotted(where, key), "appears twice");
     }
     out.emplace_back(key, kv.second);
   }
@@ -106,7 +116,7 @@ std::optional<WebTlsConfig> parse_tls(const std::string& file, const YAML::Node&
   WebTlsConfig tls;
   bool ca_set = false;
   for (const auto& [key, value] : entries(file, node, where)) {
-    const std::string name = where + "." + key;
+    const std::string name = dotted(where, key);
     if (key == "cert_file") {
       tls.cert_file = scalar(file, value, name);
     } else if (key == "key_file") {
@@ -191,7 +201,7 @@ WebConfig parse_web_config(const std::string& text, const std::string& file) {
         fail(file, value, key, "expected a mapping of user names to bcrypt hashes");
       }
       for (const auto& [user, hash] : entries(file, value, key)) {
-        const std::string name = key + "." + user;
+        const std::string name = dotted(key, user);
         if (user.empty() || user.find(':') != std::string::npos) {
           fail(file, hash, key, "a user name must be non-empty and without ':'");
         }
