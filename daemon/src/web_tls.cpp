@@ -36,6 +36,17 @@ bool requires_cert(ClientAuth a) {
   return a == ClientAuth::require_any_client_cert || a == ClientAuth::require_and_verify_client_cert;
 }
 
+// A client's certificate, if it sent one, chains to client_ca_file (the session's credentials):
+// 0 lets the handshake go on, anything else fails it.
+int verify_in_handshake(gnutls_session_t session) {
+  unsigned n = 0;
+  if (gnutls_certificate_get_peers(session, &n) == nullptr || n == 0) {
+    return 0;
+  }
+  unsigned status = 0;
+  return gnutls_certificate_verify_peers2(session, &status) >= 0 && status == 0 ? 0 : GNUTLS_E_CERTIFICATE_ERROR;
+}
+
 }  // namespace
 
 std::shared_ptr<const TlsIdentity> TlsIdentity::make(const std::string& file, const std::string& cert_pem,
@@ -100,7 +111,8 @@ bool TlsIdentity::configure(gnutls_session_t session) const {
                                                  : m_client_auth == ClientAuth::no_client_cert ? GNUTLS_CERT_IGNORE
                                                                                                : GNUTLS_CERT_REQUEST);
   if (verifies(m_client_auth)) {
-    gnutls_session_set_verify_cert(session, nullptr, 0);  // against client_ca_file, in the handshake
+    // In the handshake, against client_ca_file (a missing certificate is for REQUIRE to refuse).
+    gnutls_session_set_verify_function(session, &verify_in_handshake);
   }
   return true;
 }
