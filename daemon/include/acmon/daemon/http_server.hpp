@@ -87,7 +87,8 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 // Routes fixed before start(); GET routes answer HEAD too. Unknown paths are 404, other methods
 // 405. Move-free; the destructor stops it. A web configuration (set_web) adds TLS and basic
-// authentication, checked before the routes: every path, known or not, wants them.
+// authentication, checked before the routes: every path, known or not, wants them (bcrypt runs on
+// a thread of the server's own, never on an event loop).
 class HttpServer {
  public:
   explicit HttpServer(HttpLimits limits = {});
