@@ -157,6 +157,19 @@ TEST(WebConfig, LoadNamesTheFileAndTheSetting) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(WebConfig, TheDaemonKey) {
+  EXPECT_EQ(config::parse("[daemon]\nweb_config = \"/etc/acmon/web-config.yml\"\n", "acmon.toml").daemon.web_config,
+            "/etc/acmon/web-config.yml");
+  EXPECT_EQ(config::parse("[daemon]\n", "acmon.toml").daemon.web_config, "");
+  try {
+    (void)config::parse("[daemon]\nweb_config = \"\"\n", "acmon.toml");
+    ADD_FAILURE() << "no error";
+  } catch (const config::ConfigError& e) {
+    EXPECT_EQ(e.key(), "daemon.web_config");
+    EXPECT_EQ(e.line(), 2);
+  }
+}
+
 TEST(BasicAuth, ChecksPasswordsAndCachesOnlySuccess) {
   const BasicAuth auth(Users{{"prometheus", k_scrape}});
   EXPECT_FALSE(auth.check("prometheus", "wrong"));
