@@ -198,17 +198,37 @@ void check_passwords(HttpServer::Shared& shared) {
     }
     auto job = std::move(shared.auth_queue.front());
     shared.auth_queue.pop_front();
-    bool ok = false;
-    if (!shared.stopping) {
-      lock.unlock();
-      ok = job->auth->check(job->user, job->password);
-      lock.lock();
-    }
-    job->ok = ok;
-    job->done = true;
+    shared.auth_current = job;
+    lock.unlock();
+    const bool ok = job->auth->check(job->user, job->password);
+    lock.lock();
+    shared.auth_current.reset();
     job->password.clear();
-    MHD_resume_connection(job->connection);
+    if (!job->done) {  // not refused by a stop meanwhile
+      job->ok = ok;
+      job->done = true;
+      MHD_resume_connection(job->connection);
+    }
   }
+}
+
+bool refuse_password_checks(HttpServer::Shared& shared) {
+  auto refuse = [](AuthJob& job) {
+    if (!job.done) {
+      job.done = true;
+      job.ok = false;
+      MHD_resume_connection(job.connection);
+    }
+  };
+  for (auto& job : shared.auth_queue) {
+    refuse(*job);
+  }
+  shared.auth_queue.clear();
+  if (shared.auth_current) {
+    refuse(*shared.auth_current);
+    return true;
+  }
+  return false;
 }
 
 }  // namespace acmon::daemon

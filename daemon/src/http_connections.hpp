@@ -59,6 +59,7 @@ struct HttpServer::Shared {
   // by auth_worker so that a flood of wrong passwords never holds an event loop; at most
   // k_auth_queue wait, more are answered 503.
   std::deque<std::shared_ptr<AuthJob>> auth_queue;
+  std::shared_ptr<AuthJob> auth_current;  // the one bcrypt is working on
   std::condition_variable auth_cv;
   std::thread auth_worker;
 };
@@ -87,7 +88,11 @@ enum class Access {
 };
 Access check_access(HttpServer::Shared& shared, MHD_Connection* connection, void** con_cls, HttpResponse& refusal);
 
-// Runs the queued bcrypt checks until the server stops; then resumes whatever still waits, refused.
+// Runs the queued bcrypt checks until the server stops.
 void check_passwords(HttpServer::Shared& shared);
+// With the mutex held, when the server stops: every connection waiting for a password check,
+// the one being checked included, is resumed and refused (the check's result is then dropped).
+// Returns whether a check is still running (its thread then finishes on its own).
+bool refuse_password_checks(HttpServer::Shared& shared);
 
 }  // namespace acmon::daemon

@@ -397,7 +397,8 @@ Result<void> HttpServer::start(const std::string& host, int port) {
   }
   // The socket is the daemon's now, until stop() takes it back.
   m_shared->watcher = std::thread([shared = m_shared.get()] { watch_deadlines(*shared); });
-  m_shared->auth_worker = std::thread([shared = m_shared.get()] { check_passwords(*shared); });
+  // The worker shares the state: a stop may leave it to finish a long bcrypt run on its own.
+  m_shared->auth_worker = std::thread([shared = m_shared] { check_passwords(*shared); });
   return {};
 }
 
@@ -405,10 +406,13 @@ void HttpServer::stop() {
   if (m_daemon == nullptr) {
     return;
   }
+  bool checking = false;
   {
     std::lock_guard lock(m_shared->mutex);
     m_shared->stopping = true;
     m_shared->cv.notify_all();
+    // Connections waiting for a password check are resumed (refused) before the daemon stops.
+    checking = refuse_password_checks(*m_shared);
     for (auto& [stream, thread] : m_shared->streams) {
       {
         std::lock_guard slock(stream->mutex);
@@ -418,10 +422,13 @@ void HttpServer::stop() {
       stream->cv.notify_all();
     }
   }
-  // Connections waiting for a password check are resumed (refused) before the daemon stops.
   m_shared->auth_cv.notify_all();
   if (m_shared->auth_worker.joinable()) {
-    m_shared->auth_worker.join();
+    if (checking) {
+      m_shared->auth_worker.detach();  // a bcrypt run (up to cost 31) never delays a stop
+    } else {
+      m_shared->auth_worker.join();
+    }
   }
   const MHD_socket listener = MHD_quiesce_daemon(m_daemon);  // no new connections from here on
   MHD_stop_daemon(m_daemon);                                 // closes every connection, joins the loops
