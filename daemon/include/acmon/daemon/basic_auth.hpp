@@ -36,8 +36,8 @@ class BasicAuth {
   // How many times bcrypt ran (tests: what the cache saves).
   [[nodiscard]] std::uint64_t bcrypt_runs() const { return m_runs.load(); }
 
-  // Whether hash is a bcrypt hash crypt_r takes: $2a$, $2b$ or $2y$, a cost from 04 to 31, 53
-  // characters of salt and digest.
+  // Whether hash is a bcrypt hash libxcrypt takes (crypt_checksalt, no bcrypt run): $2a$, $2b$ or
+  // $2y$, a cost from 04 to 31, 53 characters of salt and digest.
   static bool valid_hash(std::string_view hash);
 
  private:
