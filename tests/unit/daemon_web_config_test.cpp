@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 
@@ -155,6 +156,17 @@ TEST(WebConfig, LoadNamesTheFileAndTheSetting) {
     EXPECT_NE(std::string(e.what()).find("absent.yml"), std::string::npos) << e.what();
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST(WebConfig, TheExampleParses) {
+  std::ifstream in(std::string(ACMON_SOURCE_DIR) + "/examples/web-config.yml");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(text.empty());
+  const auto cfg = parse_web_config(text, "web-config.yml");
+  ASSERT_TRUE(cfg.tls);
+  EXPECT_EQ(cfg.tls->cert_file, "acmon.crt");
+  EXPECT_EQ(cfg.users.size(), 1U);
+  EXPECT_TRUE(cfg.auth->check("prometheus", "change-me"));  // the hash the example says it is
 }
 
 TEST(WebConfig, TheDaemonKey) {
