@@ -98,6 +98,12 @@ void read_daemon(const toml::table& t, const std::string& file, Daemon& d) {
     }
     d.listen = *v;
   }
+  if (auto v = r.string("web_config")) {
+    if (v->empty()) {
+      r.fail("web_config", "must not be empty (leave it out for plain HTTP without authentication)");
+    }
+    d.web_config = *v;
+  }
   if (auto v = r.string("log_level")) {
     static const std::set<std::string> k_levels{"trace", "debug", "info", "warn", "error"};
     if (k_levels.count(*v) == 0) {

@@ -11,18 +11,18 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <limits>
 #include <map>
 #include <mutex>
 #include <system_error>
 #include <thread>
 
+#include "http_connections.hpp"
 #include "http_gzip.hpp"
 #include "listen_socket.hpp"
+#include "web_tls.hpp"
 
 namespace acmon::daemon {
 
@@ -53,115 +53,10 @@ struct HttpServer::Stream {
   }
 };
 
-// What the event loops, the producers and the deadline watcher share; one mutex for all of it.
-struct HttpServer::Shared {
-  std::mutex mutex;
-  std::condition_variable cv;  // wakes the deadline watcher
-  bool stopping = false;
-  std::vector<std::pair<std::shared_ptr<Stream>, std::thread>> streams;
-  // Connections still owing a request's line and headers, and by when. An entry is erased when
-  // libmicrohttpd reports the connection closed, which it does before it closes the descriptor:
-  // so the watcher, under the mutex, only ever shuts down a descriptor that is still this one.
-  struct Pending {
-    int fd = -1;
-    std::chrono::steady_clock::time_point deadline;
-    bool waiting = true;  // false while a handler answers or a response is sent
-    bool cut = false;
-  };
-  std::map<MHD_Connection*, Pending> pending;
-  std::chrono::seconds request_timeout{10};
-  std::thread watcher;
-};
-
 namespace {
-
-using Steady = std::chrono::steady_clock;
 
 constexpr int k_backlog = 128;
 constexpr std::size_t k_stream_block = 32 * 1024;
-
-// libmicrohttpd's own messages (the connection limit reached, a request too large, …): at most one
-// line every 10 s, so a flood of clients cannot flood the journal.
-__attribute__((format(printf, 2, 0))) void log_mhd(void* /*cls*/, const char* fmt, va_list ap) {
-  static std::atomic<std::int64_t> last{std::numeric_limits<std::int64_t>::min() / 2};
-  static std::atomic<int> suppressed{0};
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(Steady::now().time_since_epoch()).count();
-  auto prev = last.load();
-  if (now - prev < 10 || !last.compare_exchange_strong(prev, now)) {
-    suppressed.fetch_add(1);
-    return;
-  }
-  char buf[512];
-  std::vsnprintf(buf, sizeof buf, fmt, ap);
-  std::string line(buf);
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
-    line.pop_back();
-  }
-  if (const int more = suppressed.exchange(0); more > 0) {
-    spdlog::warn("http: {} ({} similar messages suppressed)", line, more);
-  } else {
-    spdlog::warn("http: {}", line);
-  }
-}
-
-// New connections get a deadline for their first request; a request that reaches the routes has
-// none while it is answered; a finished response starts the deadline for the next one.
-void on_connection(void* cls, MHD_Connection* connection, void** /*socket_context*/,
-                   MHD_ConnectionNotificationCode toe) {
-  auto& shared = *static_cast<HttpServer::Shared*>(cls);
-  std::lock_guard lock(shared.mutex);
-  if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-    shared.pending.erase(connection);
-    return;
-  }
-  const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-  if (info == nullptr) {
-    return;
-  }
-  shared.pending[connection] = {info->connect_fd, Steady::now() + shared.request_timeout, true, false};
-  shared.cv.notify_all();
-}
-
-void on_completed(void* cls, MHD_Connection* connection, void** /*con_cls*/, MHD_RequestTerminationCode /*toe*/) {
-  auto& shared = *static_cast<HttpServer::Shared*>(cls);
-  std::lock_guard lock(shared.mutex);
-  if (auto it = shared.pending.find(connection); it != shared.pending.end()) {
-    it->second.deadline = Steady::now() + shared.request_timeout;
-    it->second.waiting = true;
-    shared.cv.notify_all();
-  }
-}
-
-// Shuts down connections past their deadline; their event loop then sees the end and closes them.
-void watch_deadlines(HttpServer::Shared& shared) {
-  std::unique_lock lock(shared.mutex);
-  while (!shared.stopping) {
-    const auto now = Steady::now();
-    auto next = Steady::time_point::max();
-    int cut = 0;
-    for (auto& [connection, p] : shared.pending) {
-      if (!p.waiting || p.cut) {
-        continue;
-      }
-      if (p.deadline <= now) {
-        ::shutdown(p.fd, SHUT_RDWR);
-        p.cut = true;
-        ++cut;
-      } else {
-        next = std::min(next, p.deadline);
-      }
-    }
-    if (cut > 0) {
-      spdlog::debug("http: closed {} connection(s) that sent no complete request within {} s", cut,
-                    shared.request_timeout.count());
-    }
-    if (next == Steady::time_point::max()) {
-      shared.cv.wait(lock);
-    } else {
-      shared.cv.wait_until(lock, next);
-    }
-  }
-}
 
 ssize_t read_stream(void* cls, std::uint64_t /*pos*/, char* buf, std::size_t max) {
   auto& s = **static_cast<std::shared_ptr<HttpServer::Stream>*>(cls);
@@ -229,6 +124,25 @@ HttpServer::~HttpServer() {
   stop();
 }
 
+std::string HttpServer::set_web(std::shared_ptr<const WebConfig> web) {
+  std::lock_guard lock(m_shared->mutex);
+  std::string note;
+  const bool tls = web && web->tls;
+  if (m_daemon != nullptr && tls != m_shared->tls) {
+    note = tls ? "tls_server_config added: HTTPS takes effect after a restart"
+               : "tls_server_config removed: plain HTTP takes effect after a restart";
+    // The server keeps speaking as it started; its users (and identity, while it has one) change.
+    auto kept = web ? std::make_shared<WebConfig>(*web) : std::make_shared<WebConfig>();
+    if (!kept->auth) {
+      kept->auth = std::make_shared<BasicAuth>();
+    }
+    kept->tls = m_shared->web ? m_shared->web->tls : std::nullopt;
+    web = std::move(kept);
+  }
+  m_shared->web = std::move(web);
+  return note;
+}
+
 void HttpServer::route(const std::string& method, const std::string& path, HttpHandler handler) {
   m_routes[{method, path}] = std::move(handler);
 }
@@ -264,12 +178,18 @@ HttpResponse text(int status, std::string body) {
 // The event loop's side of a request: route, run the handler, queue its answer.
 struct HttpServerAccess {
   static MHD_Result handle(HttpServer& server, MHD_Connection* connection, const std::string& method,
-                           const std::string& path) {
+                           const std::string& path, void** con_cls) {
     {
       std::lock_guard lock(server.m_shared->mutex);
       if (auto p = server.m_shared->pending.find(connection); p != server.m_shared->pending.end()) {
         p->second.waiting = false;
       }
+    }
+    HttpResponse refusal;
+    switch (check_access(*server.m_shared, connection, con_cls, refusal)) {
+      case Access::refused: return queue(connection, refusal);
+      case Access::pending: return MHD_YES;  // suspended: called again once the password is checked
+      case Access::allowed: break;
     }
     const bool head = method == MHD_HTTP_METHOD_HEAD;
     auto it = server.m_routes.find({head ? std::string(MHD_HTTP_METHOD_GET) : method, path});
@@ -402,9 +322,9 @@ namespace {
 
 MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, const char* method,
                       const char* /*version*/, const char* /*upload_data*/, std::size_t* /*upload_data_size*/,
-                      void** /*con_cls*/) {
+                      void** con_cls) {
   try {
-    return HttpServerAccess::handle(*static_cast<HttpServer*>(cls), connection, method, url);
+    return HttpServerAccess::handle(*static_cast<HttpServer*>(cls), connection, method, url, con_cls);
   } catch (const std::exception& e) {  // out of memory: nothing may cross into C
     spdlog::error("http: {} {}: {}", method, url, e.what());
     return MHD_NO;
@@ -434,6 +354,24 @@ Result<void> HttpServer::start(const std::string& host, int port) {
   if (m_limits.per_address > 0) {
     options.push_back({MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<intptr_t>(m_limits.per_address), nullptr});
   }
+  std::shared_ptr<const TlsIdentity> identity;
+  {
+    std::lock_guard lock(m_shared->mutex);
+    if (m_shared->web && m_shared->web->tls) {
+      identity = m_shared->web->tls->identity;
+      if (!identity) {  // parsed but not loaded: never a silent fall back to plain HTTP
+        ::close(sock->fd);
+        return make_error(ErrorKind::config, "cannot serve " + where + ": the TLS certificate was not loaded");
+      }
+    }
+    m_shared->tls = identity != nullptr;
+  }
+  if (identity) {
+    // libmicrohttpd wants a certificate to start with; each connection is then given the identity
+    // of the web configuration it opens under (on_connection).
+    options.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(identity->cert_pem().c_str())});
+    options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(identity->key_pem().c_str())});
+  }
   if (m_limits.threads > 1) {
     options.push_back({MHD_OPTION_THREAD_POOL_SIZE, static_cast<intptr_t>(m_limits.threads), nullptr});
   }
@@ -444,6 +382,9 @@ Result<void> HttpServer::start(const std::string& host, int port) {
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
   if (sock->family == AF_INET6) {
     flags |= MHD_USE_IPv6;
+  }
+  if (identity) {
+    flags |= MHD_USE_TLS;
   }
   // spdlog builds its registry on first use; build it here, before the server's threads exist, so
   // their first log line does not race with its construction.
@@ -456,6 +397,8 @@ Result<void> HttpServer::start(const std::string& host, int port) {
   }
   // The socket is the daemon's now, until stop() takes it back.
   m_shared->watcher = std::thread([shared = m_shared.get()] { watch_deadlines(*shared); });
+  // The worker shares the state: a stop may leave it to finish a long bcrypt run on its own.
+  m_shared->auth_worker = std::thread([shared = m_shared] { check_passwords(*shared); });
   return {};
 }
 
@@ -463,10 +406,13 @@ void HttpServer::stop() {
   if (m_daemon == nullptr) {
     return;
   }
+  bool checking = false;
   {
     std::lock_guard lock(m_shared->mutex);
     m_shared->stopping = true;
     m_shared->cv.notify_all();
+    // Connections waiting for a password check are resumed (refused) before the daemon stops.
+    checking = refuse_password_checks(*m_shared);
     for (auto& [stream, thread] : m_shared->streams) {
       {
         std::lock_guard slock(stream->mutex);
@@ -474,6 +420,14 @@ void HttpServer::stop() {
         stream->resume_locked();  // no connection may stay suspended through MHD_stop_daemon
       }
       stream->cv.notify_all();
+    }
+  }
+  m_shared->auth_cv.notify_all();
+  if (m_shared->auth_worker.joinable()) {
+    if (checking) {
+      m_shared->auth_worker.detach();  // a bcrypt run (up to cost 31) never delays a stop
+    } else {
+      m_shared->auth_worker.join();
     }
   }
   const MHD_socket listener = MHD_quiesce_daemon(m_daemon);  // no new connections from here on

@@ -158,6 +158,7 @@ Result<void> Service::start() {
 
   auto hp = config::split_host_port(m_cfg.daemon.listen);
   m_http = std::make_unique<HttpServer>();
+  m_http->set_web(m_web);
   m_http->route("GET", "/metrics", [this](const HttpRequest&) {
     // Streamed from a snapshot of the state: a large page is never held whole.
     HttpResponse res;
@@ -260,6 +261,14 @@ std::string Service::reload(config::Config next) {
   }
   (void)evaluate();
   return notes;
+}
+
+std::string Service::set_web(std::shared_ptr<const WebConfig> web) {
+  if (!m_http) {
+    m_web = std::move(web);
+    return {};
+  }
+  return m_http->set_web(std::move(web));
 }
 
 std::vector<ScopeOutcome> Service::run_all_once() {

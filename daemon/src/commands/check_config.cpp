@@ -15,8 +15,13 @@ int cmd_check_config(const std::string& path) {
   if (problems > 0) {
     return k_exit_config;
   }
+  const auto web = load_web(cfg);
   std::cout << cfg.path << ": ok (" << cfg.accounts.size() << " accounts, " << cfg.collectors.size() << " collectors, "
             << cfg.notify.size() << " notifiers)\n";
+  if (web) {
+    std::cout << web->path << ": ok (" << (web->tls ? "TLS" : "no TLS") << ", " << web->users.size()
+              << " basic auth users)\n";
+  }
   return 0;
 }
 

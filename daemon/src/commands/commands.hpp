@@ -19,6 +19,7 @@
 #include "acmon/daemon/notify.hpp"
 #include "acmon/daemon/service.hpp"
 #include "acmon/daemon/sync.hpp"
+#include "acmon/daemon/web_config.hpp"
 #include "acmon/db/store.hpp"
 
 namespace acmon::cli {
@@ -38,6 +39,9 @@ std::unique_ptr<db::Store> open_store(const config::Config& cfg);
 // Under systemd (JOURNAL_STREAM is set) logs go to the journal with their priority; on a
 // terminal they are coloured lines on stderr.
 void setup_logging(const std::string& level);
+// The web configuration cfg.daemon.web_config names, read and checked (null when none); a file that
+// cannot be read or used is Failure{k_exit_config} naming it.
+std::shared_ptr<const daemon::WebConfig> load_web(const config::Config& cfg);
 // Every account's credentials are present (no API calls), else Failure{k_exit_config}.
 void check_credentials(const config::Config& cfg);
 // Evaluates the alert rules over the stored state and stores the changes; returns them.

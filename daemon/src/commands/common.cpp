@@ -32,6 +32,17 @@ void setup_logging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
 }
 
+std::shared_ptr<const daemon::WebConfig> load_web(const config::Config& cfg) {
+  if (cfg.daemon.web_config.empty()) {
+    return nullptr;
+  }
+  try {
+    return std::make_shared<const daemon::WebConfig>(daemon::load_web_config(cfg.daemon.web_config));
+  } catch (const config::ConfigError& e) {
+    throw Failure{k_exit_config, std::string(e.what()) + " (daemon.web_config in " + cfg.path + ")"};
+  }
+}
+
 void check_credentials(const config::Config& cfg) {
   for (const auto& a : cfg.accounts) {
     if (auto r = check_credentials_present(a); !r) {

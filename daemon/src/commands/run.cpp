@@ -12,6 +12,7 @@ int cmd_run(const std::string& path) {
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   auto cfg = load_config(path);
   check_credentials(cfg);
+  auto web = load_web(cfg);
   setup_logging(cfg.daemon.log_level);
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
   sigset_t signals;
@@ -29,6 +30,7 @@ int cmd_run(const std::string& path) {
   auto store = open_store(cfg);
   SystemClock clock;
   daemon::Service service(cfg, std::move(store), clock);
+  service.set_web(web);
   if (auto r = service.start(); !r) {
     throw Failure{k_exit_failed, r.error().message};
   }
@@ -52,7 +54,12 @@ int cmd_run(const std::string& path) {
       try {
         auto next = config::load_file(path);
         check_credentials(next);
-        const auto notes = service.reload(next);
+        // An unusable web configuration refuses the whole reload, like any other error here.
+        auto next_web = load_web(next);
+        auto notes = service.reload(next);
+        if (auto note = service.set_web(std::move(next_web)); !note.empty()) {
+          notes += note + "; ";
+        }
         spdlog::set_level(spdlog::level::from_str(next.daemon.log_level));
         spdlog::info("configuration reloaded from {}: {} collector(s){}", path, next.collectors.size(),
                      notes.empty() ? "" : "; " + notes);

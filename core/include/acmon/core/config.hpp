@@ -113,6 +113,7 @@ struct Notify {
 struct Daemon {
   std::string database = "/var/lib/acmon/acmon.db";
   std::string listen = "127.0.0.1:9796";
+  std::string web_config;  // exporter-toolkit web configuration (TLS, basic auth); empty: none
   std::string log_level = "info";
   std::int64_t retention = std::int64_t{400} * 86400;  // seconds
   int concurrency = 8;                                 // scopes listed at once

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "acmon/core/result.hpp"
+#include "acmon/daemon/web_config.hpp"
 
 struct MHD_Connection;
 struct MHD_Daemon;
@@ -85,14 +86,21 @@ bool accepts_gzip(std::string_view accept_encoding);
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 // Routes fixed before start(); GET routes answer HEAD too. Unknown paths are 404, other methods
-// 405. Move-free; the destructor stops it. (TLS and basic authentication belong in start()'s
-// options and a check before the routes, when they come.)
+// 405. Move-free; the destructor stops it. A web configuration (set_web) adds TLS and basic
+// authentication, checked before the routes: every path, known or not, wants them (bcrypt runs on
+// a thread of the server's own, never on an event loop).
 class HttpServer {
  public:
   explicit HttpServer(HttpLimits limits = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
+
+  // The web configuration: before start() (with TLS, start() serves HTTPS) or after (a reload):
+  // new users and passwords apply to the next request, a new certificate, client CAs and
+  // client_auth_type to the next connection. Whether TLS is spoken at all is fixed by start(): a
+  // change of it is kept for a restart and said in the returned note (empty otherwise). Null: none.
+  std::string set_web(std::shared_ptr<const WebConfig> web);
 
   // Before start() only.
   void route(const std::string& method, const std::string& path, HttpHandler handler);

@@ -18,6 +18,7 @@
 #include "acmon/core/http.hpp"
 #include "acmon/core/pace.hpp"
 #include "acmon/daemon/sync.hpp"
+#include "acmon/daemon/web_config.hpp"
 #include "acmon/db/store.hpp"
 #include "acmon/metrics/exporter.hpp"
 
@@ -54,6 +55,10 @@ class Service {
   // Applies a new configuration: collectors added, removed or changed take effect; database and
   // listen need a restart (kept, with a warning in the returned text).
   std::string reload(config::Config next);
+  // The web configuration ([daemon] web_config, loaded by load_web_config; null: none): before
+  // start() it decides whether the server speaks TLS; after, it is a reload's (see
+  // HttpServer::set_web; the returned note says what waits for a restart).
+  std::string set_web(std::shared_ptr<const WebConfig> web);
 
   // Runs every scope (and discovery) once now, then evaluates. For tests and `acmon sync`-like use.
   std::vector<ScopeOutcome> run_all_once();
@@ -179,6 +184,7 @@ class Service {
   bool m_notify_pending = false;
 
   std::unique_ptr<HttpServer> m_http;
+  std::shared_ptr<const WebConfig> m_web;  // until start() hands it to m_http
   int m_port = 0;
   mutable std::mutex m_status_mutex;
   std::string m_status = "starting";
