@@ -46,8 +46,17 @@ const fixed = [];
   if (o.datasource && typeof o.datasource === 'object' && o.datasource.type === 'prometheus' && !isDsVar(o.datasource.uid)) fixed.push(`${path}: ${o.datasource.uid}`);
   for (const [k, v] of Object.entries(o)) walk(v, `${path}/${k}`);
 })(d, '');
-if (JSON.stringify(d).includes('DS_PROMETHEUS')) fixed.push('an import input DS_PROMETHEUS remains');
+// The import input DS_PROMETHEUS (Grafana's import form asks for a Prometheus) may only set where
+// the datasource variable starts; a panel or query naming it would be bound at import for good.
+const { __inputs: inputs, ...rest } = d;
+const elsewhere = JSON.parse(JSON.stringify(rest));
+for (const v of (elsewhere.templating && elsewhere.templating.list) || []) if (v.name === 'datasource') delete v.current;
+if (JSON.stringify(elsewhere).includes('DS_PROMETHEUS')) fixed.push('DS_PROMETHEUS used beyond where the datasource variable starts');
 rule('no-fixed-datasource', fixed);
+const input = (inputs || []).find((i) => i.name === 'DS_PROMETHEUS');
+rule('import-asks-for-prometheus', input && input.type === 'datasource' && input.pluginId === 'prometheus' &&
+  (inputs || []).length === 1 && ds && ds.current && ds.current.value === '${DS_PROMETHEUS}'
+  ? [] : ['no single import input DS_PROMETHEUS (type datasource, plugin prometheus) where the datasource variable starts']);
 rule('panel-datasource', panels.filter((p) => !isDsVar(dsUid(p)) || (p.datasource.type !== 'prometheus'))
   .map((p) => `panel '${p.title}' uses ${JSON.stringify(p.datasource)}`));
 rule('target-datasource', targets.filter(({ t }) => !isDsVar(dsUid(t))).map(({ p, t }) => `'${p.title}' ${t.refId}`));
@@ -200,6 +209,8 @@ fs.writeFileSync('$work/bad.json',JSON.stringify(d));"
   if lint "$work/bad.json" | grep -q "^FAIL $want"; then ok "refused: $name ($want)"; else bad "not refused: $name ($want)"; fi
 }
 mutate "a panel with a fixed data source" panel-datasource 'panels[3].datasource={type:"prometheus",uid:"P1809F7CD0C75ACF3"}'
+mutate "a panel bound to the import input" no-fixed-datasource 'panels[3].datasource={type:"prometheus",uid:"\${DS_PROMETHEUS}"}'
+mutate "no import input" import-asks-for-prometheus 'delete d.__inputs'
 mutate "a target with a fixed data source" target-datasource 'panels[5].targets[0].datasource={type:"prometheus",uid:"prom"}'
 mutate "no datasource variable" template-datasource 'd.templating.list=d.templating.list.filter(x=>x.type!=="datasource")'
 mutate "a panel without a unit" panel-units 'delete panels[1].fieldConfig.defaults.unit'
