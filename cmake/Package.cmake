@@ -4,7 +4,7 @@
 # rules, the dashboard and the example configuration in /usr/share/acmon.
 install(FILES systemd/acmon.service DESTINATION lib/systemd/system)
 install(FILES prometheus/acmon-rules.yml dashboards/acmon.json DESTINATION share/acmon)
-install(FILES examples/acmon.toml DESTINATION share/acmon/examples)
+install(FILES examples/acmon.toml examples/web-config.yml DESTINATION share/acmon/examples)
 # An absolute destination: /etc is not under the /usr prefix.
 install(FILES examples/acmon.toml DESTINATION /etc/acmon PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 

@@ -36,12 +36,12 @@ fields=$(dpkg-deb -f "$deb" Package Version Architecture Depends)
 check "control: package acmon, version $version, architecture $arch" \
   "grep -q '^Package: acmon$' <<<\"\$fields\" && grep -q '^Version: $version$' <<<\"\$fields\" && grep -q '^Architecture: $arch$' <<<\"\$fields\""
 # dpkg-shlibdeps: a dependency for each library acmon links, e.g. SQLite, libcurl, libmicrohttpd.
-for lib in libsqlite3-0 libcurl4 libmicrohttpd12 libsystemd0; do
+for lib in libsqlite3-0 libcurl4 libmicrohttpd12 libsystemd0 libgnutls30 libcrypt1 libyaml-cpp0.7; do
   check "Depends names $lib (from the linked shared libraries)" "grep -q '$lib' <<<\"\$fields\""
 done
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/acmon ./usr/lib/systemd/system/acmon.service ./etc/acmon/acmon.toml \
-  ./usr/share/acmon/acmon-rules.yml ./usr/share/acmon/acmon.json; do
+  ./usr/share/acmon/acmon-rules.yml ./usr/share/acmon/acmon.json ./usr/share/acmon/examples/web-config.yml; do
   check "ships $f" "grep -qx '$f' <<<\"\$contents\""
 done
 check "/etc/acmon/acmon.toml is a conffile" "dpkg-deb -I '$deb' conffiles | grep -qx /etc/acmon/acmon.toml"
