@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace acmon::crypto {
@@ -52,6 +53,43 @@ std::string base64(std::string_view raw) {
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
   out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text, bool url) {
+  std::string in(text);
+  const std::size_t body = std::min(in.find('='), in.size());
+  if (in.find_first_not_of('=', body) != std::string::npos || in.size() - body > 2) {
+    return std::nullopt;
+  }
+  in.resize(body);
+  for (char& c : in) {
+    if (url && (c == '+' || c == '/')) {
+      return std::nullopt;
+    }
+    if (url && c == '-') {
+      c = '+';
+    } else if (url && c == '_') {
+      c = '/';
+    }
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+    if (!ok) {
+      return std::nullopt;
+    }
+  }
+  if (in.size() % 4 == 1) {
+    return std::nullopt;  // no whole byte in the last group
+  }
+  const std::size_t pad = (4 - in.size() % 4) % 4;
+  in.append(pad, '=');
+  std::string out(in.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  if (n < 0) {
+    return std::nullopt;
+  }
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  out.resize(static_cast<std::size_t>(n) - pad);
   return out;
 }
 

@@ -15,43 +15,6 @@ namespace {
 // Checked against when the user is unknown, so that an unknown user takes as long as a known one.
 constexpr const char* k_dummy_hash = "$2b$10$HGDoUpH/RDr4bfJzJBIUne91HSEo63uXUihTmcVfZsOEDLTc92MRG";
 
-// Standard base64 (RFC 4648, padding optional); nullopt on anything else.
-std::optional<std::string> decode_base64(std::string_view in) {
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  std::size_t i = 0;
-  for (; i < in.size() && in[i] != '='; ++i) {
-    const char c = in[i];
-    int v = 0;
-    if (c >= 'A' && c <= 'Z') {
-      v = c - 'A';
-    } else if (c >= 'a' && c <= 'z') {
-      v = c - 'a' + 26;
-    } else if (c >= '0' && c <= '9') {
-      v = c - '0' + 52;
-    } else if (c == '+') {
-      v = 62;
-    } else if (c == '/') {
-      v = 63;
-    } else {
-      return std::nullopt;
-    }
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  for (; i < in.size(); ++i) {
-    if (in[i] != '=') {
-      return std::nullopt;
-    }
-  }
-  return out;
-}
-
 bool is_salt_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '/';
 }
@@ -148,7 +111,7 @@ std::optional<std::pair<std::string, std::string>> BasicAuth::parse_header(std::
   while (!b64.empty() && b64.back() == ' ') {
     b64.remove_suffix(1);
   }
-  const auto decoded = decode_base64(b64);
+  const auto decoded = crypto::base64_decode(b64);
   if (!decoded) {
     return std::nullopt;
   }

@@ -23,37 +23,6 @@ std::string role_account(const std::string& arn) {
   return arn.substr(9, 16);
 }
 
-std::optional<std::string> base64url_decode(std::string_view in) {
-  std::string out;
-  int bits = 0;
-  unsigned value = 0;
-  for (char c : in) {
-    int v = -1;
-    if (c >= 'A' && c <= 'Z') {
-      v = c - 'A';
-    } else if (c >= 'a' && c <= 'z') {
-      v = c - 'a' + 26;
-    } else if (c >= '0' && c <= '9') {
-      v = c - '0' + 52;
-    } else if (c == '-' || c == '+') {
-      v = 62;
-    } else if (c == '_' || c == '/') {
-      v = 63;
-    } else if (c == '=') {
-      break;
-    } else {
-      return std::nullopt;
-    }
-    value = (value << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((value >> bits) & 0xff));
-    }
-  }
-  return out;
-}
-
 std::string param_of(const std::map<std::string, std::string>& p, const char* k) {
   auto it = p.find(k);
   return it == p.end() ? std::string() : it->second;
@@ -254,7 +223,7 @@ Reply Simulator::Impl::assume_role_with_oidc(const Params& p, const std::string&
   const auto dot2 = dot1 == std::string::npos ? std::string::npos : token.find('.', dot1 + 1);
   std::optional<std::string> payload;
   if (dot2 != std::string::npos) {
-    payload = base64url_decode(std::string_view(token).substr(dot1 + 1, dot2 - dot1 - 1));
+    payload = crypto::base64_decode(std::string_view(token).substr(dot1 + 1, dot2 - dot1 - 1), true);
   }
   json claims = payload ? json::parse(*payload, nullptr, false) : json();
   if (!claims.is_object()) {

@@ -141,3 +141,26 @@ TEST(Crypto, KnownDigests) {
   EXPECT_EQ(acmon::crypto::random_hex(16).size(), 32U);
   EXPECT_NE(acmon::crypto::random_hex(16), acmon::crypto::random_hex(16));
 }
+
+// RFC 4648 §10's vectors, the URL alphabet of §5, and what is refused.
+TEST(Crypto, Base64DecodesTheRfcVectorsAndRefusesAnythingElse) {
+  using acmon::crypto::base64_decode;
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},
+                                                         {"Zg==", "f"},
+                                                         {"Zm8=", "fo"},
+                                                         {"Zm9v", "foo"},
+                                                         {"Zm9vYg==", "foob"},
+                                                         {"Zm9vYmE=", "fooba"},
+                                                         {"Zm9vYmFy", "foobar"}};
+  for (const auto& [text, raw] : vectors) {
+    EXPECT_EQ(base64_decode(text), std::optional<std::string>(raw)) << text;
+  }
+  EXPECT_EQ(base64_decode("Zm9vYg"), std::optional<std::string>("foob"));  // padding optional
+  EXPECT_EQ(base64_decode("-_8", true), std::optional<std::string>("\xfb\xff"));
+  EXPECT_EQ(base64_decode("+/8"), std::optional<std::string>("\xfb\xff"));
+  for (const char* bad : {"Z", "Zg=x", "Zg===", "Zm9v YmFy", "Zm9v\n", "=Zg", "Zm9v*"}) {
+    EXPECT_EQ(base64_decode(bad), std::nullopt) << bad;
+  }
+  EXPECT_EQ(base64_decode("+/8", true), std::nullopt);
+  EXPECT_EQ(base64_decode("-_8"), std::nullopt);
+}
