@@ -65,9 +65,9 @@ TEST(Shard, EveryScopeBelongsToExactlyOneShardAndTheyAreBalanced) {
   std::vector<Scope> scopes;
   for (int a = 0; a < 50; ++a) {
     const std::string account = "1" + std::to_string(100000000000000 + a);
-    scopes.push_back({"org-smc", acmon::config::Product::smc, account, "", ""});
+    scopes.emplace_back("org-smc", acmon::config::Product::smc, account, "", "");
     for (const char* region : {"cn-hangzhou", "cn-beijing", "cn-shanghai"}) {
-      scopes.push_back({"org-ecs", acmon::config::Product::ecs, account, region, ""});
+      scopes.emplace_back("org-ecs", acmon::config::Product::ecs, account, region, "");
     }
   }
   constexpr int k_total = 4;
