@@ -109,9 +109,7 @@ Account read_account(const toml::table& t, const std::string& prefix, const std:
   Account a;
   a.line = r.line();
   a.name = r.required_string("name");
-  if (!valid_name(a.name)) {
-    r.fail("name", quoted(a.name) + " may hold only letters, digits, '-', '_' and '.' (at most 64)");
-  }
+  r.check_name(a.name);
   if (r.has("access_key_secret")) {
     r.fail("access_key_secret",
            "secrets are not accepted inline; use access_key_secret_file (mode 0600 or stricter) or "
@@ -172,9 +170,7 @@ Organization read_organization(const toml::table& t, const std::string& prefix, 
   Organization o;
   o.line = r.line();
   o.name = r.required_string("name");
-  if (!valid_name(o.name)) {
-    r.fail("name", quoted(o.name) + " may hold only letters, digits, '-', '_' and '.' (at most 64)");
-  }
+  r.check_name(o.name);
   if (cfg.find_account(o.name) != nullptr) {
     r.fail("name", quoted(o.name) + " is also the name of an [[accounts]] entry: collectors could not tell them apart");
   }

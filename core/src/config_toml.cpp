@@ -20,7 +20,6 @@ using toml_detail::quoted;
 using toml_detail::read_account;
 using toml_detail::read_organization;
 using toml_detail::TableReader;
-using toml_detail::valid_name;
 
 void read_thresholds(TableReader& r, ThresholdOverrides& o) {
   o.expiry_warning = r.duration("expiry_warning");
@@ -143,9 +142,7 @@ Collector read_collector(const toml::table& t, const std::string& prefix, const 
   }
   c.product = *p;
   c.name = r.string("name").value_or(c.account + "-" + product);
-  if (!valid_name(c.name)) {
-    r.fail("name", quoted(c.name) + " may hold only letters, digits, '-', '_' and '.' (at most 64)");
-  }
+  r.check_name(c.name);
   auto regions = r.string_array("regions");
   auto orders = r.string_array("order_ids");
   if (c.product == Product::ecs) {

@@ -42,6 +42,12 @@ class TableReader {
   [[noreturn]] void fail_table(const std::string& what) const {
     throw ConfigError(m_file, line_of(m_table), m_prefix, what);
   }
+  // The entry's `name`, which other entries and labels refer to: refused unless valid_name.
+  void check_name(const std::string& name) const {
+    if (!valid_name(name)) {
+      fail("name", quoted(name) + " may hold only letters, digits, '-', '_' and '.' (at most 64)");
+    }
+  }
 
   [[nodiscard]] std::string qualified(std::string_view key) const {
     return m_prefix.empty() ? std::string(key) : m_prefix + "." + std::string(key);

@@ -29,13 +29,6 @@ gnutls_session_t session_of(MHD_Connection* connection) {
   return info == nullptr ? nullptr : static_cast<gnutls_session_t>(info->tls_session);
 }
 
-HttpResponse refused(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 }  // namespace
 
 void log_mhd(void* /*cls*/, const char* fmt, va_list ap) {
@@ -141,7 +134,7 @@ Access check_access(HttpServer::Shared& shared, MHD_Connection* connection, void
     const TlsIdentity* identity = identity_of(connection);
     const gnutls_session_t session = session_of(connection);
     if (identity == nullptr || session == nullptr || !identity->client_allowed(session)) {
-      refusal = refused(403, "forbidden: client certificate not accepted\n");
+      refusal = text(403, "forbidden: client certificate not accepted\n");
       return Access::refused;
     }
   }
@@ -149,7 +142,7 @@ Access check_access(HttpServer::Shared& shared, MHD_Connection* connection, void
     return Access::allowed;
   }
   auto unauthorized = [&refusal] {
-    refusal = refused(401, "unauthorized\n");
+    refusal = text(401, "unauthorized\n");
     refusal.headers.emplace_back(MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"acmon\", charset=\"UTF-8\"");
     return Access::refused;
   };
@@ -171,7 +164,7 @@ Access check_access(HttpServer::Shared& shared, MHD_Connection* connection, void
   }
   std::lock_guard lock(shared.mutex);
   if (shared.stopping || shared.auth_queue.size() >= k_auth_queue) {
-    refusal = refused(503, "busy: too many passwords to check, retry\n");
+    refusal = text(503, "busy: too many passwords to check, retry\n");
     refusal.headers.emplace_back("Retry-After", "1");
     return Access::refused;
   }
@@ -229,6 +222,13 @@ bool refuse_password_checks(HttpServer::Shared& shared) {
     return true;
   }
   return false;
+}
+
+HttpResponse text(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
 }
 
 }  // namespace acmon::daemon

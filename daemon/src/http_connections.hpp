@@ -21,6 +21,9 @@
 
 namespace acmon::daemon {
 
+// A plain-text answer: the server's own refusals and errors.
+HttpResponse text(int status, std::string body);
+
 // A password for bcrypt, off the event loop: its connection is suspended meanwhile and resumed
 // once done, and libmicrohttpd then calls the handler again for the same request (its con_cls
 // holds the job).

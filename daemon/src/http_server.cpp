@@ -166,13 +166,6 @@ MHD_Result queue(MHD_Connection* connection, const HttpResponse& r, MHD_Response
   return ret;
 }
 
-HttpResponse text(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 }  // namespace
 
 // The event loop's side of a request: route, run the handler, queue its answer.
