@@ -185,7 +185,7 @@ Collector read_collector(const toml::table& t, const std::string& prefix, const 
     }
     c.interval = *v;
   }
-  if (auto v = r.number("rate_limit", 0, 1000, true, "requests a second, greater than 0 and at most 1000")) {
+  if (auto v = r.number("rate_limit", 0, 1000, false, "requests a second, 0 (no pacing) to 1000")) {
     c.rate_limit = *v;
   }
   if (auto v = r.duration("timeout")) {

@@ -232,16 +232,18 @@ TEST(Config, SplitHostPort) {
 TEST(Config, ConcurrencyAndRateLimit) {
   auto cfg = parse(std::string("[daemon]\nconcurrency = 16\n") + k_account +
                        "[[collectors]]\naccount = \"a\"\nproduct = \"smc\"\nrate_limit = 2.5\n"
-                       "[[collectors]]\naccount = \"a\"\nproduct = \"polardb\"\norder_ids = [\"1\"]\n",
+                       "[[collectors]]\naccount = \"a\"\nproduct = \"polardb\"\norder_ids = [\"1\"]\n"
+                       "[[collectors]]\naccount = \"a\"\nproduct = \"ecs\"\nregions = [\"cn-hangzhou\"]\nrate_limit = 0\n",
                    "t.toml");
   EXPECT_EQ(cfg.daemon.concurrency, 16);
+  EXPECT_DOUBLE_EQ(cfg.collectors[2].rate_limit, 0);  // no pacing
   EXPECT_DOUBLE_EQ(cfg.collectors[0].rate_limit, 2.5);
   EXPECT_DOUBLE_EQ(cfg.collectors[1].rate_limit, 10);  // the default
   EXPECT_EQ(parse("", "t.toml").daemon.concurrency, 8);
   expect_error("[daemon]\nconcurrency = 0\n", 2, "daemon.concurrency", "out of range");
   expect_error("[daemon]\nconcurrency = 2.5\n", 2, "daemon.concurrency", "whole number");
   expect_error("[daemon]\nconcurrency = \"8\"\n", 2, "daemon.concurrency", "expected a number");
-  expect_error(std::string(k_account) + "[[collectors]]\naccount = \"a\"\nproduct = \"smc\"\nrate_limit = 0\n", 8,
+  expect_error(std::string(k_account) + "[[collectors]]\naccount = \"a\"\nproduct = \"smc\"\nrate_limit = -1\n", 8,
                "collectors[0].rate_limit", "out of range");
   expect_error(std::string(k_account) + "[[collectors]]\naccount = \"a\"\nproduct = \"smc\"\nrate_limit = 5000\n", 8,
                "collectors[0].rate_limit", "out of range");

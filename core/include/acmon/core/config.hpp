@@ -95,7 +95,7 @@ struct Collector {
   std::vector<std::string> order_ids;  // polardb only
   std::int64_t interval = 300;         // seconds
   std::int64_t timeout = 10;           // seconds, per HTTP request
-  double rate_limit = 10;              // requests a second per account × API × region
+  double rate_limit = 10;              // requests a second per account × API × region; 0: unpaced
   std::string endpoint;                // empty: the product's default
   SignatureVersion signature = SignatureVersion::v3;
   ThresholdOverrides thresholds;
