@@ -24,6 +24,11 @@ std::string default_endpoint(Product p, const std::string& region) {
   return {};
 }
 
+Result<model::Code> parse_item_text(std::string_view text, const Scope& scope, int utc_offset) {
+  const detail::ProductApi& api = detail::product_api(scope.product);
+  return detail::parse_text(text, [&](detail::Item item) { return api.parse(item, scope, utc_offset); });
+}
+
 Collector::Collector(config::Collector cfg, api::Client& client, CredentialProvider& credentials, api::Pacer* pacer,
                      std::string organization)
     : m_cfg(std::move(cfg)),
@@ -170,7 +175,7 @@ Result<Listing> Collector::list_pass(const Scope& scope, detail::Pass& pass) {
       [&](const signing::Params& params) {
         auto call = make_call(api.action, scope.region);
         call.params = params;
-        return m_client.call(call, m_credentials);
+        return m_client.call_body(call, m_credentials);
       },
       pass);
 }

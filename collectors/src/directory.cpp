@@ -11,7 +11,7 @@
 
 namespace acmon::collectors {
 
-using nlohmann::json;
+using detail::Item;
 
 namespace {
 
@@ -38,7 +38,7 @@ api::Call make_call(const config::Organization& org, const std::string& action, 
   return c;
 }
 
-Result<config::Member> read_member(const json& item) {
+Result<config::Member> read_member(Item item) {
   if (!item.is_object()) {
     return make_error(ErrorKind::parse, "an Account is not a JSON object");
   }
@@ -65,12 +65,24 @@ Result<config::Member> read_member(const json& item) {
   return m;
 }
 
-Result<std::int64_t> read_count(const json& doc, const char* field) {
-  auto it = doc.find(field);
-  if (it != doc.end() && it->is_number_integer() && it->get<std::int64_t>() >= 0) {
-    return it->get<std::int64_t>();
+Result<std::int64_t> read_count(Item doc, const char* field) {
+  std::int64_t n = 0;
+  if (doc[field].get(n) == simdjson::SUCCESS && n >= 0) {
+    return n;
   }
   return make_error(ErrorKind::parse, std::string("the answer has no whole number ") + field);
+}
+
+// An answer's body (api::check_answer found it a JSON object) as a document of parser.
+Result<Item> read_answer(simdjson::dom::parser& parser, const Result<std::string>& body) {
+  if (!body) {
+    return body.error();
+  }
+  Item doc;
+  if (const auto err = parser.parse(*body).get(doc); err != simdjson::SUCCESS) {
+    return make_error(ErrorKind::parse, std::string("invalid JSON: ") + simdjson::error_message(err));
+  }
+  return doc;
 }
 
 }  // namespace
@@ -84,21 +96,21 @@ bool usable_status(const std::string& status) {
 Result<Directory> list_directory(const config::Organization& org, api::Client& client, CredentialProvider& management,
                                  api::Pacer* pacer) {
   Directory out;
-  auto rd = client.call(make_call(org, "GetResourceDirectory", pacer), management);
+  simdjson::dom::parser parser;
+  auto rd = read_answer(parser, client.call_body(make_call(org, "GetResourceDirectory", pacer), management));
   ++out.pages;
   if (!rd) {
     return named(org, "GetResourceDirectory", rd.error());
   }
-  const json* dir = nullptr;
-  if (auto it = rd->find("ResourceDirectory"); it != rd->end() && it->is_object()) {
-    dir = &*it;
-  }
-  auto master = dir == nullptr ? Result<std::string>(make_error(ErrorKind::parse, "no ResourceDirectory"))
-                               : detail::get_id(*dir, "MasterAccountId");
+  Item dir;
+  const bool has_dir = (*rd)["ResourceDirectory"].get(dir) == simdjson::SUCCESS && dir.is_object();
+  auto master = !has_dir ? Result<std::string>(make_error(ErrorKind::parse, "no ResourceDirectory"))
+                         : detail::get_id(dir, "MasterAccountId");
   if (!master || !config::valid_account_id(*master)) {
     return named(org, "GetResourceDirectory",
                  make_error(ErrorKind::parse, "the answer has no 16-digit ResourceDirectory.MasterAccountId"));
   }
+  const auto master_name = detail::get_string(dir, "MasterAccountName");
   std::vector<config::Member> listed;
   std::set<std::string> seen;
   std::int64_t total = -1;
@@ -111,7 +123,7 @@ Result<Directory> list_directory(const config::Organization& org, api::Client& c
     auto call = make_call(org, "ListAccounts", pacer);
     call.params["PageNumber"] = std::to_string(page);
     call.params["PageSize"] = std::to_string(k_page_size);
-    auto doc = client.call(call, management);
+    auto doc = read_answer(parser, client.call_body(call, management));
     ++out.pages;
     const std::string where = "ListAccounts page " + std::to_string(page);
     if (!doc) {
@@ -127,14 +139,14 @@ Result<Directory> list_directory(const config::Organization& org, api::Client& c
                                                     std::to_string(*count) + " while the accounts were listed"));
     }
     total = *count;
-    const json* items = nullptr;
-    if (auto it = doc->find("Accounts"); it != doc->end() && it->is_object()) {
-      items = detail::read_array(*doc, "Accounts");
+    std::optional<simdjson::dom::array> items;
+    if (Item accounts; (*doc)["Accounts"].get(accounts) == simdjson::SUCCESS && accounts.is_object()) {
+      items = detail::page_array(*doc, "Accounts");
     }
-    if (items == nullptr) {
+    if (!items) {
       return named(org, where, make_error(ErrorKind::parse, "the answer has no Accounts.Account[]"));
     }
-    for (const auto& item : *items) {
+    for (const Item item : *items) {
       auto m = read_member(item);
       if (!m) {
         return named(org, where, m.error());
@@ -149,7 +161,7 @@ Result<Directory> list_directory(const config::Organization& org, api::Client& c
     if (static_cast<std::int64_t>(listed.size()) >= total) {
       break;
     }
-    if (items->empty()) {
+    if (items->size() == 0) {
       return named(org, where,
                    make_error(ErrorKind::parse, "an empty page before TotalCount (" + std::to_string(total) +
                                                     ") accounts were read: the listing is incomplete"));
@@ -168,8 +180,8 @@ Result<Directory> list_directory(const config::Organization& org, api::Client& c
       mgmt = *it;
     } else {
       mgmt.account_id = *master;
-      if (auto name = detail::get_string(*dir, "MasterAccountName")) {
-        mgmt.display_name = *name;
+      if (master_name) {
+        mgmt.display_name = *master_name;
       }
     }
     mgmt.management = true;

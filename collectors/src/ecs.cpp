@@ -6,10 +6,11 @@
 
 namespace acmon::collectors {
 
-using nlohmann::json;
 using namespace detail;
 
-Result<model::Code> parse_ecs(const json& item, const std::string& account, const std::string& region) {
+namespace {
+
+Result<model::Code> ecs_item(Item item, const std::string& account, const std::string& region) {
   ACMON_TRY(c, new_code(item, "an Activation", config::Product::ecs, account));
   c->region = region;
   ACMON_ASSIGN(c->id, get_id(item, "ActivationId"));
@@ -24,6 +25,12 @@ Result<model::Code> parse_ecs(const json& item, const std::string& account, cons
   ACMON_TRY(disabled, get_bool(item, "Disabled"));
   c->api_status = disabled->value_or(false) ? "disabled" : "enabled";
   return c;
+}
+
+}  // namespace
+
+Result<model::Code> parse_ecs(const nlohmann::json& item, const std::string& account, const std::string& region) {
+  return parse_dumped(item, [&](Item i) { return ecs_item(i, account, region); });
 }
 
 namespace detail {
@@ -41,8 +48,8 @@ const ProductApi& ecs_api() {
       [](const model::Scope& scope) {
         return signing::Params{{"RegionId", scope.region}};
       },
-      [](const json& item, const model::Scope& scope, int /*utc_offset*/) {
-        return parse_ecs(item, scope.account, scope.region);
+      [](Item item, const model::Scope& scope, int /*utc_offset*/) {
+        return ecs_item(item, scope.account, scope.region);
       },
   };
   return k_api;

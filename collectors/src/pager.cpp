@@ -2,6 +2,9 @@
 // with pass.changed set; Collector::list decides whether to read it again.
 #include "pager.hpp"
 
+#include "acmon/core/text.hpp"
+
+#include <charconv>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -9,6 +12,7 @@
 namespace acmon::collectors::detail {
 
 using nlohmann::json;
+using simdjson::dom::array;
 
 namespace {
 
@@ -20,21 +24,19 @@ Error at_page(Error e, int page) {
   return e;
 }
 
-Result<std::int64_t> read_total(const json& doc, const char* field) {
-  auto it = doc.find(field);
-  if (it != doc.end()) {
-    if (it->is_number_integer()) {
-      return it->get<std::int64_t>();
+Result<std::int64_t> read_total(Item doc, const char* field) {
+  Item v;
+  if (doc[field].get(v) == simdjson::SUCCESS) {
+    std::int64_t n = 0;
+    if (v.get(n) == simdjson::SUCCESS) {
+      return n;
     }
-    if (it->is_string()) {
-      try {
-        std::size_t used = 0;
-        const std::string s = it->get<std::string>();
-        const auto v = std::stoll(s, &used);
-        if (used == s.size()) {
-          return static_cast<std::int64_t>(v);
-        }
-      } catch (const std::exception&) {
+    std::string_view s;
+    if (v.get(s) == simdjson::SUCCESS) {
+      s = trim(s);
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+      if (ec == std::errc() && end == s.data() + s.size() && !s.empty()) {
+        return n;
       }
     }
   }
@@ -55,10 +57,11 @@ Result<void> add_codes(Listing& out, std::unordered_set<std::string>& seen, std:
 }
 
 // Parses a page's items and adds them; a repeated id marks the pass changed.
-Result<void> take_items(const ProductApi& api, const model::Scope& scope, int utc_offset, const json& items, Pass& pass,
+Result<void> take_items(const ProductApi& api, const model::Scope& scope, int utc_offset, array items, Pass& pass,
                         std::unordered_set<std::string>& seen, int page) {
   std::vector<model::Code> codes;
-  for (const auto& item : items) {
+  codes.reserve(items.size());
+  for (const Item item : items) {
     auto c = api.parse(item, scope, utc_offset);
     if (!c) {
       return at_page(c.error(), page);
@@ -79,23 +82,28 @@ bool unsupported_here(const ProductApi& api, bool discovered, int page, const Er
   return page == 1 && discovered && api.unsupported_code != nullptr && e.code == api.unsupported_code;
 }
 
-// Fetches one page and counts it. nullopt: the region has no such API (an empty, complete listing).
-Result<std::optional<json>> fetch_page(const ProductApi& api, bool discovered, int page, const FetchPage& fetch,
-                                       const signing::Params& params, Listing& out) {
-  auto doc = fetch(params);
+// Fetches one page, counts it and reads it into parser. nullopt: the region has no such API (an
+// empty, complete listing). The document lives in parser until its next page.
+Result<std::optional<Item>> fetch_page(const ProductApi& api, bool discovered, int page, const FetchPage& fetch,
+                                       const signing::Params& params, Listing& out, simdjson::dom::parser& parser) {
+  auto body = fetch(params);
   ++out.pages;
-  if (!doc) {
-    if (unsupported_here(api, discovered, page, doc.error())) {
-      return std::optional<json>{};
+  if (!body) {
+    if (unsupported_here(api, discovered, page, body.error())) {
+      return std::optional<Item>{};
     }
-    return at_page(doc.error(), page);
+    return at_page(body.error(), page);
   }
-  return std::optional<json>{std::move(*doc)};
+  Item doc;
+  if (const auto err = parser.parse(*body).get(doc); err != simdjson::SUCCESS) {
+    return at_page(make_error(ErrorKind::parse, std::string("invalid JSON: ") + simdjson::error_message(err)), page);
+  }
+  return std::optional<Item>{doc};
 }
 
 // PageNumber from 1 until the items reach the total; an empty page ends it early.
 Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope, int utc_offset, bool discovered,
-                               const FetchPage& fetch, Pass& pass) {
+                               const FetchPage& fetch, Pass& pass, simdjson::dom::parser& parser) {
   Listing& out = pass.listing;
   std::unordered_set<std::string> seen;
   std::optional<std::int64_t> total;
@@ -103,14 +111,14 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
     signing::Params params = api.scope_params(scope);
     params["PageNumber"] = std::to_string(page);
     params[api.size_param] = std::to_string(api.page_size);
-    ACMON_TRY(fetched, fetch_page(api, discovered, page, fetch, params, out));
+    ACMON_TRY(fetched, fetch_page(api, discovered, page, fetch, params, out, parser));
     if (!*fetched) {
       return std::move(out);
     }
-    const json& doc = **fetched;
+    const Item doc = **fetched;
     auto t = read_total(doc, api.total_field);
-    const json* items = read_array(doc, api.items_field);
-    if (!t || items == nullptr) {
+    const auto items = page_array(doc, api.items_field);
+    if (!t || !items) {
       return at_page(make_error(ErrorKind::parse,
                                 std::string("the response lacks ") + api.total_field + " or " + api.items_field + "[]"),
                      page);
@@ -129,7 +137,7 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
     if (auto r = take_items(api, scope, utc_offset, *items, pass, seen, page); !r) {
       return r.error();
     }
-    if (static_cast<std::int64_t>(out.codes.size()) >= *total || items->empty()) {
+    if (static_cast<std::int64_t>(out.codes.size()) >= *total || items->size() == 0) {
       break;
     }
   }
@@ -146,7 +154,7 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
 // NextToken until it comes back empty, and only then: an empty page that still carries a token is
 // followed, not taken as the end; a token that repeats an earlier one fails the listing.
 Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, int utc_offset, bool discovered,
-                              const FetchPage& fetch, Pass& pass) {
+                              const FetchPage& fetch, Pass& pass, simdjson::dom::parser& parser) {
   Listing& out = pass.listing;
   std::unordered_set<std::string> seen;
   std::unordered_set<std::string> tokens;
@@ -160,24 +168,25 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
     if (!token.empty()) {
       params["NextToken"] = token;
     }
-    ACMON_TRY(fetched, fetch_page(api, discovered, page, fetch, params, out));
+    ACMON_TRY(fetched, fetch_page(api, discovered, page, fetch, params, out, parser));
     if (!*fetched) {
       return std::move(out);
     }
-    const json& doc = **fetched;
-    const json* items = read_array(doc, api.items_field);
-    if (items == nullptr) {
+    const Item doc = **fetched;
+    const auto items = page_array(doc, api.items_field);
+    if (!items) {
       return at_page(make_error(ErrorKind::parse, std::string("the response lacks ") + api.items_field + "[]"), page);
     }
     if (auto r = take_items(api, scope, utc_offset, *items, pass, seen, page); !r) {
       return r.error();
     }
     std::string next;
-    if (auto it = doc.find("NextToken"); it != doc.end() && !it->is_null()) {
-      if (!it->is_string()) {
+    if (Item t; doc["NextToken"].get(t) == simdjson::SUCCESS && !t.is_null()) {
+      std::string_view s;
+      if (t.get(s) != simdjson::SUCCESS) {
         return at_page(make_error(ErrorKind::parse, "NextToken is not a string"), page);
       }
-      next = it->get<std::string>();
+      next = s;
     }
     if (next.empty()) {
       break;
@@ -208,11 +217,29 @@ const json* read_array(const json& doc, const char* field) {
   return nullptr;
 }
 
+std::optional<array> page_array(Item doc, const char* field) {
+  Item v;
+  if (doc[field].get(v) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  array a;
+  if (v.get(a) == simdjson::SUCCESS) {
+    return a;
+  }
+  simdjson::dom::object o;
+  if (v.get(o) == simdjson::SUCCESS && o.size() == 1 && (*o.begin()).value.get(a) == simdjson::SUCCESS) {
+    return a;
+  }
+  return std::nullopt;
+}
+
 Result<Listing> read_pages(const ProductApi& api, const model::Scope& scope, int utc_offset, bool discovered,
                            const FetchPage& fetch, Pass& pass) {
+  // One parser for every page of the pass: its buffers are allocated once, for the first page.
+  simdjson::dom::parser parser;
   switch (api.paging) {
-    case Paging::page_number: return by_page_number(api, scope, utc_offset, discovered, fetch, pass);
-    case Paging::next_token: return by_next_token(api, scope, utc_offset, discovered, fetch, pass);
+    case Paging::page_number: return by_page_number(api, scope, utc_offset, discovered, fetch, pass, parser);
+    case Paging::next_token: return by_next_token(api, scope, utc_offset, discovered, fetch, pass, parser);
   }
   return make_error(ErrorKind::usage, "unknown paging style");
 }

@@ -17,8 +17,9 @@ struct Pass {
   bool changed = false;
 };
 
-// Sends the product's list action with these parameters (paging included).
-using FetchPage = std::function<Result<nlohmann::json>(const signing::Params& params)>;
+// Sends the product's list action with these parameters (paging included): the body of the
+// answer, which api::check_answer found to be a JSON object.
+using FetchPage = std::function<Result<std::string>(const signing::Params& params)>;
 
 // Reads every page of scope with api into pass.listing (pages counted there, on failure too) and
 // returns it. Errors name the page ("page 3: …"). discovered: the scope's region came from
@@ -28,5 +29,7 @@ Result<Listing> read_pages(const ProductApi& api, const model::Scope& scope, int
 
 // The array under field: {"X": [...]} or the XML-derived {"X": {"Y": [...]}}; nullptr if neither.
 const nlohmann::json* read_array(const nlohmann::json& doc, const char* field);
+// The same, in a simdjson document; nullopt if neither.
+std::optional<simdjson::dom::array> page_array(Item doc, const char* field);
 
 }  // namespace acmon::collectors::detail

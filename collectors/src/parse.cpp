@@ -5,12 +5,11 @@
 
 #include "parse.hpp"
 
-#include "acmon/core/json.hpp"
 #include "acmon/core/text.hpp"
 
 namespace acmon::collectors::detail {
 
-using nlohmann::json;
+using simdjson::dom::element_type;
 
 namespace {
 
@@ -20,11 +19,27 @@ Error field_error(const char* field, const std::string& what) {
 
 // How a wrong value is named in a message: by its type, and a string by a short prefix. Never
 // the value serialised: it may be huge, or nested deeply enough to exhaust the stack.
-std::string describe_value(const json& v) {
-  if (v.is_string()) {
-    return "'" + cap_text(v.get_ref<const std::string&>(), 40) + "'";
+std::string describe_value(Item v) {
+  switch (v.type()) {
+    case element_type::STRING: return "'" + cap_text(std::string_view(v.get_string().value_unsafe()), 40) + "'";
+    case element_type::NULL_VALUE: return "null";
+    case element_type::OBJECT: return "an object";
+    case element_type::ARRAY: return "an array";
+    case element_type::BOOL: return "a boolean";
+    case element_type::INT64: return v.get_int64().value_unsafe() < 0 ? "a negative integer" : "an integer";
+    case element_type::UINT64: return "an integer";
+    case element_type::DOUBLE: return "a fractional number";
   }
-  return json_type_name(v);
+  return "an unknown value";
+}
+
+// The field's value; nullopt when it is absent or null.
+std::optional<Item> field_of(Item item, const char* field) {
+  Item v;
+  if (item[field].get(v) != simdjson::SUCCESS || v.is_null()) {
+    return std::nullopt;
+  }
+  return v;
 }
 
 }  // namespace
@@ -34,7 +49,7 @@ constexpr std::size_t k_max_text = 4096;
 
 // Absent or null is nullopt; a whole number (or a numeric string) in range is the value; anything
 // else an error.
-Result<model::Code> new_code(const json& item, const char* what, config::Product product, const std::string& account) {
+Result<model::Code> new_code(Item item, const char* what, config::Product product, const std::string& account) {
   if (!item.is_object()) {
     return make_error(ErrorKind::parse, std::string(what) + " is not a JSON object");
   }
@@ -44,32 +59,44 @@ Result<model::Code> new_code(const json& item, const char* what, config::Product
   return c;
 }
 
-Result<std::optional<std::int64_t>> get_int(const json& item, const char* field, Range range) {
-  auto it = item.find(field);
-  if (it == item.end() || it->is_null()) {
+Result<model::Code> parse_dumped(const nlohmann::json& item, const std::function<Result<model::Code>(Item)>& parse) {
+  const std::string text = item.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return parse_text(text, parse);
+}
+
+Result<model::Code> parse_text(std::string_view text, const std::function<Result<model::Code>(Item)>& parse) {
+  simdjson::dom::parser parser;
+  Item doc;
+  if (const auto err = parser.parse(simdjson::padded_string(text)).get(doc); err != simdjson::SUCCESS) {
+    return make_error(ErrorKind::parse, std::string("invalid JSON: ") + simdjson::error_message(err));
+  }
+  return parse(doc);
+}
+
+Result<std::optional<std::int64_t>> get_int(Item item, const char* field, Range range) {
+  const auto it = field_of(item, field);
+  if (!it) {
     return std::optional<std::int64_t>();
   }
   std::optional<std::int64_t> v;
   bool too_large = false;
-  if (it->is_number_unsigned()) {
-    const auto u = it->get<std::uint64_t>();
-    too_large = u > static_cast<std::uint64_t>(range.max);
-    if (!too_large) {
-      v = static_cast<std::int64_t>(u);
+  switch (it->type()) {
+    case element_type::UINT64: too_large = true; break;  // simdjson gives UINT64 only above INT64_MAX
+    case element_type::INT64: v = it->get_int64().value_unsafe(); break;
+    case element_type::STRING: {
+      const std::string_view s = trim(it->get_string().value_unsafe());
+      if (s.empty()) {
+        return std::optional<std::int64_t>();
+      }
+      std::int64_t n = 0;
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+      if (ec == std::errc() && p == s.data() + s.size()) {
+        v = n;
+      }
+      too_large = ec == std::errc::result_out_of_range;
+      break;
     }
-  } else if (it->is_number_integer()) {
-    v = it->get<std::int64_t>();
-  } else if (it->is_string()) {
-    const std::string_view s = trim(it->get_ref<const std::string&>());
-    if (s.empty()) {
-      return std::optional<std::int64_t>();
-    }
-    std::int64_t n = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (ec == std::errc() && p == s.data() + s.size()) {
-      v = n;
-    }
-    too_large = ec == std::errc::result_out_of_range;
+    default: break;
   }
   if (too_large || (v && (*v < range.min || *v > range.max))) {
     return field_error(field, describe_value(*it) + " is outside the documented range " + std::to_string(range.min) +
@@ -96,16 +123,16 @@ Result<std::optional<UnixTime>> expiry(std::optional<UnixTime> start, std::optio
   return std::optional<UnixTime>(end);
 }
 
-Result<std::optional<bool>> get_bool(const json& item, const char* field) {
-  auto it = item.find(field);
-  if (it == item.end() || it->is_null()) {
+Result<std::optional<bool>> get_bool(Item item, const char* field) {
+  const auto it = field_of(item, field);
+  if (!it) {
     return std::optional<bool>();
   }
-  if (it->is_boolean()) {
-    return std::optional<bool>(it->get<bool>());
+  if (it->is_bool()) {
+    return std::optional<bool>(it->get_bool().value_unsafe());
   }
   if (it->is_string()) {
-    const std::string s(trim(it->get<std::string>()));
+    const std::string_view s = trim(it->get_string().value_unsafe());
     if (s == "true" || s == "True") {
       return std::optional<bool>(true);
     }
@@ -116,27 +143,29 @@ Result<std::optional<bool>> get_bool(const json& item, const char* field) {
   return field_error(field, "expected a boolean, found " + describe_value(*it));
 }
 
-Result<std::string> get_string(const json& item, const char* field) {
-  auto it = item.find(field);
-  if (it == item.end() || it->is_null()) {
+Result<std::string> get_string(Item item, const char* field) {
+  const auto it = field_of(item, field);
+  if (!it) {
     return std::string();
   }
-  if (it->is_string()) {
-    const auto& text = it->get_ref<const std::string&>();
-    // Names, descriptions and statuses are stored, exported as labels and printed: a bounded size.
-    if (text.size() > k_max_text) {
-      return field_error(field,
-                         std::to_string(text.size()) + " bytes, over the limit of " + std::to_string(k_max_text));
+  switch (it->type()) {
+    case element_type::STRING: {
+      const std::string_view text = it->get_string().value_unsafe();
+      // Names, descriptions and statuses are stored, exported as labels and printed: a bounded size.
+      if (text.size() > k_max_text) {
+        return field_error(field,
+                           std::to_string(text.size()) + " bytes, over the limit of " + std::to_string(k_max_text));
+      }
+      return std::string(trim(text));
     }
-    return std::string(trim(text));
+    case element_type::INT64: return std::to_string(it->get_int64().value_unsafe());
+    case element_type::UINT64: return std::to_string(it->get_uint64().value_unsafe());
+    case element_type::DOUBLE: return simdjson::minify(*it);
+    default: return field_error(field, "expected a string, found " + describe_value(*it));
   }
-  if (it->is_number()) {
-    return it->dump();
-  }
-  return field_error(field, "expected a string, found " + describe_value(*it));
 }
 
-Result<std::string> get_id(const json& item, const char* field) {
+Result<std::string> get_id(Item item, const char* field) {
   auto s = get_string(item, field);
   if (!s) {
     return s.error();
@@ -155,7 +184,7 @@ Result<std::string> get_id(const json& item, const char* field) {
 
 // A time field: RFC 3339, or with zoneless_offset a zone-less "2024-10-16 16:46:20" read at that
 // offset (an RFC 3339 value is accepted there too). Absent or empty is nullopt.
-Result<std::optional<UnixTime>> get_time(const json& item, const char* field, std::optional<int> zoneless_offset) {
+Result<std::optional<UnixTime>> get_time(Item item, const char* field, std::optional<int> zoneless_offset) {
   auto s = get_string(item, field);
   if (!s) {
     return s.error();

@@ -6,11 +6,11 @@
 
 namespace acmon::collectors {
 
-using nlohmann::json;
 using namespace detail;
 
-Result<model::Code> parse_polardb(const json& item, const std::string& account, const std::string& order_id,
-                                  int utc_offset) {
+namespace {
+
+Result<model::Code> polardb_item(Item item, const std::string& account, const std::string& order_id, int utc_offset) {
   ACMON_TRY(c, new_code(item, "an activation code item", config::Product::polardb, account));
   c->order_id = order_id;
   ACMON_ASSIGN(c->id, get_id(item, "Id"));
@@ -19,6 +19,13 @@ Result<model::Code> parse_polardb(const json& item, const std::string& account, 
   ACMON_ASSIGN(c->created_at, get_time(item, "GmtCreated", utc_offset));
   ACMON_ASSIGN(c->expires_at, get_time(item, "ExpireAt", utc_offset));
   return c;
+}
+
+}  // namespace
+
+Result<model::Code> parse_polardb(const nlohmann::json& item, const std::string& account, const std::string& order_id,
+                                  int utc_offset) {
+  return parse_dumped(item, [&](Item i) { return polardb_item(i, account, order_id, utc_offset); });
 }
 
 namespace detail {
@@ -36,8 +43,8 @@ const ProductApi& polardb_api() {
       [](const model::Scope& scope) {
         return signing::Params{{"AliyunOrderId", scope.order_id}};
       },
-      [](const json& item, const model::Scope& scope, int utc_offset) {
-        return parse_polardb(item, scope.account, scope.order_id, utc_offset);
+      [](Item item, const model::Scope& scope, int utc_offset) {
+        return polardb_item(item, scope.account, scope.order_id, utc_offset);
       },
   };
   return k_api;

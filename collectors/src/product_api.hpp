@@ -2,13 +2,12 @@
 // polardb.cpp), read by the pager (pager.cpp). A new product API is one more such file.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include "acmon/core/config.hpp"
 #include "acmon/core/result.hpp"
 #include "acmon/core/signing.hpp"
 #include "acmon/model/code.hpp"
 #include "acmon/model/scope.hpp"
+#include "parse.hpp"
 
 namespace acmon::collectors::detail {
 
@@ -32,7 +31,7 @@ struct ProductApi {
   // The listing's parameters for one scope, besides paging.
   signing::Params (*scope_params)(const model::Scope& scope);
   // One item as a Code; utc_offset is the collector's time zone (for zone-less times).
-  Result<model::Code> (*parse)(const nlohmann::json& item, const model::Scope& scope, int utc_offset);
+  Result<model::Code> (*parse)(Item item, const model::Scope& scope, int utc_offset);
 };
 
 const ProductApi& smc_api();

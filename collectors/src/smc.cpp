@@ -5,10 +5,11 @@
 
 namespace acmon::collectors {
 
-using nlohmann::json;
 using namespace detail;
 
-Result<model::Code> parse_smc(const json& item, const std::string& account) {
+namespace {
+
+Result<model::Code> smc_item(Item item, const std::string& account) {
   ACMON_TRY(c, new_code(item, "an AccessToken", config::Product::smc, account));
   ACMON_ASSIGN(c->id, get_id(item, "AccessTokenId"));
   ACMON_ASSIGN(c->name, get_string(item, "Name"));
@@ -25,6 +26,12 @@ Result<model::Code> parse_smc(const json& item, const std::string& account) {
   return c;
 }
 
+}  // namespace
+
+Result<model::Code> parse_smc(const nlohmann::json& item, const std::string& account) {
+  return parse_dumped(item, [&](Item i) { return smc_item(i, account); });
+}
+
 namespace detail {
 
 const ProductApi& smc_api() {
@@ -38,7 +45,7 @@ const ProductApi& smc_api() {
       "TotalCount",
       nullptr,
       [](const model::Scope& /*scope*/) { return signing::Params{}; },
-      [](const json& item, const model::Scope& scope, int /*utc_offset*/) { return parse_smc(item, scope.account); },
+      [](Item item, const model::Scope& scope, int /*utc_offset*/) { return smc_item(item, scope.account); },
   };
   return k_api;
 }

@@ -41,50 +41,6 @@ std::string redact(std::string message) {
   return message;
 }
 
-// API text enters an Error here, capped and escaped (redact first: it needs the whole message).
-constexpr std::size_t k_max_code = 100;
-
-Result<nlohmann::json> interpret(const http::Response& response) {
-  auto parsed = parse_json_bounded(response.body);
-  nlohmann::json doc = parsed ? std::move(*parsed) : nlohmann::json(nlohmann::json::value_t::discarded);
-  const bool is_object = !doc.is_discarded() && doc.is_object();
-  if (response.status >= 200 && response.status < 300) {
-    if (!is_object) {
-      Error e = make_error(ErrorKind::parse, parsed ? "the response body is not a JSON object (" +
-                                                          std::to_string(response.body.size()) + " bytes)"
-                                                    : parsed.error().message);
-      e.http_status = response.status;
-      return e;
-    }
-    if (doc.contains("Code") && doc["Code"].is_string() && !doc.contains("RequestId")) {
-      // Some gateways answer 200 with an error document; without a RequestId it cannot be a result.
-      Error e = make_error(ErrorKind::api, doc.contains("Message") && doc["Message"].is_string()
-                                               ? cap_text(redact(doc["Message"].get<std::string>()))
-                                               : std::string());
-      e.code = cap_text(doc["Code"].get<std::string>(), k_max_code);
-      e.http_status = response.status;
-      return e;
-    }
-    return doc;
-  }
-  Error e;
-  e.http_status = response.status;
-  if (is_object && doc.contains("Code") && doc["Code"].is_string()) {
-    e.kind = ErrorKind::api;
-    e.code = cap_text(doc["Code"].get<std::string>(), k_max_code);
-    if (doc.contains("Message") && doc["Message"].is_string()) {
-      e.message = cap_text(redact(doc["Message"].get<std::string>()));
-    }
-    if (doc.contains("RequestId") && doc["RequestId"].is_string()) {
-      e.request_id = cap_text(doc["RequestId"].get<std::string>(), k_max_code);
-    }
-  } else {
-    e.kind = ErrorKind::http;
-    e.message = "HTTP " + std::to_string(response.status) + " without an API error body";
-  }
-  return e;
-}
-
 Client::Client(http::Transport& transport, const Clock& clock, Sleeper& sleeper, RetryPolicy policy, Observer* observer)
     : m_transport(transport),
       m_clock(clock),
@@ -148,6 +104,14 @@ http::Request Client::build(const Call& call, const Credentials& creds, UnixTime
 }
 
 Result<nlohmann::json> Client::call(const Call& call, CredentialProvider& provider) {
+  auto body = call_body(call, provider);
+  if (!body) {
+    return body.error();
+  }
+  return parse_json_bounded(*body);
+}
+
+Result<std::string> Client::call_body(const Call& call, CredentialProvider& provider) {
   Error last = make_error(ErrorKind::network, "no attempt was made");
   for (int attempt = 1; attempt <= std::max(1, m_policy.max_attempts); ++attempt) {
     if (attempt > 1) {
@@ -167,7 +131,7 @@ Result<nlohmann::json> Client::call(const Call& call, CredentialProvider& provid
     const auto started = std::chrono::steady_clock::now();
     auto resp = m_transport.send(req);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    Result<nlohmann::json> result = resp ? interpret(*resp) : Result<nlohmann::json>(resp.error());
+    Result<void> result = resp ? check_answer(*resp) : Result<void>(resp.error());
     if (m_observer != nullptr) {
       std::string code;
       if (result) {
@@ -189,7 +153,7 @@ Result<nlohmann::json> Client::call(const Call& call, CredentialProvider& provid
       }
     }
     if (result) {
-      return result;
+      return std::move(resp->body);
     }
     last = result.error();
     if (!is_retryable(last)) {

@@ -55,9 +55,7 @@ Shape scan(std::string_view body, int depth_limit, std::size_t value_limit) {
 
 }  // namespace
 
-Result<nlohmann::json> parse_json_bounded(std::string_view body, int max_depth) {
-  // nlohmann's parser keeps its own stack, but serialising, copying or comparing a deep value
-  // recurses; refusing the document up front keeps every later step bounded.
+Result<void> check_json_bounds(std::string_view body, int max_depth) {
   const Shape shape = scan(body, max_depth, k_max_json_values);
   if (shape.too_deep) {
     return make_error(ErrorKind::parse, "the JSON document nests arrays and objects deeper than " +
@@ -67,6 +65,15 @@ Result<nlohmann::json> parse_json_bounded(std::string_view body, int max_depth) 
   if (shape.too_many) {
     return make_error(ErrorKind::parse, "the JSON document holds more than " + std::to_string(k_max_json_values) +
                                             " values (" + std::to_string(body.size()) + " bytes)");
+  }
+  return {};
+}
+
+Result<nlohmann::json> parse_json_bounded(std::string_view body, int max_depth) {
+  // nlohmann's parser keeps its own stack, but serialising, copying or comparing a deep value
+  // recurses; refusing the document up front keeps every later step bounded.
+  if (auto bounded = check_json_bounds(body, max_depth); !bounded) {
+    return bounded.error();
   }
   try {
     return nlohmann::json::parse(body.begin(), body.end());

@@ -1,5 +1,6 @@
-// The item parsers (parse_smc, parse_ecs, parse_polardb) on JSON text: an object is parsed as an
-// item of each product, an array as a list of items. Times must come out in range, counts too.
+// The item parsers on JSON text, read as a page is read (parse_item_text): the text as an item of
+// each product, and when it is an array, each of its items too. Times must come out in range,
+// counts too.
 #include <cstddef>
 #include <cstdint>
 
@@ -27,10 +28,12 @@ void check_code(const Result<model::Code>& c) {
   }
 }
 
-void parse_all(const nlohmann::json& item, int utc_offset) {
-  check_code(collectors::parse_smc(item, "a"));
-  check_code(collectors::parse_ecs(item, "a", "cn-hangzhou"));
-  check_code(collectors::parse_polardb(item, "a", "2233000000001", utc_offset));
+void parse_all(std::string_view text, int utc_offset) {
+  check_code(collectors::parse_item_text(text, model::Scope("c", config::Product::smc, "a"), utc_offset));
+  check_code(
+      collectors::parse_item_text(text, model::Scope("c", config::Product::ecs, "a", "cn-hangzhou"), utc_offset));
+  check_code(collectors::parse_item_text(text, model::Scope("c", config::Product::polardb, "a", "", "2233000000001"),
+                                         utc_offset));
 }
 
 }  // namespace
@@ -41,17 +44,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // The first byte picks the PolarDB zone offset, in quarter hours either side of UTC.
   const int utc_offset = (static_cast<int>(data[0] % 97) - 48) * 900;
-  auto doc = parse_json_bounded(std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1));
-  if (!doc) {
-    fuzz::check_error(doc.error());
-    return 0;
-  }
-  if (doc->is_array()) {
+  const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
+  parse_all(text, utc_offset);
+  auto doc = parse_json_bounded(text);
+  if (doc && doc->is_array()) {
     for (const auto& item : *doc) {
-      parse_all(item, utc_offset);
+      parse_all(item.dump(), utc_offset);
     }
-  } else {
-    parse_all(*doc, utc_offset);
   }
   return 0;
 }

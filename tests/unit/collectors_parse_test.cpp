@@ -42,14 +42,26 @@ void expect_field_error(const Result<Code>& r, const std::string& field) {
 }  // namespace
 
 TEST(ParseLimits, ADeeplyNestedValueIsAnErrorNotACrash) {
-  // Built by the unbounded parser on purpose: the item parsers must not depend on the caller's limit.
+  // Text, as a page comes: the item parsers must not depend on the caller's limit.
   const std::size_t depth = 200000;
+  const std::string deep = std::string(depth, '[') + std::string(depth, ']');
+  const Scope scope{"c", config::Product::smc, "a", "", ""};
+  for (const std::string field : {"Count", "Name"}) {
+    json item = smc_item();
+    item.erase(field);
+    std::string text = item.dump();
+    text.pop_back();
+    text += ",\"" + field + "\":" + deep + "}";
+    auto r = parse_item_text(text, scope, 0);
+    ASSERT_FALSE(r.has_value()) << field;
+    EXPECT_EQ(r.error().kind, ErrorKind::parse);
+    EXPECT_LT(r.error().message.size(), 400U);
+    EXPECT_EQ(r.error().describe().find('\n'), std::string::npos);
+  }
+  // A nesting the reader takes is a field error like any other wrong type.
   json item = smc_item();
-  item["Count"] = json::parse(std::string(depth, '[') + std::string(depth, ']'));
-  expect_field_error(parse_smc(item, "a"), "Count");
-  item = smc_item();
-  item["Name"] = json::parse(std::string(depth, '[') + std::string(depth, ']'));
-  expect_field_error(parse_smc(item, "a"), "Name");
+  item["Count"] = json::parse(std::string(50, '[') + std::string(50, ']'));
+  expect_field_error(parse_item_text(item.dump(), scope, 0), "Count");
 }
 
 TEST(ParseLimits, AHugeValueMakesAShortMessage) {

@@ -36,6 +36,9 @@ Result<model::Code> parse_smc(const nlohmann::json& item, const std::string& acc
 Result<model::Code> parse_ecs(const nlohmann::json& item, const std::string& account, const std::string& region);
 Result<model::Code> parse_polardb(const nlohmann::json& item, const std::string& account, const std::string& order_id,
                                   int utc_offset);
+// One item given as JSON text, read as a list page is read (by simdjson), as an item of scope's
+// product (parse_smc and the others read their item's text this way).
+Result<model::Code> parse_item_text(std::string_view text, const model::Scope& scope, int utc_offset);
 
 // Everything one collector needs to list its scopes. Thread-safe (it holds no mutable state):
 // scopes of one collector may be listed side by side, and discovery may run meanwhile.

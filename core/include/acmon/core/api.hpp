@@ -67,7 +67,11 @@ class Observer {
 // success status whose body is not JSON; false for every other error (other 4xx above all).
 bool is_retryable(const Error& e);
 
-// Turns an HTTP response into the JSON document or a typed error carrying Code, Message, RequestId.
+// Nothing when the response is a success carrying a JSON object (nesting at most k_max_json_depth);
+// otherwise a typed error carrying Code, Message, RequestId, or saying why the body is not one.
+Result<void> check_answer(const http::Response& response);
+
+// check_answer, then the JSON document (parse_json_bounded's limits apply).
 Result<nlohmann::json> interpret(const http::Response& response);
 
 // Removes what an API error message must not carry into logs (a server's string-to-sign
@@ -82,6 +86,9 @@ class Client {
   // Performs the call with credentials from provider; every attempt is signed anew
   // (fresh nonce and time). Thread-safe.
   [[nodiscard]] Result<nlohmann::json> call(const Call& call, CredentialProvider& provider);
+  // The same call, answering the body of the success (check_answer passed) for a caller that
+  // reads it with its own parser: the collectors' list pages.
+  [[nodiscard]] Result<std::string> call_body(const Call& call, CredentialProvider& provider);
 
   // Builds the signed HTTP request of one attempt (exposed for tests).
   [[nodiscard]] http::Request build(const Call& call, const Credentials& creds, UnixTime now,
