@@ -117,7 +117,7 @@ Result<Listing> Collector::list(const Scope& scope, int* pages_read, const std::
   Result<Listing> result = make_error(ErrorKind::usage, "no pass was made");
   for (int pass = 1; pass <= k_max_passes; ++pass) {
     detail::Pass work;
-    result = list_pass(scope, work);
+    result = list_pass(scope, work, known == nullptr ? 0 : known->size());
     pages += work.listing.pages;
     if (!result) {
       if (work.changed && pass < k_max_passes) {
@@ -165,7 +165,7 @@ Result<Listing> Collector::list(const Scope& scope, int* pages_read, const std::
   return result;
 }
 
-Result<Listing> Collector::list_pass(const Scope& scope, detail::Pass& pass) {
+Result<Listing> Collector::list_pass(const Scope& scope, detail::Pass& pass, std::size_t expected) {
   // A "*" collector lists only regions that discovery found (the configuration cannot mix "*"
   // with named regions), so for it a region without the API simply has no codes.
   const bool discovered = m_cfg.regions.size() == 1 && m_cfg.regions[0] == "*";
@@ -177,7 +177,7 @@ Result<Listing> Collector::list_pass(const Scope& scope, detail::Pass& pass) {
         call.params = params;
         return m_client.call_body(call, m_credentials);
       },
-      pass);
+      pass, static_cast<std::int64_t>(expected));
 }
 
 }  // namespace acmon::collectors

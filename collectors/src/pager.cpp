@@ -4,8 +4,10 @@
 
 #include "acmon/core/text.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -43,34 +45,61 @@ Result<std::int64_t> read_total(Item doc, const char* field) {
   return make_error(ErrorKind::parse, std::string("the response has no numeric ") + field);
 }
 
-// Adds a page's codes, refusing an id seen on an earlier page (the list shifted under us).
-Result<void> add_codes(Listing& out, std::unordered_set<std::string>& seen, std::vector<model::Code> page_codes) {
-  for (auto& c : page_codes) {
-    if (!seen.insert(c.id).second) {
-      return make_error(ErrorKind::parse, "code " + c.id +
-                                              " appeared on two pages: the list changed while it was read; "
-                                              "the listing is not trusted");
+// The ids of a pass so far, to refuse one seen on an earlier page (the list shifted under us). Keeps
+// each id's hash and where it is in the listing, not a copy of it; an id whose hash an earlier,
+// different id already has (all but never) is kept whole.
+class SeenIds {
+ public:
+  explicit SeenIds(const Listing& listing) : m_listing(listing) {}
+  void reserve(std::size_t n) { m_first.reserve(n); }
+  // The listing's code at index, just added; false when its id was already listed.
+  bool add(std::size_t index) {
+    const std::string& id = m_listing.codes[index].id;
+    auto [it, added] = m_first.try_emplace(std::hash<std::string>{}(id), index);
+    if (added) {
+      return true;
     }
-    out.codes.push_back(std::move(c));
+    if (m_listing.codes[it->second].id == id) {
+      return false;
+    }
+    return m_collided.insert(id).second;
   }
-  return {};
+
+ private:
+  const Listing& m_listing;
+  std::unordered_map<std::size_t, std::size_t> m_first;
+  std::unordered_set<std::string> m_collided;
+};
+
+// The most codes a pass reserves room for before it has read them: a total from the answer is
+// only a hint, and a hostile one must not make acmon allocate for a billion codes.
+constexpr std::int64_t k_max_reserve = 200000;
+
+void reserve(Listing& out, SeenIds& seen, std::int64_t expected) {
+  const auto n = static_cast<std::size_t>(std::clamp<std::int64_t>(expected, 0, k_max_reserve));
+  out.codes.reserve(n);
+  seen.reserve(n);
 }
 
-// Parses a page's items and adds them; a repeated id marks the pass changed.
+// Parses a page's items into the listing; a repeated id marks the pass changed.
 Result<void> take_items(const ProductApi& api, const model::Scope& scope, int utc_offset, array items, Pass& pass,
-                        std::unordered_set<std::string>& seen, int page) {
-  std::vector<model::Code> codes;
-  codes.reserve(items.size());
+                        SeenIds& seen, int page) {
+  auto& codes = pass.listing.codes;
   for (const Item item : items) {
     auto c = api.parse(item, scope, utc_offset);
     if (!c) {
       return at_page(c.error(), page);
     }
     codes.push_back(std::move(*c));
-  }
-  if (auto r = add_codes(pass.listing, seen, std::move(codes)); !r) {
-    pass.changed = true;
-    return at_page(r.error(), page);
+    if (!seen.add(codes.size() - 1)) {
+      pass.changed = true;
+      const std::string id = std::move(codes.back().id);
+      codes.pop_back();
+      return at_page(make_error(ErrorKind::parse, "code " + id +
+                                                      " appeared on two pages: the list changed while it was read; "
+                                                      "the listing is not trusted"),
+                     page);
+    }
   }
   return {};
 }
@@ -105,7 +134,7 @@ Result<std::optional<Item>> fetch_page(const ProductApi& api, bool discovered, i
 Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope, int utc_offset, bool discovered,
                                const FetchPage& fetch, Pass& pass, simdjson::dom::parser& parser) {
   Listing& out = pass.listing;
-  std::unordered_set<std::string> seen;
+  SeenIds seen(out);
   std::optional<std::int64_t> total;
   for (int page = 1; page <= k_max_pages; ++page) {
     signing::Params params = api.scope_params(scope);
@@ -133,6 +162,9 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
                                            " to " + std::to_string(*t) + " while paging; the listing is not trusted"),
           page);
     }
+    if (!total) {
+      reserve(out, seen, *t);
+    }
     total = *t;
     if (auto r = take_items(api, scope, utc_offset, *items, pass, seen, page); !r) {
       return r.error();
@@ -154,9 +186,11 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
 // NextToken until it comes back empty, and only then: an empty page that still carries a token is
 // followed, not taken as the end; a token that repeats an earlier one fails the listing.
 Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, int utc_offset, bool discovered,
-                              const FetchPage& fetch, Pass& pass, simdjson::dom::parser& parser) {
+                              const FetchPage& fetch, Pass& pass, simdjson::dom::parser& parser,
+                              std::int64_t expected) {
   Listing& out = pass.listing;
-  std::unordered_set<std::string> seen;
+  SeenIds seen(out);
+  reserve(out, seen, expected);
   std::unordered_set<std::string> tokens;
   std::string token;
   for (int page = 1;; ++page) {
@@ -234,12 +268,12 @@ std::optional<array> page_array(Item doc, const char* field) {
 }
 
 Result<Listing> read_pages(const ProductApi& api, const model::Scope& scope, int utc_offset, bool discovered,
-                           const FetchPage& fetch, Pass& pass) {
+                           const FetchPage& fetch, Pass& pass, std::int64_t expected) {
   // One parser for every page of the pass: its buffers are allocated once, for the first page.
   simdjson::dom::parser parser;
   switch (api.paging) {
     case Paging::page_number: return by_page_number(api, scope, utc_offset, discovered, fetch, pass, parser);
-    case Paging::next_token: return by_next_token(api, scope, utc_offset, discovered, fetch, pass, parser);
+    case Paging::next_token: return by_next_token(api, scope, utc_offset, discovered, fetch, pass, parser, expected);
   }
   return make_error(ErrorKind::usage, "unknown paging style");
 }

@@ -24,8 +24,10 @@ using FetchPage = std::function<Result<std::string>(const signing::Params& param
 // Reads every page of scope with api into pass.listing (pages counted there, on failure too) and
 // returns it. Errors name the page ("page 3: …"). discovered: the scope's region came from
 // discovery, so a first page answering api.unsupported_code is an empty, complete listing.
+// expected: how many codes the listing likely holds (room is made for them when the answer gives
+// no total).
 Result<Listing> read_pages(const ProductApi& api, const model::Scope& scope, int utc_offset, bool discovered,
-                           const FetchPage& fetch, Pass& pass);
+                           const FetchPage& fetch, Pass& pass, std::int64_t expected = 0);
 
 // The array under field: {"X": [...]} or the XML-derived {"X": {"Y": [...]}}; nullptr if neither.
 const nlohmann::json* read_array(const nlohmann::json& doc, const char* field);

@@ -69,7 +69,7 @@ class Collector {
 
  private:
   // One pass over every page of the scope, by its product's paging style.
-  Result<Listing> list_pass(const model::Scope& s, detail::Pass& pass);
+  Result<Listing> list_pass(const model::Scope& s, detail::Pass& pass, std::size_t expected);
   api::Call make_call(const std::string& action, const std::string& region = "") const;
 
   config::Collector m_cfg;
