@@ -45,63 +45,65 @@ Result<std::int64_t> read_total(Item doc, const char* field) {
   return make_error(ErrorKind::parse, std::string("the response has no numeric ") + field);
 }
 
-// The ids of a pass so far, to refuse one seen on an earlier page (the list shifted under us). Keeps
-// each id's hash and where it is in the listing, not a copy of it; an id whose hash an earlier,
-// different id already has (all but never) is kept whole.
-class SeenIds {
- public:
-  explicit SeenIds(const Listing& listing) : m_listing(listing) {}
-  void reserve(std::size_t n) { m_first.reserve(n); }
-  // The listing's code at index, just added; false when its id was already listed.
-  bool add(std::size_t index) {
-    const std::string& id = m_listing.codes[index].id;
-    auto [it, added] = m_first.try_emplace(std::hash<std::string>{}(id), index);
-    if (added) {
-      return true;
-    }
-    if (m_listing.codes[it->second].id == id) {
-      return false;
-    }
-    return m_collided.insert(id).second;
-  }
-
- private:
-  const Listing& m_listing;
-  std::unordered_map<std::size_t, std::size_t> m_first;
-  std::unordered_set<std::string> m_collided;
-};
+// Where each page's codes begin in the listing: (index of its first code, page number).
+using PageStarts = std::vector<std::pair<std::size_t, int>>;
 
 // The most codes a pass reserves room for before it has read them: a total from the answer is
 // only a hint, and a hostile one must not make acmon allocate for a billion codes.
 constexpr std::int64_t k_max_reserve = 200000;
 
-void reserve(Listing& out, SeenIds& seen, std::int64_t expected) {
-  const auto n = static_cast<std::size_t>(std::clamp<std::int64_t>(expected, 0, k_max_reserve));
-  out.codes.reserve(n);
-  seen.reserve(n);
+void reserve(Listing& out, std::int64_t expected) {
+  out.codes.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(expected, 0, k_max_reserve)));
 }
 
-// Parses a page's items into the listing; a repeated id marks the pass changed.
-Result<void> take_items(const ProductApi& api, const model::Scope& scope, int utc_offset, array items, Pass& pass,
-                        SeenIds& seen, int page) {
-  auto& codes = pass.listing.codes;
+// Parses a page's items into the listing.
+Result<void> take_items(const ProductApi& api, const model::Scope& scope, int utc_offset, array items, Listing& out,
+                        PageStarts& starts, int page) {
+  starts.emplace_back(out.codes.size(), page);
   for (const Item item : items) {
     auto c = api.parse(item, scope, utc_offset);
     if (!c) {
       return at_page(c.error(), page);
     }
-    codes.push_back(std::move(*c));
-    if (!seen.add(codes.size() - 1)) {
-      pass.changed = true;
-      const std::string id = std::move(codes.back().id);
-      codes.pop_back();
-      return at_page(make_error(ErrorKind::parse, "code " + id +
-                                                      " appeared on two pages: the list changed while it was read; "
-                                                      "the listing is not trusted"),
-                     page);
-    }
+    out.codes.push_back(std::move(*c));
   }
   return {};
+}
+
+// Refuses a listing that holds an id twice: the list shifted while it was read. Ids are sorted by
+// hash (cache-friendly, unlike a hash set of 100,000 ids) and compared whole only where two hashes
+// agree. The error names the page of the earliest second listing.
+Result<void> refuse_repeats(const Listing& out, const PageStarts& starts, Pass& pass) {
+  std::vector<std::pair<std::size_t, std::size_t>> keyed;  // (hash of the id, index)
+  keyed.reserve(out.codes.size());
+  for (std::size_t i = 0; i < out.codes.size(); ++i) {
+    keyed.emplace_back(std::hash<std::string>{}(out.codes[i].id), i);
+  }
+  std::sort(keyed.begin(), keyed.end());
+  std::optional<std::size_t> repeat;  // the earliest index listing an id again
+  for (std::size_t a = 0; a < keyed.size();) {
+    std::size_t b = a + 1;
+    while (b < keyed.size() && keyed[b].first == keyed[a].first) {
+      ++b;
+    }
+    for (std::size_t x = a; x < b; ++x) {
+      for (std::size_t y = x + 1; y < b; ++y) {
+        if (out.codes[keyed[x].second].id == out.codes[keyed[y].second].id) {
+          repeat = std::min(repeat.value_or(keyed[y].second), keyed[y].second);  // sorted: y is the later
+        }
+      }
+    }
+    a = b;
+  }
+  if (!repeat) {
+    return {};
+  }
+  pass.changed = true;
+  const auto page = std::prev(std::upper_bound(starts.begin(), starts.end(), std::pair{*repeat, INT_MAX}))->second;
+  return at_page(make_error(ErrorKind::parse, "code " + out.codes[*repeat].id +
+                                                  " appeared on two pages: the list changed while it was read; "
+                                                  "the listing is not trusted"),
+                 page);
 }
 
 // A first page that says the discovered region has no such API. Only the first page can say so:
@@ -134,7 +136,7 @@ Result<std::optional<Item>> fetch_page(const ProductApi& api, bool discovered, i
 Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope, int utc_offset, bool discovered,
                                const FetchPage& fetch, Pass& pass, simdjson::dom::parser& parser) {
   Listing& out = pass.listing;
-  SeenIds seen(out);
+  PageStarts starts;
   std::optional<std::int64_t> total;
   for (int page = 1; page <= k_max_pages; ++page) {
     signing::Params params = api.scope_params(scope);
@@ -163,15 +165,18 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
           page);
     }
     if (!total) {
-      reserve(out, seen, *t);
+      reserve(out, *t);
     }
     total = *t;
-    if (auto r = take_items(api, scope, utc_offset, *items, pass, seen, page); !r) {
+    if (auto r = take_items(api, scope, utc_offset, *items, out, starts, page); !r) {
       return r.error();
     }
     if (static_cast<std::int64_t>(out.codes.size()) >= *total || items->size() == 0) {
       break;
     }
+  }
+  if (auto r = refuse_repeats(out, starts, pass); !r) {
+    return r.error();
   }
   if (static_cast<std::int64_t>(out.codes.size()) != total.value_or(0)) {
     pass.changed = true;
@@ -189,8 +194,8 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
                               const FetchPage& fetch, Pass& pass, simdjson::dom::parser& parser,
                               std::int64_t expected) {
   Listing& out = pass.listing;
-  SeenIds seen(out);
-  reserve(out, seen, expected);
+  PageStarts starts;
+  reserve(out, expected);
   std::unordered_set<std::string> tokens;
   std::string token;
   for (int page = 1;; ++page) {
@@ -211,7 +216,7 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
     if (!items) {
       return at_page(make_error(ErrorKind::parse, std::string("the response lacks ") + api.items_field + "[]"), page);
     }
-    if (auto r = take_items(api, scope, utc_offset, *items, pass, seen, page); !r) {
+    if (auto r = take_items(api, scope, utc_offset, *items, out, starts, page); !r) {
       return r.error();
     }
     std::string next;
@@ -230,6 +235,9 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
                      page);
     }
     token = std::move(next);
+  }
+  if (auto r = refuse_repeats(out, starts, pass); !r) {
+    return r.error();
   }
   return std::move(out);
 }
