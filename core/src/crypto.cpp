@@ -3,20 +3,65 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 
 namespace acmon::crypto {
 
 namespace {
 
-std::string hmac_raw(const EVP_MD* md, std::string_view key, std::string_view data) {
+// OpenSSL 3 looks an algorithm up by name, under a lock every thread shares, each time EVP_sha256()
+// or HMAC() is used. Fetched once here, parallel scopes signing their requests no longer queue on
+// that lock. A fetch that fails (a provider configuration without the algorithm) falls back to
+// the lookup by name.
+struct Algorithms {
+  EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_MD* sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  EVP_MAC_CTX* hmac_sha256 = hmac_template("SHA256");
+  EVP_MAC_CTX* hmac_sha1 = hmac_template("SHA1");
+
+  // An HMAC context with its digest chosen, copied for each use (a copy does not look it up again).
+  [[nodiscard]] EVP_MAC_CTX* hmac_template(const char* digest) const {
+    if (hmac == nullptr) {
+      return nullptr;
+    }
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(hmac);
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>(digest), 0),
+                                 OSSL_PARAM_construct_end()};
+    if (ctx != nullptr && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+      EVP_MAC_CTX_free(ctx);
+      return nullptr;
+    }
+    return ctx;
+  }
+};
+
+const Algorithms& algorithms() {
+  static const Algorithms k_algorithms;
+  return k_algorithms;
+}
+
+std::string hmac_raw(EVP_MAC_CTX* tmpl, const EVP_MD* fallback, std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
+  static const unsigned char k_empty = 0;
+  const auto* key_bytes = key.empty() ? &k_empty : reinterpret_cast<const unsigned char*>(key.data());
+  if (tmpl != nullptr) {
+    std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(tmpl), &EVP_MAC_CTX_free);
+    std::size_t len = 0;
+    if (ctx && EVP_MAC_init(ctx.get(), key_bytes, key.size(), nullptr) == 1 &&
+        EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1 &&
+        EVP_MAC_final(ctx.get(), out, &len, sizeof out) == 1) {
+      return {reinterpret_cast<const char*>(out), len};
+    }
+  }
   unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-       out, &len);
+  HMAC(fallback, key_bytes, static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), out, &len);
   return {reinterpret_cast<const char*>(out), len};
 }
 
@@ -36,16 +81,17 @@ std::string to_hex(std::string_view raw) {
 std::string sha256_hex(std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr);
+  const EVP_MD* md = algorithms().sha256;
+  EVP_Digest(data.data(), data.size(), out, &len, md != nullptr ? md : EVP_sha256(), nullptr);
   return to_hex({reinterpret_cast<const char*>(out), len});
 }
 
 std::string hmac_sha1_raw(std::string_view key, std::string_view data) {
-  return hmac_raw(EVP_sha1(), key, data);
+  return hmac_raw(algorithms().hmac_sha1, EVP_sha1(), key, data);
 }
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
-  return to_hex(hmac_raw(EVP_sha256(), key, data));
+  return to_hex(hmac_raw(algorithms().hmac_sha256, EVP_sha256(), key, data));
 }
 
 std::string base64(std::string_view raw) {
