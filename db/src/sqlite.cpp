@@ -95,6 +95,18 @@ std::optional<std::string> Stmt::opt_text(int col) const {
   return is_null(col) ? std::nullopt : std::optional<std::string>(text(col));
 }
 
+Stmt& StmtCache::get(std::string_view sql) {
+  auto it = m_stmts.find(sql);
+  if (it == m_stmts.end()) {
+    it = m_stmts.emplace(std::string(sql), std::make_unique<Stmt>(m_db, sql)).first;
+  } else if (!it->second->ok()) {
+    it->second = std::make_unique<Stmt>(m_db, sql);  // a failure is not kept: the next use tries again
+  } else {
+    it->second->reset();
+  }
+  return *it->second;
+}
+
 Result<void> exec(sqlite3* db, const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
