@@ -26,6 +26,8 @@ std::string values_rows(std::string_view row, int params, int n);
 constexpr int k_upsert_params = 17;
 constexpr int k_history_params = 14;
 std::string codes_upsert_sql(int n);
+// The same without the upsert: for codes that have no row yet.
+std::string codes_insert_sql(int n);
 std::string history_insert_sql(int n);
 
 }  // namespace acmon::db::detail

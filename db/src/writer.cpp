@@ -6,6 +6,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "batch.hpp"
 #include "rows.hpp"
 #include "sqlite.hpp"
 
@@ -14,7 +15,6 @@ namespace acmon::db {
 using model::Code;
 using model::Scope;
 
-using detail::bind_code_fields;
 using detail::read_code_fields;
 using detail::sqlite_error;
 using detail::Stmt;
@@ -240,70 +240,7 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
     return c;
   };
 
-  // Codes that changed (and their history rows) are written k_batch at a time, one statement
-  // for each table; what is left at the end in power-of-two pieces, so that the connection keeps
-  // a handful of these statements rather than one for every size.
-  constexpr int k_batch = 128;
-  static const std::string k_upsert_batch = detail::codes_upsert_sql(k_batch);
-  static const std::string k_history_batch = detail::history_insert_sql(k_batch);
-  // A code to write: its history event, and for a listed code its state and fingerprint.
-  struct Pending {
-    const Code* code;
-    std::string_view state;
-    std::int64_t fingerprint;
-    std::string event;
-    std::string detail;
-  };
-  std::vector<Pending> pending;
-  pending.reserve(k_batch);
-  auto bind_history = [&](Stmt& st, int first, const Pending& p) {
-    st.bind(first + 1, *sid).bind_ref(first + 2, p.code->id).bind(first + 3, sum.run_id).bind(first + 4, now);
-    st.bind_ref(first + 5, p.event).bind_ref(first + 6, p.detail);
-    bind_code_fields(st, first + 7, *p.code);
-  };
-  // Writes the codes rows and history rows of pending[from, from + n).
-  auto write_rows = [&](std::size_t from, int n) -> Result<void> {
-    Stmt& up = n == k_batch ? m_stmts->get(k_upsert_batch) : m_stmts->get(detail::codes_upsert_sql(n));
-    Stmt& hist = n == k_batch ? m_stmts->get(k_history_batch) : m_stmts->get(detail::history_insert_sql(n));
-    if (!up.ok() || !hist.ok()) {
-      return sqlite_error(m_db, "prepare");
-    }
-    for (int k = 0; k < n; ++k) {
-      const Pending& p = pending[from + static_cast<std::size_t>(k)];
-      const Code& c = *p.code;
-      const int first = k * detail::k_upsert_params;
-      up.bind(first + 1, *sid)
-          .bind_ref(first + 2, c.id)
-          .bind_ref(first + 3, std::string_view(config::to_string(c.product)));
-      up.bind_ref(first + 4, c.account).bind_ref(first + 5, c.region).bind_ref(first + 6, c.order_id);
-      bind_code_fields(up, first + 7, c);
-      up.bind_ref(first + 15, p.state).bind(first + 16, now).bind(first + 17, p.fingerprint);
-      bind_history(hist, k * detail::k_history_params, p);
-    }
-    if (auto r = up.run(); !r) {
-      return r.error();
-    }
-    if (auto r = hist.run(); !r) {
-      return r.error();
-    }
-    sum.history_rows += n;
-    return {};
-  };
-  auto flush = [&]() -> Result<void> {
-    for (std::size_t from = 0; from < pending.size();) {
-      int n = k_batch;
-      while (static_cast<std::size_t>(n) > pending.size() - from) {
-        n /= 2;
-      }
-      if (auto r = write_rows(from, n); !r) {
-        return r.error();
-      }
-      from += static_cast<std::size_t>(n);
-    }
-    pending.clear();
-    return {};
-  };
-
+  detail::RowWriter rows(m_db, *m_stmts, *sid, sum.run_id, now);
   for (const Code& c : codes) {
     const std::string_view state = model::to_string(model::derive_state(c, now));
     const std::int64_t fp = fingerprint(c);
@@ -334,20 +271,16 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
       }
       ++sum.changed;
     }
-    pending.push_back({&c, state, fp, std::move(event), std::move(detail)});
-    if (pending.size() == static_cast<std::size_t>(k_batch)) {
-      if (auto r = flush(); !r) {
-        return r.error();
-      }
+    if (auto r = rows.add({&c, state, fp, std::move(event), std::move(detail)}, it == current.end()); !r) {
+      return r.error();
     }
   }
-  if (auto r = flush(); !r) {
+  if (auto r = rows.flush(); !r) {
     return r.error();
   }
 
   Stmt& del =
       m_stmts->get("UPDATE codes SET deleted_at=?3, state='deleted', changed_at=?3 WHERE scope_id=?1 AND code_id=?2");
-  Stmt& hist1 = m_stmts->get(detail::history_insert_sql(1));
   for (const auto& [id, cur] : current) {
     if (cur.deleted || cur.listed) {
       continue;
@@ -361,15 +294,12 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
     if (auto r = del.run(); !r) {
       return r.error();
     }
-    const Pending gone{&*old, {}, 0, "deleted", "no longer listed"};  // bound by reference: kept until run
-    hist1.reset();
-    bind_history(hist1, 0, gone);
-    if (auto r = hist1.run(); !r) {
+    if (auto r = rows.history_only({&*old, {}, 0, "deleted", "no longer listed"}); !r) {
       return r.error();
     }
-    ++sum.history_rows;
     ++sum.deleted;
   }
+  sum.history_rows = rows.history_rows();
 
   Stmt& upd_run = m_stmts->get("UPDATE runs SET changes=?2 WHERE id=?1");
   const std::int64_t changes = std::int64_t{sum.created} + sum.changed + sum.deleted;

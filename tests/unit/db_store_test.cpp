@@ -120,6 +120,16 @@ TEST_F(StoreTest, AVersion3DatabaseLosesOnlyItsIndexOfCodesById) {
   EXPECT_EQ(w->history_rows, 1);
 }
 
+TEST_F(StoreTest, AnIdListedTwiceIsWrittenOnceWithTheLaterValues) {
+  // New codes are inserted rather than upserted: a repeated id must not fail the run.
+  auto w = sync({code("a", 1), code("b"), code("a", 5)}, 2000);
+  ASSERT_TRUE(w) << w.error().message;
+  EXPECT_EQ(w->created, 3);
+  EXPECT_EQ(w->history_rows, 3);
+  EXPECT_EQ(count("SELECT count(*) FROM codes"), 2);
+  EXPECT_EQ(count("SELECT registered FROM codes WHERE code_id='a'"), 5);
+}
+
 TEST_F(StoreTest, ACheckpointLeavesNothingInTheLog) {
   std::vector<Code> many;
   for (int i = 0; i < 300; ++i) {
