@@ -42,6 +42,12 @@ Stmt& Stmt::bind(int i, double v) {
   sqlite3_bind_double(m_stmt, i, v);
   return *this;
 }
+Stmt& Stmt::bind(const char* name, std::int64_t v) {
+  if (const int i = sqlite3_bind_parameter_index(m_stmt, name); i > 0) {
+    bind(i, v);
+  }
+  return *this;
+}
 Stmt& Stmt::bind_null(int i) {
   sqlite3_bind_null(m_stmt, i);
   return *this;

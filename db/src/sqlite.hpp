@@ -30,6 +30,8 @@ class Stmt {
   Stmt& bind(int i, std::int64_t v);
   Stmt& bind(int i, double v);
   Stmt& bind_null(int i);
+  // A named parameter (":now"); one the statement lacks is left alone.
+  Stmt& bind(const char* name, std::int64_t v);
   Stmt& bind(int i, const std::optional<std::int64_t>& v);
   Stmt& bind(int i, const std::optional<std::string>& v);
   // Without a copy: the text must stay unchanged until the statement is reset.
