@@ -130,6 +130,19 @@ TEST_F(StoreTest, AnIdListedTwiceIsWrittenOnceWithTheLaterValues) {
   EXPECT_EQ(count("SELECT registered FROM codes WHERE code_id='a'"), 5);
 }
 
+TEST_F(StoreTest, ARunLeavesForeignKeysCheckedAndEveryReferenceGood) {
+  ASSERT_TRUE(sync({code("a"), code("b")}, 2000));
+  ASSERT_TRUE(sync({code("a", 2)}, 3000));
+  EXPECT_EQ(count("PRAGMA foreign_keys"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM pragma_foreign_key_check"), 0);
+  // Still enforced for everything else: a history row of no scope is refused.
+  EXPECT_NE(sqlite3_exec(store->handle(),
+                         "INSERT INTO history(scope_id, code_id, run_id, at, event, detail, name, description) "
+                         "VALUES(99, 'x', 1, 1, 'created', '', '', '')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+}
+
 TEST_F(StoreTest, ACheckpointLeavesNothingInTheLog) {
   std::vector<Code> many;
   for (int i = 0; i < 300; ++i) {

@@ -151,6 +151,9 @@ class Store {
   Result<std::int64_t> scope_id(const model::Scope& scope);
   // Before a write transaction: a checkpoint when the log holds more than k_wal_bound_pages.
   void bound_wal();
+  // record_success's transaction (foreign keys off meanwhile).
+  Result<WriteSummary> write_success(const model::Scope& scope, const std::vector<model::Code>& codes,
+                                     const RunInfo& run, UnixTime now);
   // Before a write: the path still names the file opened (check_file) and tx began.
   Result<void> writable(const detail::Transaction& tx) const;
   // Fills in exhaustion_forecast of the codes that can run out, from their history within
