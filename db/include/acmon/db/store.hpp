@@ -26,8 +26,8 @@ class StmtCache;
 class Transaction;
 }  // namespace detail
 
-// The write-ahead log is checkpointed before a write once it holds more pages than this (4 KiB
-// each: 64 MiB), so that a daemon whose checkpoints never run still keeps it bounded.
+// The write-ahead log is checkpointed before a run's write once it holds more pages than this
+// (4 KiB each: 64 MiB), so that it stays bounded when Store::checkpoint is never called.
 constexpr int k_wal_bound_pages = 16384;
 
 // The current schema version (PRAGMA user_version).
@@ -137,8 +137,8 @@ class Store {
 
   // Copies what the write-ahead log holds into the database file, as far as readers allow
   // (SQLite's passive checkpoint). A commit does not do it: a run's write ends at its commit, and
-  // the daemon calls this after evaluating, off the path of the runs. A write begins with one
-  // when the log has grown past k_wal_bound_pages anyway, so it stays bounded whoever calls this.
+  // the daemon calls this when it evaluates alerts. record_success begins with one when the log
+  // has grown past k_wal_bound_pages, so that it stays bounded even when nobody calls this.
   Result<void> checkpoint();
 
   [[nodiscard]] const std::string& path() const { return m_path; }
