@@ -1,3 +1,4 @@
+// A run's codes rows and history rows, written many to a statement (batch.hpp says how).
 #include "batch.hpp"
 
 #include "rows.hpp"
