@@ -70,6 +70,11 @@ Result<void> Service::evaluate() {
     {
       std::lock_guard lock(m_store_mutex);
       file = m_store->check_file();
+      if (file) {
+        // What runs wrote since goes into the database file here, off their path. A failure
+        // (another connection checkpointing) leaves it for the next time.
+        (void)m_store->checkpoint();
+      }
     }
     note_database(file, DbEvent::file_check);
   }

@@ -49,11 +49,15 @@ std::string values_rows(std::string_view row, int params, int n) {
   return out;
 }
 
-std::string codes_upsert_sql(int n) {
+std::string codes_insert_sql(int n) {
   return "INSERT INTO codes(scope_id, code_id, product, account, region, order_id, name, description, "
          "limit_count, registered, deregistered, created_at, expires_at, api_status, state, first_seen, "
          "changed_at, deleted_at, fingerprint) VALUES" +
-         values_rows("(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?16,NULL,?17)", k_upsert_params, n) +
+         values_rows("(:scope,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,:now,:now,NULL,?17)", k_upsert_params, n);
+}
+
+std::string codes_upsert_sql(int n) {
+  return codes_insert_sql(n) +
          " ON CONFLICT(scope_id, code_id) DO UPDATE SET name=excluded.name, description=excluded.description, "
          "limit_count=excluded.limit_count, registered=excluded.registered, "
          "deregistered=excluded.deregistered, created_at=excluded.created_at, expires_at=excluded.expires_at, "
@@ -64,7 +68,7 @@ std::string codes_upsert_sql(int n) {
 std::string history_insert_sql(int n) {
   return "INSERT INTO history(scope_id, code_id, run_id, at, event, detail, name, description, limit_count, "
          "registered, deregistered, created_at, expires_at, api_status) VALUES" +
-         values_rows("(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)", k_history_params, n);
+         values_rows("(:scope,?2,:run,:now,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)", k_history_params, n);
 }
 
 }  // namespace acmon::db::detail

@@ -42,6 +42,12 @@ Stmt& Stmt::bind(int i, double v) {
   sqlite3_bind_double(m_stmt, i, v);
   return *this;
 }
+Stmt& Stmt::bind(const char* name, std::int64_t v) {
+  if (const int i = sqlite3_bind_parameter_index(m_stmt, name); i > 0) {
+    bind(i, v);
+  }
+  return *this;
+}
 Stmt& Stmt::bind_null(int i) {
   sqlite3_bind_null(m_stmt, i);
   return *this;
@@ -93,6 +99,18 @@ std::optional<std::int64_t> Stmt::opt_i64(int col) const {
 }
 std::optional<std::string> Stmt::opt_text(int col) const {
   return is_null(col) ? std::nullopt : std::optional<std::string>(text(col));
+}
+
+Stmt& StmtCache::get(std::string_view sql) {
+  auto it = m_stmts.find(sql);
+  if (it == m_stmts.end()) {
+    it = m_stmts.emplace(std::string(sql), std::make_unique<Stmt>(m_db, sql)).first;
+  } else if (!it->second->ok()) {
+    it->second = std::make_unique<Stmt>(m_db, sql);  // a failure is not kept: the next use tries again
+  } else {
+    it->second->reset();
+  }
+  return *it->second;
 }
 
 Result<void> exec(sqlite3* db, const char* sql) {

@@ -4,9 +4,11 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "acmon/core/result.hpp"
 
@@ -28,6 +30,8 @@ class Stmt {
   Stmt& bind(int i, std::int64_t v);
   Stmt& bind(int i, double v);
   Stmt& bind_null(int i);
+  // A named parameter (":now"); one the statement lacks is left alone.
+  Stmt& bind(const char* name, std::int64_t v);
   Stmt& bind(int i, const std::optional<std::int64_t>& v);
   Stmt& bind(int i, const std::optional<std::string>& v);
   // Without a copy: the text must stay unchanged until the statement is reset.
@@ -62,6 +66,25 @@ class Stmt {
  private:
   sqlite3* m_db;
   sqlite3_stmt* m_stmt = nullptr;
+};
+
+// Statements prepared once per connection and kept until it closes: a scope's run would otherwise
+// compile the same SQL every time, and a run that changes nothing is mostly that.
+class StmtCache {
+ public:
+  explicit StmtCache(sqlite3* db) : m_db(db) {}
+  // The statement for sql, reset and without bindings; prepared at first use (check ok()). Two
+  // uses of one SQL text at once share it: a caller needing both prepares a Stmt of its own.
+  Stmt& get(std::string_view sql);
+
+ private:
+  // Looked up by the text itself, so that a std::string_view finds it without a copy.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  sqlite3* m_db;
+  std::unordered_map<std::string, std::unique_ptr<Stmt>, Hash, std::equal_to<>> m_stmts;
 };
 
 // BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless commit() succeeded.

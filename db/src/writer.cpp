@@ -6,6 +6,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "batch.hpp"
 #include "rows.hpp"
 #include "sqlite.hpp"
 
@@ -14,7 +15,7 @@ namespace acmon::db {
 using model::Code;
 using model::Scope;
 
-using detail::bind_code_fields;
+using detail::exec;
 using detail::read_code_fields;
 using detail::sqlite_error;
 using detail::Stmt;
@@ -125,7 +126,7 @@ std::pair<std::string, std::string> describe_change(const Code& old_code, const 
 }  // namespace
 
 Result<std::int64_t> Store::scope_id(const Scope& scope) {
-  Stmt find(m_db, "SELECT id FROM scopes WHERE collector=?1 AND region=?2 AND order_id=?3 AND member=?4");
+  Stmt& find = m_stmts->get("SELECT id FROM scopes WHERE collector=?1 AND region=?2 AND order_id=?3 AND member=?4");
   find.bind(1, std::string_view(scope.collector))
       .bind(2, std::string_view(scope.region))
       .bind(3, std::string_view(scope.order_id))
@@ -137,7 +138,8 @@ Result<std::int64_t> Store::scope_id(const Scope& scope) {
   if (*row) {
     const auto id = find.i64(0);
     // The collector may have been pointed at another account or product: keep the scope current.
-    Stmt upd(m_db, "UPDATE scopes SET product=?2, account=?3, organization=?4 WHERE id=?1");
+    find.reset();  // done with: the scope table is written next
+    Stmt& upd = m_stmts->get("UPDATE scopes SET product=?2, account=?3, organization=?4 WHERE id=?1");
     upd.bind(1, id)
         .bind(2, std::string_view(config::to_string(scope.product)))
         .bind(3, std::string_view(scope.account))
@@ -147,9 +149,9 @@ Result<std::int64_t> Store::scope_id(const Scope& scope) {
     }
     return id;
   }
-  Stmt ins(m_db,
-           "INSERT INTO scopes(collector, product, account, region, order_id, organization, member) "
-           "VALUES(?1,?2,?3,?4,?5,?6,?7)");
+  Stmt& ins = m_stmts->get(
+      "INSERT INTO scopes(collector, product, account, region, order_id, organization, member) "
+      "VALUES(?1,?2,?3,?4,?5,?6,?7)");
   ins.bind(1, std::string_view(scope.collector))
       .bind(2, std::string_view(config::to_string(scope.product)))
       .bind(3, std::string_view(scope.account))
@@ -175,6 +177,23 @@ Result<void> Store::writable(const detail::Transaction& tx) const {
 
 Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector<Code>& codes, const RunInfo& run,
                                            UnixTime now) {
+  bound_wal();
+  // Every row a run writes refers to its scope, found or made in the same transaction, and the
+  // run deletes nothing: SQLite's check of each reference (a lookup for every codes row and every
+  // history row) would be a tenth of the write. Set outside the transaction (SQLite ignores the
+  // pragma inside one), on again whatever the outcome.
+  if (auto r = exec(m_db, "PRAGMA foreign_keys=OFF"); !r) {
+    return r.error();
+  }
+  auto written = write_success(scope, codes, run, now);
+  if (auto on = exec(m_db, "PRAGMA foreign_keys=ON"); !on && written) {
+    return on.error();
+  }
+  return written;
+}
+
+Result<WriteSummary> Store::write_success(const Scope& scope, const std::vector<Code>& codes, const RunInfo& run,
+                                          UnixTime now) {
   Transaction tx(m_db);
   if (auto r = writable(tx); !r) {
     return r.error();
@@ -186,9 +205,9 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
   WriteSummary sum;
   sum.codes = static_cast<int>(codes.size());
 
-  Stmt ins_run(m_db,
-               "INSERT INTO runs(scope_id, started_at, finished_at, duration, ok, pages, codes) "
-               "VALUES(?1,?2,?3,?4,1,?5,?6)");
+  Stmt& ins_run = m_stmts->get(
+      "INSERT INTO runs(scope_id, started_at, finished_at, duration, ok, pages, codes) "
+      "VALUES(?1,?2,?3,?4,1,?5,?6)");
   ins_run.bind(1, *sid).bind(2, run.started_at).bind(3, run.finished_at).bind(4, run.duration_seconds);
   ins_run.bind(5, static_cast<std::int64_t>(run.pages)).bind(6, static_cast<std::int64_t>(codes.size()));
   if (auto r = ins_run.run(); !r) {
@@ -198,14 +217,15 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
 
   std::unordered_map<std::string, Current> current;
   {
-    Stmt count(m_db, "SELECT count(*) FROM codes WHERE scope_id=?1");
+    Stmt& count = m_stmts->get("SELECT count(*) FROM codes WHERE scope_id=?1");
     count.bind(1, *sid);
     if (auto r = count.step(); r && *r) {
       current.reserve(static_cast<std::size_t>(count.i64(0)));
     }
+    count.reset();
   }
   {
-    Stmt sel(m_db, "SELECT code_id, fingerprint, state, deleted_at IS NOT NULL FROM codes WHERE scope_id=?1");
+    Stmt& sel = m_stmts->get("SELECT code_id, fingerprint, state, deleted_at IS NOT NULL FROM codes WHERE scope_id=?1");
     sel.bind(1, *sid);
     if (auto r = sel.each([&] {
           current.emplace(sel.text(0), Current{sel.i64(1), sel.text(2), sel.i64(3) != 0});
@@ -215,9 +235,9 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
     }
   }
   // The full stored row, read only for codes that changed or went away.
-  Stmt full(m_db,
-            "SELECT name, description, limit_count, registered, deregistered, created_at, expires_at, api_status "
-            "FROM codes WHERE scope_id=?1 AND code_id=?2");
+  Stmt& full = m_stmts->get(
+      "SELECT name, description, limit_count, registered, deregistered, created_at, expires_at, api_status "
+      "FROM codes WHERE scope_id=?1 AND code_id=?2");
   Code base;
   base.product = scope.product;
   base.account = scope.account;
@@ -232,79 +252,12 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
     }
     Code c = base;
     c.id = id;
-    return read_code_fields(full, 0, c);
+    c = read_code_fields(full, 0, std::move(c));
+    full.reset();
+    return c;
   };
 
-  // Codes that changed (and their history rows) are written k_batch at a time, one statement
-  // for each table; what is left at the end goes in statements of its own size.
-  constexpr int k_batch = 32;
-  std::optional<Stmt> upsert_batch;
-  std::optional<Stmt> hist_batch;
-  // A code to write: its history event, and for a listed code its state and fingerprint.
-  struct Pending {
-    const Code* code;
-    std::string_view state;
-    std::int64_t fingerprint;
-    std::string event;
-    std::string detail;
-  };
-  std::vector<Pending> pending;
-  pending.reserve(k_batch);
-  auto bind_history = [&](Stmt& st, int first, const Pending& p) {
-    st.bind(first + 1, *sid).bind_ref(first + 2, p.code->id).bind(first + 3, sum.run_id).bind(first + 4, now);
-    st.bind_ref(first + 5, p.event).bind_ref(first + 6, p.detail);
-    bind_code_fields(st, first + 7, *p.code);
-  };
-  // Writes what is pending: with upsert, the codes rows too.
-  auto flush = [&](bool upsert) -> Result<void> {
-    if (pending.empty()) {
-      return {};
-    }
-    const int n = static_cast<int>(pending.size());
-    std::optional<Stmt> once_upsert;
-    std::optional<Stmt> once_hist;
-    if (n == k_batch && !upsert_batch) {
-      upsert_batch.emplace(m_db, detail::codes_upsert_sql(k_batch));
-      hist_batch.emplace(m_db, detail::history_insert_sql(k_batch));
-    }
-    if (n != k_batch) {
-      once_upsert.emplace(m_db, detail::codes_upsert_sql(n));
-      once_hist.emplace(m_db, detail::history_insert_sql(n));
-    }
-    Stmt& up = n == k_batch ? *upsert_batch : *once_upsert;
-    Stmt& hist = n == k_batch ? *hist_batch : *once_hist;
-    if (!up.ok() || !hist.ok()) {
-      return sqlite_error(m_db, "prepare");
-    }
-    if (upsert) {
-      up.reset();
-      for (int k = 0; k < n; ++k) {
-        const Pending& p = pending[static_cast<std::size_t>(k)];
-        const Code& c = *p.code;
-        const int first = k * detail::k_upsert_params;
-        up.bind(first + 1, *sid)
-            .bind_ref(first + 2, c.id)
-            .bind_ref(first + 3, std::string_view(config::to_string(c.product)));
-        up.bind_ref(first + 4, c.account).bind_ref(first + 5, c.region).bind_ref(first + 6, c.order_id);
-        bind_code_fields(up, first + 7, c);
-        up.bind_ref(first + 15, p.state).bind(first + 16, now).bind(first + 17, p.fingerprint);
-      }
-      if (auto r = up.run(); !r) {
-        return r.error();
-      }
-    }
-    hist.reset();
-    for (int k = 0; k < n; ++k) {
-      bind_history(hist, k * detail::k_history_params, pending[static_cast<std::size_t>(k)]);
-    }
-    if (auto r = hist.run(); !r) {
-      return r.error();
-    }
-    sum.history_rows += n;
-    pending.clear();
-    return {};
-  };
-
+  detail::RowWriter rows(m_db, *m_stmts, *sid, sum.run_id, now);
   for (const Code& c : codes) {
     const std::string_view state = model::to_string(model::derive_state(c, now));
     const std::int64_t fp = fingerprint(c);
@@ -335,19 +288,16 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
       }
       ++sum.changed;
     }
-    pending.push_back({&c, state, fp, std::move(event), std::move(detail)});
-    if (pending.size() == static_cast<std::size_t>(k_batch)) {
-      if (auto r = flush(true); !r) {
-        return r.error();
-      }
+    if (auto r = rows.add({&c, state, fp, std::move(event), std::move(detail)}, it == current.end()); !r) {
+      return r.error();
     }
   }
-  if (auto r = flush(true); !r) {
+  if (auto r = rows.flush(); !r) {
     return r.error();
   }
 
-  Stmt del(m_db, "UPDATE codes SET deleted_at=?3, state='deleted', changed_at=?3 WHERE scope_id=?1 AND code_id=?2");
-  Stmt hist1(m_db, detail::history_insert_sql(1));
+  Stmt& del =
+      m_stmts->get("UPDATE codes SET deleted_at=?3, state='deleted', changed_at=?3 WHERE scope_id=?1 AND code_id=?2");
   for (const auto& [id, cur] : current) {
     if (cur.deleted || cur.listed) {
       continue;
@@ -361,22 +311,19 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
     if (auto r = del.run(); !r) {
       return r.error();
     }
-    const Pending gone{&*old, {}, 0, "deleted", "no longer listed"};  // bound by reference: kept until run
-    hist1.reset();
-    bind_history(hist1, 0, gone);
-    if (auto r = hist1.run(); !r) {
+    if (auto r = rows.history_only({&*old, {}, 0, "deleted", "no longer listed"}); !r) {
       return r.error();
     }
-    ++sum.history_rows;
     ++sum.deleted;
   }
+  sum.history_rows = rows.history_rows();
 
-  Stmt upd_run(m_db, "UPDATE runs SET changes=?2 WHERE id=?1");
+  Stmt& upd_run = m_stmts->get("UPDATE runs SET changes=?2 WHERE id=?1");
   const std::int64_t changes = std::int64_t{sum.created} + sum.changed + sum.deleted;
   upd_run.bind(1, sum.run_id).bind(2, changes);
-  Stmt upd_scope(m_db,
-                 "UPDATE scopes SET last_run_at=?2, last_success_at=?2, last_ok=1, last_error=NULL, "
-                 "last_duration=?3, codes=?4, successes=successes+1, consecutive_failures=0 WHERE id=?1");
+  Stmt& upd_scope = m_stmts->get(
+      "UPDATE scopes SET last_run_at=?2, last_success_at=?2, last_ok=1, last_error=NULL, "
+      "last_duration=?3, codes=?4, successes=successes+1, consecutive_failures=0 WHERE id=?1");
   upd_scope.bind(1, *sid).bind(2, run.finished_at).bind(3, run.duration_seconds);
   upd_scope.bind(4, static_cast<std::int64_t>(codes.size()));
   if (auto r = upd_run.run(); !r) {

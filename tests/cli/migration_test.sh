@@ -14,7 +14,7 @@ trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 # The schema this acmon writes (k_schema_version in db/include/acmon/db/store.hpp). A new
 # migration bumps it: add tests/fixtures/schema-vN.sql for the version it leaves behind.
-current=3
+current=4
 db=$work/acmon.db
 C=(--config "$work/acmon.toml")
 sql() { sqlite3 -batch "$1" "$2" 2>&1; }  # prints sqlite3's error instead of an empty answer
@@ -95,6 +95,27 @@ check "... no row refers to nothing, and integrity_check passes" \
 expect "a sync on it continues the old scope" 0 'mig-smc: ok, 3 codes \(1 new, 1 changed, 0 deleted\)' \
   -- "$ACMON" sync --no-notify "${C2[@]}"
 check "... in the same scope row (id 1, no member)" "[ \"\$(sql '$db2' \"SELECT group_concat(id || ':' || member) FROM scopes\")\" = '1:' ]"
+
+# ---- a version 3 database (before the index of codes by id went) --------------------------------
+db3=$work/acmon-v3.db
+C3=(--config "$work/acmon-v3.toml")
+if ! out=$(sqlite3 -batch "$db3" <"$here/../fixtures/schema-v3.sql" 2>&1); then
+  bad "the version 3 fixture loads: $out"
+fi
+acmon_config "$work/acmon-v3.toml" --database "$db3" --listen 127.0.0.1:0 --account mig --key-id LTAImig --secret-file "$work/secret" --smc
+expect "acmon alerts reads the version 3 database's firing alert" 0 'code_expiring.*at-old-2' -- "$ACMON" alerts "${C3[@]}"
+check "... migrated to version $current" "[ \"\$(sql '$db3' 'PRAGMA user_version')\" = $current ]"
+check "... every row kept (2 scopes, 3 runs, 3 codes, 5 history rows, 1 alert, 1 notification, 1 member)" \
+  "[ \"\$(sql '$db3' 'SELECT (SELECT count(*) FROM scopes) || \",\" || (SELECT count(*) FROM runs) || \",\" || (SELECT count(*) FROM codes) || \",\" || (SELECT count(*) FROM history) || \",\" || (SELECT count(*) FROM alerts) || \",\" || (SELECT count(*) FROM notifications) || \",\" || (SELECT count(*) FROM members)')\" = 2,3,3,5,1,1,1 ]"
+check "... without the index of codes by id, every other index kept" \
+  "[ \"\$(sql '$db3' \"SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL ORDER BY name)\")\" = alerts_ended,alerts_firing,history_at,history_code,runs_finished,runs_scope ]"
+check "... no row refers to nothing, and integrity_check passes" \
+  "[ -z \"\$(sql '$db3' 'PRAGMA foreign_key_check')\" ] && [ \"\$(sql '$db3' 'PRAGMA integrity_check')\" = ok ]"
+expect "a sync on it continues the old scope" 0 'mig-smc: ok, 3 codes \(1 new, 1 changed, 0 deleted\)' \
+  -- "$ACMON" sync --no-notify "${C3[@]}"
+expect "... and the history of a code goes on" 0 '.' -- "$ACMON" history at-old-1 --json "${C3[@]}"
+got=$(json_eval 'console.log(d.map(e => e.event + ":" + e.detail).join(","))' <<<"$out")
+check "... created, used +2, used +3 ($got)" "[ '$got' = 'created:,used:used +2,used:used +3' ]"
 
 # ---- a database from a newer acmon -----------------------------------------------------------
 newer=$((current + 1))

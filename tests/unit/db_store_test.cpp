@@ -100,6 +100,66 @@ TEST_F(StoreTest, RefusesADatabaseFromANewerAcmon) {
   EXPECT_NE(s.error().message.find(path), std::string::npos);
 }
 
+TEST_F(StoreTest, AVersion3DatabaseLosesOnlyItsIndexOfCodesById) {
+  ASSERT_TRUE(sync({code("a"), code("b", 3)}, 2000));
+  // Back to what version 3 left: the index it had, and its version.
+  ASSERT_EQ(sqlite3_exec(store->handle(), "CREATE INDEX codes_id ON codes(code_id); PRAGMA user_version=3", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  store.reset();
+  auto again = Store::open(path);
+  ASSERT_TRUE(again) << again.error().message;
+  store = std::move(*again);
+  EXPECT_EQ(count("PRAGMA user_version"), 4);
+  EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE name='codes_id'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM codes"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM history"), 2);
+  auto w = sync({code("a"), code("b", 4)}, 3000);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->changed, 1);
+  EXPECT_EQ(w->history_rows, 1);
+}
+
+TEST_F(StoreTest, AnIdListedTwiceIsWrittenOnceWithTheLaterValues) {
+  // New codes are inserted rather than upserted: a repeated id must not fail the run.
+  auto w = sync({code("a", 1), code("b"), code("a", 5)}, 2000);
+  ASSERT_TRUE(w) << w.error().message;
+  EXPECT_EQ(w->created, 3);
+  EXPECT_EQ(w->history_rows, 3);
+  EXPECT_EQ(count("SELECT count(*) FROM codes"), 2);
+  EXPECT_EQ(count("SELECT registered FROM codes WHERE code_id='a'"), 5);
+}
+
+TEST_F(StoreTest, ARunLeavesForeignKeysCheckedAndEveryReferenceGood) {
+  ASSERT_TRUE(sync({code("a"), code("b")}, 2000));
+  ASSERT_TRUE(sync({code("a", 2)}, 3000));
+  EXPECT_EQ(count("PRAGMA foreign_keys"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM pragma_foreign_key_check"), 0);
+  // Still enforced for everything else: a history row of no scope is refused.
+  EXPECT_NE(sqlite3_exec(store->handle(),
+                         "INSERT INTO history(scope_id, code_id, run_id, at, event, detail, name, description) "
+                         "VALUES(99, 'x', 1, 1, 'created', '', '', '')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+}
+
+TEST_F(StoreTest, ACheckpointLeavesNothingInTheLog) {
+  std::vector<Code> many;
+  for (int i = 0; i < 300; ++i) {
+    many.push_back(code("c" + std::to_string(i)));
+  }
+  ASSERT_TRUE(sync(many, 2000));
+  ASSERT_TRUE(store->checkpoint());
+  // Passive again: every frame of the log is already in the database file.
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(store->handle(), "PRAGMA wal_checkpoint(PASSIVE)", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(st, 0), 0);                            // not busy
+  EXPECT_EQ(sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));  // all copied
+  sqlite3_finalize(st);
+  EXPECT_EQ(store->codes({}, 2000)->size(), 300U);
+}
+
 TEST_F(StoreTest, UnopenableFileNamesThePath) {
   auto s = Store::open((dir / "no" / "such" / "dir.db").string());
   ASSERT_FALSE(s);

@@ -22,11 +22,16 @@ struct sqlite3;
 namespace acmon::db {
 
 namespace detail {
+class StmtCache;
 class Transaction;
 }  // namespace detail
 
+// The write-ahead log is checkpointed before a run's write once it holds more pages than this
+// (4 KiB each: 64 MiB), so that it stays bounded when Store::checkpoint is never called.
+constexpr int k_wal_bound_pages = 16384;
+
 // The current schema version (PRAGMA user_version).
-constexpr int k_schema_version = 3;
+constexpr int k_schema_version = 4;
 
 struct RunInfo {
   UnixTime started_at = 0;
@@ -130,6 +135,12 @@ class Store {
   // checks it first and refuses, rather than writing into a file nobody else can see.
   [[nodiscard]] Result<void> check_file() const;
 
+  // Copies what the write-ahead log holds into the database file, as far as readers allow
+  // (SQLite's passive checkpoint). A commit does not do it: a run's write ends at its commit, and
+  // the daemon calls this when it evaluates alerts. record_success begins with one when the log
+  // has grown past k_wal_bound_pages, so that it stays bounded even when nobody calls this.
+  Result<void> checkpoint();
+
   [[nodiscard]] const std::string& path() const { return m_path; }
   sqlite3* handle() { return m_db; }
 
@@ -138,6 +149,11 @@ class Store {
   Result<void> migrate();
   Result<void> migrate_steps();
   Result<std::int64_t> scope_id(const model::Scope& scope);
+  // Before a write transaction: a checkpoint when the log holds more than k_wal_bound_pages.
+  void bound_wal();
+  // record_success's transaction (foreign keys off meanwhile).
+  Result<WriteSummary> write_success(const model::Scope& scope, const std::vector<model::Code>& codes,
+                                     const RunInfo& run, UnixTime now);
   // Before a write: the path still names the file opened (check_file) and tx began.
   Result<void> writable(const detail::Transaction& tx) const;
   // Fills in exhaustion_forecast of the codes that can run out, from their history within
@@ -145,6 +161,8 @@ class Store {
   Result<void> add_forecasts(std::vector<model::StoredCode>& codes, const CodeFilter& filter, UnixTime now);
 
   sqlite3* m_db;
+  std::unique_ptr<detail::StmtCache> m_stmts;
+  int m_wal_pages = 0;  // frames in the write-ahead log after the last commit
   std::string m_path;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> m_identity;  // device, inode; none: in memory
 };
