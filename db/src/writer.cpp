@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "batch.hpp"
+#include "compare.hpp"
 #include "rows.hpp"
 #include "sqlite.hpp"
 
@@ -15,7 +16,10 @@ namespace acmon::db {
 using model::Code;
 using model::Scope;
 
+using detail::Compared;
+using detail::compared;
 using detail::exec;
+using detail::listing_digest;
 using detail::read_code_fields;
 using detail::sqlite_error;
 using detail::Stmt;
@@ -31,38 +35,6 @@ struct Current {
   bool deleted = false;
   bool listed = false;
 };
-
-// FNV-1a over every stored field of a code (numbers as their decimal text), with separators, so
-// that any change shows. Stored with each code: the function must not change.
-std::int64_t fingerprint(const Code& c) {
-  std::uint64_t h = 1469598103934665603ULL;
-  auto mix = [&](std::string_view s) {
-    for (unsigned char ch : s) {
-      h ^= ch;
-      h *= 1099511628211ULL;
-    }
-    h ^= 0xff;
-    h *= 1099511628211ULL;
-  };
-  auto mix_int = [&](const std::optional<std::int64_t>& v) {
-    if (!v) {
-      mix("\x01");
-      return;
-    }
-    char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits, *v).ptr;
-    mix(std::string_view(digits, static_cast<std::size_t>(end - digits)));
-  };
-  mix(c.name);
-  mix(c.description);
-  mix_int(c.limit);
-  mix_int(c.registered);
-  mix_int(c.deregistered);
-  mix_int(c.created_at);
-  mix_int(c.expires_at);
-  mix(c.api_status ? *c.api_status : std::string("\x01"));
-  return static_cast<std::int64_t>(h);
-}
 
 std::string opt_str(const std::optional<std::int64_t>& v) {
   return v ? std::to_string(*v) : "none";
@@ -202,6 +174,21 @@ Result<WriteSummary> Store::write_success(const Scope& scope, const std::vector<
   if (!sid) {
     return sid.error();
   }
+  const std::vector<Compared> keys = compared(codes, now);
+  const std::uint64_t digest = listing_digest(codes, keys);
+  {
+    auto unchanged = unchanged_run(*sid, digest, codes, run);
+    if (!unchanged) {
+      return unchanged.error();
+    }
+    if (*unchanged) {
+      if (auto r = tx.commit(); !r) {
+        m_written.erase(*sid);
+        return r.error();
+      }
+      return **unchanged;
+    }
+  }
   WriteSummary sum;
   sum.codes = static_cast<int>(codes.size());
 
@@ -258,9 +245,10 @@ Result<WriteSummary> Store::write_success(const Scope& scope, const std::vector<
   };
 
   detail::RowWriter rows(m_db, *m_stmts, *sid, sum.run_id, now);
-  for (const Code& c : codes) {
-    const std::string_view state = model::to_string(model::derive_state(c, now));
-    const std::int64_t fp = fingerprint(c);
+  for (std::size_t i = 0; i < codes.size(); ++i) {
+    const Code& c = codes[i];
+    const std::string_view state = keys[i].state;
+    const std::int64_t fp = keys[i].fingerprint;
     auto it = current.find(c.id);
     if (it != current.end()) {
       it->second.listed = true;
@@ -333,9 +321,53 @@ Result<WriteSummary> Store::write_success(const Scope& scope, const std::vector<
     return r.error();
   }
   if (auto r = tx.commit(); !r) {
+    m_written.erase(*sid);
     return r.error();
   }
+  m_written[*sid] = {digest, sum.run_id};
   return sum;
+}
+
+Result<std::optional<WriteSummary>> Store::unchanged_run(std::int64_t scope_id, std::uint64_t digest,
+                                                         const std::vector<Code>& codes, const RunInfo& run) {
+  auto it = m_written.find(scope_id);
+  if (it == m_written.end() || it->second.digest != digest) {
+    return std::optional<WriteSummary>();
+  }
+  // Another writer (an `acmon sync` beside the daemon, a restore) would have added a run since.
+  Stmt& newest = m_stmts->get("SELECT max(id) FROM runs WHERE scope_id=?1");
+  newest.bind(1, scope_id);
+  auto row = newest.step();
+  if (!row) {
+    return row.error();
+  }
+  const bool ours = *row && newest.i64(0) == it->second.run_id;
+  newest.reset();
+  if (!ours) {
+    m_written.erase(it);
+    return std::optional<WriteSummary>();
+  }
+  WriteSummary sum;
+  sum.codes = static_cast<int>(codes.size());
+  Stmt& ins_run = m_stmts->get(
+      "INSERT INTO runs(scope_id, started_at, finished_at, duration, ok, pages, codes, changes) "
+      "VALUES(?1,?2,?3,?4,1,?5,?6,0)");
+  ins_run.bind(1, scope_id).bind(2, run.started_at).bind(3, run.finished_at).bind(4, run.duration_seconds);
+  ins_run.bind(5, static_cast<std::int64_t>(run.pages)).bind(6, static_cast<std::int64_t>(codes.size()));
+  if (auto r = ins_run.run(); !r) {
+    return r.error();
+  }
+  sum.run_id = sqlite3_last_insert_rowid(m_db);
+  Stmt& upd_scope = m_stmts->get(
+      "UPDATE scopes SET last_run_at=?2, last_success_at=?2, last_ok=1, last_error=NULL, "
+      "last_duration=?3, codes=?4, successes=successes+1, consecutive_failures=0 WHERE id=?1");
+  upd_scope.bind(1, scope_id).bind(2, run.finished_at).bind(3, run.duration_seconds);
+  upd_scope.bind(4, static_cast<std::int64_t>(codes.size()));
+  if (auto r = upd_scope.run(); !r) {
+    return r.error();
+  }
+  it->second.run_id = sum.run_id;
+  return std::optional<WriteSummary>(sum);
 }
 
 Result<std::int64_t> Store::record_failure(const Scope& scope, const std::string& error, const RunInfo& run) {

@@ -191,6 +191,49 @@ TEST_F(StoreTest, UnchangedResyncWritesNoHistoryAndAChangeWritesExactlyOne) {
   EXPECT_EQ((*h)[1].at, 4000);
 }
 
+// An unchanged listing is recorded as a run alone; a change of any kind, or another writer in
+// between, goes through the whole comparison again.
+TEST_F(StoreTest, AnUnchangedListingIsARunAloneUntilAnythingDiffers) {
+  ASSERT_TRUE(sync({code("a"), code("b")}, 2000));
+  for (UnixTime t : {3000, 4000}) {
+    auto same = sync({code("a"), code("b")}, t);
+    ASSERT_TRUE(same) << same.error().message;
+    EXPECT_EQ(same->history_rows, 0);
+    EXPECT_EQ(same->codes, 2);
+    EXPECT_GT(same->run_id, 0);
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM runs WHERE ok=1 AND changes=0"), 2);
+  EXPECT_EQ(count("SELECT successes FROM scopes"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM history"), 2);
+
+  // Another writer on the same file lists "b" as gone and "c" as new: the first store must not take
+  // its own last listing for what the database holds.
+  {
+    auto other = Store::open(path);
+    ASSERT_TRUE(other);
+    ASSERT_TRUE((*other)->record_success(scope, {code("a"), code("c")}, RunInfo{4999, 5000, 0.5, 2}, 5000));
+  }
+  auto back = sync({code("a"), code("b")}, 6000);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->created, 1);  // b restored
+  EXPECT_EQ(back->deleted, 1);  // c gone
+  EXPECT_EQ(count("SELECT count(*) FROM codes WHERE deleted_at IS NULL"), 2);
+
+  // Time alone can change a code: its state expires though the listing is the same.
+  const UnixTime expired = code("a").expires_at.value() + 10;
+  auto later = sync({code("a"), code("b")}, expired);
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->changed, 2);
+  EXPECT_EQ(count("SELECT count(*) FROM codes WHERE state='expired'"), 2);
+
+  // A failed run in between: the next listing is compared in full, and finds nothing to write.
+  ASSERT_TRUE(store->record_failure(scope, "boom", RunInfo{expired + 1, expired + 2, 0.1, 1}));
+  auto after = sync({code("a"), code("b")}, expired + 100);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->history_rows, 0);
+  EXPECT_EQ(count("SELECT consecutive_failures FROM scopes"), 0);
+}
+
 // Fingerprints are stored: a database written by an earlier acmon must compare equal for an
 // unchanged code. Pinned to FNV-1a over the fields, numbers as decimal text, absent as "\x01".
 TEST_F(StoreTest, TheStoredFingerprintKeepsItsDefinition) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -160,8 +161,20 @@ class Store {
   // model::k_forecast_window (the filter is the one they were read with).
   Result<void> add_forecasts(std::vector<model::StoredCode>& codes, const CodeFilter& filter, UnixTime now);
 
+  // A run whose listing is the one this Store wrote last for the scope, with the database unchanged
+  // since (that run is still the scope's newest): the run alone is recorded. nullopt: not that case.
+  Result<std::optional<WriteSummary>> unchanged_run(std::int64_t scope_id, std::uint64_t digest,
+                                                    const std::vector<model::Code>& codes, const RunInfo& run);
+
+  // What this Store last wrote for a scope (by scope id): the digest of the listing and its run.
+  struct Written {
+    std::uint64_t digest = 0;
+    std::int64_t run_id = 0;
+  };
+
   sqlite3* m_db;
   std::unique_ptr<detail::StmtCache> m_stmts;
+  std::unordered_map<std::int64_t, Written> m_written;
   int m_wal_pages = 0;  // frames in the write-ahead log after the last commit
   std::string m_path;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> m_identity;  // device, inode; none: in memory

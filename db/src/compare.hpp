@@ -1,0 +1,29 @@
+// What the writer compares to tell a changed code, and a changed listing, from an unchanged one.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "acmon/core/time.hpp"
+#include "acmon/model/code.hpp"
+
+namespace acmon::db::detail {
+
+// FNV-1a over every stored field of a code (numbers as their decimal text), with separators, so
+// that any change shows. Stored with each code: the function must not change.
+std::int64_t fingerprint(const model::Code& c);
+
+// What the store compares of each listed code: its fingerprint and its state now.
+struct Compared {
+  std::int64_t fingerprint = 0;
+  std::string_view state;
+};
+std::vector<Compared> compared(const std::vector<model::Code>& codes, UnixTime now);
+
+// FNV-1a over a listing as the store compares it: each code's id, fingerprint and state, in order
+// (keys: compared(codes)). Equal digests of two listings of one scope mean the second changes
+// nothing the store holds.
+std::uint64_t listing_digest(const std::vector<model::Code>& codes, const std::vector<Compared>& keys);
+
+}  // namespace acmon::db::detail
