@@ -41,6 +41,9 @@ for n in "${sizes[@]}"; do
   acmon_config "$work/acmon.toml" --database "$work/acmon.db" --listen "127.0.0.1:$mport" --log-level warn \
     --account b --key-id LTAIb --secret-file "$work/secret" --interval 1h \
     --smc --ecs '"cn-hangzhou", "cn-beijing"' --polardb '"2233000000001"'
+  # Unpaced (rate_limit = 0): the first sync as fast as the simulator answers, the hardest case
+  # for the peak, and no minute of waiting on the default pace of 10 requests a second.
+  sed -i 's/^\[\[collectors\]\]$/[[collectors]]\nrate_limit = 0/' "$work/acmon.toml"
   "$ACMON" run --config "$work/acmon.toml" >"$work/acmon.log" 2>&1 &
   acmon=$!
   pids+=($acmon)
