@@ -51,7 +51,7 @@ TEST(ParseLimits, ADeeplyNestedValueIsAnErrorNotACrash) {
     item.erase(field);
     std::string text = item.dump();
     text.pop_back();
-    text += ",\"" + field + "\":" + deep + "}";
+    text.append(",\"").append(field).append("\":").append(deep).append("}");
     auto r = parse_item_text(text, scope, 0);
     ASSERT_FALSE(r.has_value()) << field;
     EXPECT_EQ(r.error().kind, ErrorKind::parse);

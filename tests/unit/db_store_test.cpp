@@ -145,6 +145,7 @@ TEST_F(StoreTest, ARunLeavesForeignKeysCheckedAndEveryReferenceGood) {
 
 TEST_F(StoreTest, ACheckpointLeavesNothingInTheLog) {
   std::vector<Code> many;
+  many.reserve(300);
   for (int i = 0; i < 300; ++i) {
     many.push_back(code("c" + std::to_string(i)));
   }
