@@ -76,8 +76,7 @@ void print_figure(const char* what, Spread s, int decimals, const char* target, 
 std::string collector_toml(const std::string& name, const std::string& product, const std::string& extra,
                            const std::string& endpoint) {
   return "[[collectors]]\nname = \"" + name + "\"\naccount = \"bench\"\nproduct = \"" + product +
-         "\"\nrate_limit = 0\n" + extra +
-         "endpoint = \"" + endpoint + "\"\n";
+         "\"\nrate_limit = 0\n" + extra + "endpoint = \"" + endpoint + "\"\n";
 }
 
 std::string quoted_list(const std::vector<std::string>& items) {

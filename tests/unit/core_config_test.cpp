@@ -230,11 +230,12 @@ TEST(Config, SplitHostPort) {
 }
 
 TEST(Config, ConcurrencyAndRateLimit) {
-  auto cfg = parse(std::string("[daemon]\nconcurrency = 16\n") + k_account +
-                       "[[collectors]]\naccount = \"a\"\nproduct = \"smc\"\nrate_limit = 2.5\n"
-                       "[[collectors]]\naccount = \"a\"\nproduct = \"polardb\"\norder_ids = [\"1\"]\n"
-                       "[[collectors]]\naccount = \"a\"\nproduct = \"ecs\"\nregions = [\"cn-hangzhou\"]\nrate_limit = 0\n",
-                   "t.toml");
+  auto cfg =
+      parse(std::string("[daemon]\nconcurrency = 16\n") + k_account +
+                "[[collectors]]\naccount = \"a\"\nproduct = \"smc\"\nrate_limit = 2.5\n"
+                "[[collectors]]\naccount = \"a\"\nproduct = \"polardb\"\norder_ids = [\"1\"]\n"
+                "[[collectors]]\naccount = \"a\"\nproduct = \"ecs\"\nregions = [\"cn-hangzhou\"]\nrate_limit = 0\n",
+            "t.toml");
   EXPECT_EQ(cfg.daemon.concurrency, 16);
   EXPECT_DOUBLE_EQ(cfg.collectors[2].rate_limit, 0);  // no pacing
   EXPECT_DOUBLE_EQ(cfg.collectors[0].rate_limit, 2.5);
