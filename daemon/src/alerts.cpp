@@ -1,13 +1,14 @@
 #include "acmon/daemon/alerts.hpp"
 
+#include <algorithm>
 #include <cmath>
-#include <map>
 
 namespace acmon::daemon {
 
 namespace {
 
-model::AlertRecord code_alert(const model::CodeRef& c, const char* rule, const char* severity, std::string summary) {
+model::AlertRecord code_alert(const model::CodeRef& c, const char* rule, const char* severity, std::string summary,
+                              std::optional<UnixTime> span_at = std::nullopt) {
   model::AlertRecord a;
   a.rule = rule;
   a.severity = severity;
@@ -19,67 +20,85 @@ model::AlertRecord code_alert(const model::CodeRef& c, const char* rule, const c
   a.collector = c.collector();
   a.name = c.name();
   a.summary = std::move(summary);
+  a.span_at = span_at;
   return a;
+}
+
+// The first of `until` and `at`, where `at` counts only when it is still to come.
+void sooner(UnixTime& until, UnixTime now, UnixTime at) {
+  if (at > now) {
+    until = std::min(until, at);
+  }
 }
 
 }  // namespace
 
-std::vector<model::AlertRecord> evaluate_alerts(std::vector<model::StoredCode> codes,
-                                                std::vector<model::ScopeStatus> scopes, const config::Config& cfg,
-                                                UnixTime now) {
-  model::Snapshot state;
-  state.codes.emplace("", std::make_shared<const model::CodeList>(std::move(codes)));
-  state.scopes = std::move(scopes);
-  return evaluate_alerts(state, cfg, now);
+CodeJudge::CodeJudge(const config::Config& cfg) : m_cfg(cfg) {
+  for (const auto& c : cfg.collectors) {
+    m_collectors.emplace(c.name, &c);
+  }
 }
 
-std::vector<model::AlertRecord> evaluate_alerts(const model::Snapshot& state, const config::Config& cfg, UnixTime now) {
-  const auto& scopes = state.scopes;
-  std::map<std::string, const config::Collector*> collectors;
-  for (const auto& c : cfg.collectors) {
-    collectors.emplace(c.name, &c);
+std::optional<config::Thresholds> CodeJudge::thresholds(const model::CodeRef& c) const {
+  auto it = m_collectors.find(c.collector());
+  if (it == m_collectors.end() || c.deleted_at() ||
+      !model::watched(m_cfg, {c.collector(), c.product(), c.account(), c.region(), c.order_id()})) {
+    return std::nullopt;  // not configured any more, or another replica's
   }
-  std::vector<model::AlertRecord> out;
-  state.for_each_code([&](const model::CodeRef& c) {
-    auto it = collectors.find(c.collector());
-    if (it == collectors.end() || c.deleted_at() ||
-        !model::watched(cfg, {c.collector(), c.product(), c.account(), c.region(), c.order_id()})) {
-      return;  // not configured any more, or another replica's
+  return it->second->thresholds.apply(m_cfg.alerts);
+}
+
+UnixTime code_alerts(const model::CodeRef& c, const config::Thresholds& t, UnixTime now,
+                     std::optional<model::AlertRecord> (&slots)[k_code_rules]) {
+  UnixTime until = k_never;
+  const auto expires_at = c.expires_at();
+  // code_expiring: from expiry_warning before the expiry, critical from expiry_critical before,
+  // until the expiry; its summary counts down to the expiry.
+  if (c.state() == model::CodeState::active && expires_at) {
+    const std::int64_t left = *expires_at - now;
+    if (left > 0 && left <= t.expiry_warning) {
+      slots[0] = code_alert(c, "code_expiring", left <= t.expiry_critical ? "critical" : "warning",
+                            "expires in {span}", *expires_at);
     }
-    const config::Thresholds t = it->second->thresholds.apply(cfg.alerts);
-    const auto expires_at = c.expires_at();
-    if (c.state() == model::CodeState::active && expires_at) {
-      const std::int64_t left = *expires_at - now;
-      if (left > 0 && left <= t.expiry_warning) {
-        out.push_back(code_alert(c, "code_expiring", left <= t.expiry_critical ? "critical" : "warning",
-                                 "expires in " + format_span(left)));
-      }
+    sooner(until, now, *expires_at - t.expiry_warning);
+    sooner(until, now, *expires_at - t.expiry_critical);
+    sooner(until, now, *expires_at);
+  }
+  // code_usage_high: of the code's data alone.
+  const auto limit = c.limit();
+  const auto registered = c.registered();
+  if ((c.state() == model::CodeState::active || c.state() == model::CodeState::exhausted) && limit && *limit > 0 &&
+      registered) {
+    const double ratio = static_cast<double>(*registered) / static_cast<double>(*limit);
+    if (ratio >= t.usage_warning) {
+      slots[1] = code_alert(c, "code_usage_high", ratio >= t.usage_critical ? "critical" : "warning",
+                            std::to_string(*registered) + "/" + std::to_string(*limit) + " used");
     }
-    const auto limit = c.limit();
-    const auto registered = c.registered();
-    if ((c.state() == model::CodeState::active || c.state() == model::CodeState::exhausted) && limit && *limit > 0 &&
-        registered) {
-      const double ratio = static_cast<double>(*registered) / static_cast<double>(*limit);
-      if (ratio >= t.usage_warning) {
-        out.push_back(code_alert(c, "code_usage_high", ratio >= t.usage_critical ? "critical" : "warning",
-                                 std::to_string(*registered) + "/" + std::to_string(*limit) + " used"));
-      }
+  }
+  // code_exhaustion_forecast: uses will reach the limit before the code expires, and soon (within
+  // expiry_warning); its summary counts down to the forecast, then says "now".
+  const auto forecast = c.exhaustion_forecast();
+  if (c.state() == model::CodeState::active && forecast && (!expires_at || *forecast < *expires_at)) {
+    if (*forecast - now <= t.expiry_warning) {
+      slots[2] = *forecast > now ? code_alert(c, "code_exhaustion_forecast", "warning",
+                                              "runs out in {span} at its recent rate", *forecast)
+                                 : code_alert(c, "code_exhaustion_forecast", "warning", "runs out now at its recent rate");
     }
-    // Uses will reach the limit before the code expires, and soon (within expiry_warning).
-    const auto forecast = c.exhaustion_forecast();
-    if (c.state() == model::CodeState::active && forecast && (!expires_at || *forecast < *expires_at) &&
-        *forecast - now <= t.expiry_warning) {
-      out.push_back(code_alert(c, "code_exhaustion_forecast", "warning",
-                               *forecast > now ? "runs out in " + format_span(*forecast - now) + " at its recent rate"
-                                               : "runs out now at its recent rate"));
-    }
-  });
+    sooner(until, now, *forecast - t.expiry_warning);
+    sooner(until, now, *forecast);
+  }
+  return until;
+}
+
+void scope_alerts(const std::vector<model::ScopeStatus>& scopes, const config::Config& cfg, UnixTime now,
+                  std::vector<model::AlertRecord>& out) {
   for (const auto& sc : scopes) {
-    auto it = collectors.find(sc.scope.collector);
-    if (it == collectors.end() || !sc.last_run_at || !model::watched(cfg, sc.scope)) {
+    const auto it = std::find_if(cfg.collectors.begin(), cfg.collectors.end(),
+                                 [&](const config::Collector& c) { return c.name == sc.scope.collector; });
+    if (it == cfg.collectors.end() || !sc.last_run_at || !model::watched(cfg, sc.scope)) {
       continue;  // not configured any more, or never run: nothing to judge yet
     }
-    const std::int64_t limit = 3 * it->second->interval;
+    const std::int64_t limit = 3 * it->interval;
     const UnixTime since = sc.last_success_at.value_or(sc.first_run_at.value_or(*sc.last_run_at));
     const bool stale = now - since > limit;
     const bool failing = sc.consecutive_failures >= 3;
@@ -95,7 +114,8 @@ std::vector<model::AlertRecord> evaluate_alerts(const model::Snapshot& state, co
     a.order_id = sc.scope.order_id;
     a.collector = sc.scope.collector;
     if (sc.last_success_at) {
-      a.summary = "last success " + format_span(now - *sc.last_success_at) + " ago";
+      a.summary = "last success {span} ago";  // counting up from it
+      a.span_at = *sc.last_success_at;
     } else {
       a.summary = "no successful run yet";
     }
@@ -107,6 +127,34 @@ std::vector<model::AlertRecord> evaluate_alerts(const model::Snapshot& state, co
     }
     out.push_back(std::move(a));
   }
+}
+
+std::vector<model::AlertRecord> evaluate_alerts(std::vector<model::StoredCode> codes,
+                                                std::vector<model::ScopeStatus> scopes, const config::Config& cfg,
+                                                UnixTime now) {
+  model::Snapshot state;
+  state.codes.emplace("", std::make_shared<const model::CodeList>(std::move(codes)));
+  state.scopes = std::move(scopes);
+  return evaluate_alerts(state, cfg, now);
+}
+
+std::vector<model::AlertRecord> evaluate_alerts(const model::Snapshot& state, const config::Config& cfg, UnixTime now) {
+  const CodeJudge judge(cfg);
+  std::vector<model::AlertRecord> out;
+  state.for_each_code([&](const model::CodeRef& c) {
+    const auto t = judge.thresholds(c);
+    if (!t) {
+      return;
+    }
+    std::optional<model::AlertRecord> slots[k_code_rules];
+    (void)code_alerts(c, *t, now, slots);
+    for (auto& s : slots) {
+      if (s) {
+        out.push_back(std::move(*s));
+      }
+    }
+  });
+  scope_alerts(state.scopes, cfg, now, out);
   return out;
 }
 

@@ -6,7 +6,8 @@ namespace acmon::daemon {
 namespace {
 
 // Each distinct key's first alert, as (hash of the key, index), in the order of the hashes.
-std::vector<std::pair<std::size_t, std::size_t>> first_of_each_key(const std::vector<model::AlertRecord>& alerts) {
+template <typename Alerts>
+std::vector<std::pair<std::size_t, std::size_t>> first_of_each_key(const Alerts& alerts) {
   std::vector<std::pair<std::size_t, std::size_t>> order;
   order.reserve(alerts.size());
   for (std::size_t i = 0; i < alerts.size(); ++i) {
@@ -29,7 +30,7 @@ std::vector<std::pair<std::size_t, std::size_t>> first_of_each_key(const std::ve
 
 // Whether the alerts are the same (by key, the first of a repeated one; summary and name), without
 // maps of them all: with 50,000 alerts those held some 25 MB while the evaluated alerts were alive.
-bool same_alerts(const std::vector<model::AlertRecord>& a, const std::vector<model::AlertRecord>& b) {
+bool same_alerts(const std::vector<model::AlertRecord>& a, const model::AlertList& b) {
   const auto fa = first_of_each_key(a);
   const auto fb = first_of_each_key(b);
   if (fa.size() != fb.size()) {
@@ -42,7 +43,7 @@ bool same_alerts(const std::vector<model::AlertRecord>& a, const std::vector<mod
          it != fb.end() && it->first == hash && !found; ++it) {
       const auto& other = b[it->second];
       if (other.key() == key) {
-        if (other.summary != a[i].summary || other.name != a[i].name) {
+        if (other.summary != a[i].summary || other.span_at != a[i].span_at || other.name != a[i].name) {
           return false;
         }
         found = true;
@@ -83,11 +84,81 @@ Result<void> Service::evaluate() {
     std::lock_guard lock(m_sched_mutex);
     m_evaluated_through = std::max(m_evaluated_through, through);
   };
+  auto log_and_notify = [&](const db::AlertChanges& changes) {
+    for (const auto& a : changes.started) {
+      spdlog::warn("alert {} {} firing: {}", a.rule, a.severity, a.is_code_alert() ? a.code_id : a.collector);
+    }
+    for (const auto& a : changes.resolved) {
+      spdlog::info("alert {} {} resolved: {}", a.rule, a.severity, a.is_code_alert() ? a.code_id : a.collector);
+    }
+    if (!changes.started.empty() || !changes.resolved.empty()) {
+      std::lock_guard lock(m_notify_mutex);
+      m_notify_pending = true;
+      m_notify_cv.notify_all();
+    }
+  };
   const UnixTime now = m_clock.now();
   auto current = state();
+  const std::shared_ptr<const config::Config> cfg(gen, &gen->cfg);
+  if (m_alerts_stored && m_tracker.holds(*cfg, current->alerts)) {
+    // What the last evaluation left: only new code lists, codes due for a change and the scopes are
+    // evaluated, and only what changed is written.
+    const auto began = Steady::now();
+    auto step = m_tracker.step(*current, now);
+    const auto stepped = Steady::now();
+    if (step.empty()) {
+      evaluated();
+      return {};
+    }
+    std::vector<model::AlertRecord*> start;
+    start.reserve(step.started.size());
+    for (const auto& a : step.started) {
+      start.push_back(a.get());
+    }
+    std::vector<const model::AlertRecord*> update;
+    update.reserve(step.changed.size());
+    for (const auto& [held, next] : step.changed) {
+      update.push_back(next.get());
+    }
+    std::vector<const model::AlertRecord*> end;
+    end.reserve(step.ended.size());
+    for (const auto& a : step.ended) {
+      end.push_back(a.get());
+    }
+    Result<db::AlertChanges> applied = db::AlertChanges{};
+    {
+      std::lock_guard lock(m_store_mutex);
+      applied = m_store->apply_alert_changes(start, update, end, now);
+    }
+    if (applied) {
+      auto firing = m_tracker.commit(current->alerts, step);
+      current.reset();
+      {
+        std::lock_guard lock(m_state_mutex);
+        auto next = std::make_shared<model::Snapshot>(*m_state);
+        next->alerts = std::move(firing);
+        m_state = next;
+        m_alerts_stored_view = true;
+      }
+      evaluated();
+      spdlog::debug("alerts evaluated: {} started, {} changed, {} ended; rules {} us, store and snapshot {} us",
+                    step.started.size(), step.changed.size(), step.ended.size(),
+                    std::chrono::duration_cast<std::chrono::microseconds>(stepped - began).count(),
+                    std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - stepped).count());
+      log_and_notify(*applied);
+      return {};
+    }
+    // The database is not what the tracker knew, or did not take the changes: the full
+    // evaluation below puts it right (or keeps the alerts in memory).
+    spdlog::debug("alert changes not applied ({}); evaluating in full", applied.error().message);
+    m_tracker.clear();
+  }
+  m_tracker.clear();
   auto desired = evaluate_alerts(*current, gen->cfg, now);
   // Most evaluations change nothing: then the database is not touched at all.
-  if (m_alerts_stored && same_alerts(desired, current->alerts.items())) {
+  if (m_alerts_stored && same_alerts(desired, current->alerts)) {
+    desired.clear();
+    (void)m_tracker.seed(*current, cfg, now, current->alerts);
     evaluated();
     return {};
   }
@@ -113,16 +184,19 @@ Result<void> Service::evaluate() {
         a.starts_at = now;
       }
       a.summary = d.summary;
+      a.span_at = d.span_at;
       a.name = d.name;
       shown.emplace(d.key(), std::move(a));
     }
     {
       std::lock_guard lock(m_state_mutex);
       auto next = std::make_shared<model::Snapshot>(*m_state);
-      next->alerts.clear();
+      std::vector<model::AlertRecord> kept;
+      kept.reserve(shown.size());
       for (auto& [key, a] : shown) {
-        next->alerts.push_back(std::move(a));
+        kept.push_back(std::move(a));
       }
+      next->alerts = std::move(kept);
       m_state = next;
       m_alerts_stored_view = false;
     }
@@ -132,26 +206,18 @@ Result<void> Service::evaluate() {
     return error;
   }
   m_alerts_stored = true;
+  model::AlertList firing(std::move(desired));
+  (void)m_tracker.seed(*current, cfg, now, firing);
   current.reset();  // the old alerts go with the snapshot they belong to
   {
     std::lock_guard lock(m_state_mutex);
     auto next = std::make_shared<model::Snapshot>(*m_state);
-    next->alerts = std::move(desired);
+    next->alerts = std::move(firing);
     m_state = next;
     m_alerts_stored_view = true;
   }
   evaluated();
-  for (const auto& a : changes->started) {
-    spdlog::warn("alert {} {} firing: {}", a.rule, a.severity, a.is_code_alert() ? a.code_id : a.collector);
-  }
-  for (const auto& a : changes->resolved) {
-    spdlog::info("alert {} {} resolved: {}", a.rule, a.severity, a.is_code_alert() ? a.code_id : a.collector);
-  }
-  if (!changes->started.empty() || !changes->resolved.empty()) {
-    std::lock_guard lock(m_notify_mutex);
-    m_notify_pending = true;
-    m_notify_cv.notify_all();
-  }
+  log_and_notify(*changes);
   return {};
 }
 

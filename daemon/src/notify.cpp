@@ -21,9 +21,9 @@ ordered_json labels_json(const model::AlertRecord& a) {
   return l;
 }
 
-std::string description(const model::AlertRecord& a) {
+std::string description(const model::AlertRecord& a, UnixTime now) {
   if (!a.is_code_alert()) {
-    return "collector " + a.collector + " (" + a.product + ", account " + a.account + "): " + a.summary;
+    return "collector " + a.collector + " (" + a.product + ", account " + a.account + "): " + a.summary_at(now);
   }
   std::string where =
       a.product + " code " + a.code_id + (a.name.empty() ? "" : " (" + a.name + ")") + " in account " + a.account;
@@ -33,7 +33,7 @@ std::string description(const model::AlertRecord& a) {
   if (!a.order_id.empty()) {
     where += ", order " + a.order_id;
   }
-  return where + ": " + a.summary;
+  return where + ": " + a.summary_at(now);
 }
 
 std::string join_url(std::string base, const char* path) {
@@ -45,12 +45,13 @@ std::string join_url(std::string base, const char* path) {
 
 }  // namespace
 
-std::string alertmanager_body(const std::vector<db::PendingNotification>& alerts, const std::string& generator_url) {
+std::string alertmanager_body(const std::vector<db::PendingNotification>& alerts, const std::string& generator_url,
+                              UnixTime now) {
   ordered_json arr = ordered_json::array();
   for (const auto& p : alerts) {
     ordered_json a;
     a["labels"] = labels_json(p.alert);
-    a["annotations"] = {{"summary", p.alert.summary}, {"description", description(p.alert)}};
+    a["annotations"] = {{"summary", p.alert.summary_at(now)}, {"description", description(p.alert, now)}};
     a["startsAt"] = format_rfc3339(p.alert.starts_at);
     if (p.alert.ends_at) {
       a["endsAt"] = format_rfc3339(*p.alert.ends_at);
@@ -63,10 +64,10 @@ std::string alertmanager_body(const std::vector<db::PendingNotification>& alerts
   return arr.dump();
 }
 
-std::string webhook_body(const db::PendingNotification& change) {
+std::string webhook_body(const db::PendingNotification& change, UnixTime now) {
   ordered_json body;
   body["status"] = change.resolved ? "resolved" : "firing";
-  body["alert"] = alert_json(change.alert);
+  body["alert"] = alert_json(change.alert, now);
   return body.dump();
 }
 
@@ -106,13 +107,13 @@ Result<int> deliver(const config::Notify& receiver, http::Transport& transport, 
   };
   std::vector<db::PendingNotification> sent;
   if (am) {
-    if (auto r = post(join_url(receiver.url, "/api/v2/alerts"), alertmanager_body(*pending, generator_url)); !r) {
+    if (auto r = post(join_url(receiver.url, "/api/v2/alerts"), alertmanager_body(*pending, generator_url, now)); !r) {
       return r.error();
     }
     sent = *pending;
   } else {
     for (const auto& p : *pending) {
-      if (auto r = post(receiver.url, webhook_body(p)); !r) {
+      if (auto r = post(receiver.url, webhook_body(p, now)); !r) {
         if (!sent.empty()) {
           std::lock_guard lock(store_mutex);
           (void)store.mark_notified(target, sent, now);

@@ -49,7 +49,7 @@ ordered_json code_json(const model::StoredCode& s) {
   return j;
 }
 
-ordered_json alert_json(const model::AlertRecord& a) {
+ordered_json alert_json(const model::AlertRecord& a, UnixTime now) {
   ordered_json j;
   j["rule"] = a.rule;
   j["severity"] = a.severity;
@@ -60,7 +60,7 @@ ordered_json alert_json(const model::AlertRecord& a) {
   j["id"] = or_null(a.code_id);
   j["collector"] = a.is_code_alert() ? ordered_json(nullptr) : ordered_json(a.collector);
   j["name"] = a.is_code_alert() ? ordered_json(a.name) : ordered_json(nullptr);
-  j["summary"] = a.summary;
+  j["summary"] = a.summary_at(now);
   j["starts_at"] = format_rfc3339(a.starts_at);
   j["ends_at"] = time_or_null(a.ends_at);
   return j;

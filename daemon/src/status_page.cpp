@@ -276,11 +276,16 @@ void collectors(Html& h, const std::vector<model::ScopeStatus>& scopes, UnixTime
   h.raw("</tbody></table></div></section>");
 }
 
-void alerts(Html& h, std::vector<model::AlertRecord> firing, UnixTime now) {  // a copy, to sort
-  std::sort(firing.begin(), firing.end(), [](const auto& a, const auto& b) {
-    const bool ac = a.severity == "critical";
-    const bool bc = b.severity == "critical";
-    return ac != bc ? ac : a.starts_at < b.starts_at;
+void alerts(Html& h, const model::AlertList& list, UnixTime now) {
+  std::vector<const model::AlertRecord*> firing;  // the records stay where they are; these are sorted
+  firing.reserve(list.size());
+  for (const auto& a : list.pointers()) {
+    firing.push_back(a.get());
+  }
+  std::stable_sort(firing.begin(), firing.end(), [](const auto* a, const auto* b) {
+    const bool ac = a->severity == "critical";
+    const bool bc = b->severity == "critical";
+    return ac != bc ? ac : a->starts_at < b->starts_at;
   });
   h.raw("<section id=\"alerts\" class=\"full\"><h2>Active alerts</h2>");
   if (firing.empty()) {
@@ -292,7 +297,7 @@ void alerts(Html& h, std::vector<model::AlertRecord> firing, UnixTime now) {  //
       "<th class=\"wide\">Account</th><th class=\"wide\">Since</th></tr></thead><tbody>");
   const std::size_t shown = std::min(k_alert_rows, firing.size());
   for (std::size_t i = 0; i < shown; ++i) {
-    const auto& a = firing[i];
+    const auto& a = *firing[i];
     std::string subject = a.is_code_alert() ? a.code_id : a.collector;
     for (const auto* part : {&a.region, &a.order_id}) {
       if (!part->empty()) {
@@ -306,7 +311,7 @@ void alerts(Html& h, std::vector<model::AlertRecord> firing, UnixTime now) {  //
         .raw("\">")
         .text(a.severity)
         .raw("</span></td>");
-    h.cell(a.rule).cell(subject).cell(a.summary, "wrap").cell(a.account, "wide").cell(ago(now, a.starts_at), "wide");
+    h.cell(a.rule).cell(subject).cell(a.summary_at(now), "wrap").cell(a.account, "wide").cell(ago(now, a.starts_at), "wide");
     h.raw("</tr>");
   }
   h.raw("</tbody></table></div>");
@@ -384,7 +389,7 @@ std::string render_status_page(const StatusPageInput& in) {
   h.raw("</div><main>");
   expiring(h, snap, in.now);
   most_used(h, snap);
-  alerts(h, snap.alerts.items(), in.now);
+  alerts(h, snap.alerts, in.now);
   collectors(h, snap.scopes, in.now);
   h.raw(
       "</main><footer>Rendered by acmon from its last snapshot; the same data as /metrics. "

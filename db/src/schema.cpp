@@ -102,6 +102,12 @@ CREATE TABLE members(
     R"sql(
 DROP INDEX IF EXISTS codes_id;
 )sql",
+    // 5: a summary that counts ("expires in {span}") keeps the moment it counts to or from, and is
+    // read out at the time it is read: time alone no longer rewrites firing alerts. Older rows
+    // keep their text as written (no span_at) until the next evaluation gives them one.
+    R"sql(
+ALTER TABLE alerts ADD COLUMN span_at INTEGER;
+)sql",
 };
 
 bool is_file_path(const std::string& path) {

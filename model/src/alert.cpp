@@ -1,5 +1,7 @@
 #include "acmon/model/alert.hpp"
 
+#include <algorithm>
+
 namespace acmon::model {
 
 std::string AlertRecord::key() const {
@@ -9,6 +11,21 @@ std::string AlertRecord::key() const {
     k += *part;
   }
   return k;
+}
+
+std::string AlertRecord::summary_at(UnixTime now) const {
+  if (!span_at) {
+    return summary;
+  }
+  const auto at = summary.find(k_span);
+  if (at == std::string::npos) {
+    return summary;
+  }
+  const UnixTime when = ends_at ? std::min(now, *ends_at) : now;
+  const std::int64_t span = *span_at > when ? *span_at - when : when - *span_at;
+  std::string out = summary;
+  out.replace(at, k_span.size(), format_span(span));
+  return out;
 }
 
 std::vector<std::pair<std::string, std::string>> AlertRecord::labels() const {

@@ -14,7 +14,7 @@ trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 # The schema this acmon writes (k_schema_version in db/include/acmon/db/store.hpp). A new
 # migration bumps it: add tests/fixtures/schema-vN.sql for the version it leaves behind.
-current=4
+current=5
 db=$work/acmon.db
 C=(--config "$work/acmon.toml")
 sql() { sqlite3 -batch "$1" "$2" 2>&1; }  # prints sqlite3's error instead of an empty answer
@@ -116,6 +116,29 @@ expect "a sync on it continues the old scope" 0 'mig-smc: ok, 3 codes \(1 new, 1
 expect "... and the history of a code goes on" 0 '.' -- "$ACMON" history at-old-1 --json "${C3[@]}"
 got=$(json_eval 'console.log(d.map(e => e.event + ":" + e.detail).join(","))' <<<"$out")
 check "... created, used +2, used +3 ($got)" "[ '$got' = 'created:,used:used +2,used:used +3' ]"
+
+# ---- a version 4 database (before counting summaries kept their moment) ------------------------
+db4=$work/acmon-v4.db
+C4=(--config "$work/acmon-v4.toml")
+if ! out=$(sqlite3 -batch "$db4" <"$here/../fixtures/schema-v4.sql" 2>&1); then
+  bad "the version 4 fixture loads: $out"
+fi
+acmon_config "$work/acmon-v4.toml" --database "$db4" --listen 127.0.0.1:0 --account mig --key-id LTAImig --secret-file "$work/secret" --smc
+expect "acmon alerts reads the version 4 database's firing alert, its summary as written" 0 \
+  'code_expiring.*at-old-2.*expires in 5d' -- "$ACMON" alerts "${C4[@]}"
+check "... migrated to version $current" "[ \"\$(sql '$db4' 'PRAGMA user_version')\" = $current ]"
+check "... the alerts gain span_at, empty for the old alert" \
+  "[ \"\$(sql '$db4' \"SELECT count(*) || ',' || count(span_at) FROM alerts\")\" = 1,0 ]"
+check "... every row kept (2 scopes, 3 runs, 3 codes, 5 history rows, 1 alert, 1 notification, 1 member)" \
+  "[ \"\$(sql '$db4' 'SELECT (SELECT count(*) FROM scopes) || \",\" || (SELECT count(*) FROM runs) || \",\" || (SELECT count(*) FROM codes) || \",\" || (SELECT count(*) FROM history) || \",\" || (SELECT count(*) FROM alerts) || \",\" || (SELECT count(*) FROM notifications) || \",\" || (SELECT count(*) FROM members)')\" = 2,3,3,5,1,1,1 ]"
+check "... no row refers to nothing, and integrity_check passes" \
+  "[ -z \"\$(sql '$db4' 'PRAGMA foreign_key_check')\" ] && [ \"\$(sql '$db4' 'PRAGMA integrity_check')\" = ok ]"
+expect "a sync on it continues the old scope" 0 'mig-smc: ok, 3 codes \(1 new, 1 changed, 0 deleted\)' \
+  -- "$ACMON" sync --no-notify "${C4[@]}"
+expect "... the old alert resolved (its code expired), its summary kept as written" 0 '.' \
+  -- "$ACMON" alerts --all --json "${C4[@]}"
+got=$(json_eval 'console.log(d.filter(a => a.id === "at-old-2").map(a => a.summary + "|" + (a.ends_at !== null)).join(","))' <<<"$out")
+check "... ($got)" "[ '$got' = 'expires in 5d|true' ]"
 
 # ---- a database from a newer acmon -----------------------------------------------------------
 newer=$((current + 1))

@@ -62,7 +62,7 @@ model::StoredCode smc(const std::string& id, std::optional<std::int64_t> left, s
 std::set<std::string> fired(const std::vector<model::StoredCode>& codes, std::vector<model::ScopeStatus> scopes = {}) {
   std::set<std::string> out;
   for (const auto& a : daemon::evaluate_alerts(codes, std::move(scopes), make_config(), k_now)) {
-    out.insert(a.rule + " " + a.severity + " " + (a.is_code_alert() ? a.code_id : a.collector) + " " + a.summary);
+    out.insert(a.rule + " " + a.severity + " " + (a.is_code_alert() ? a.code_id : a.collector) + " " + a.summary_at(k_now));
   }
   return out;
 }
@@ -181,8 +181,13 @@ TEST(NotifyBodies, AlertmanagerCarriesAlertnameAndEndsAtOnlyWhenResolved) {
   auto resolved = firing;
   resolved.alert.ends_at = k_now + 60;
   resolved.resolved = true;
-  auto body = nlohmann::json::parse(daemon::alertmanager_body({firing, resolved}, "http://127.0.0.1:9796/metrics"));
-  ASSERT_EQ(body.size(), 2U);
+  auto counting = firing;
+  counting.alert.rule = "code_expiring";
+  counting.alert.summary = "expires in {span}";
+  counting.alert.span_at = k_now + 2 * 3600;
+  auto body = nlohmann::json::parse(
+      daemon::alertmanager_body({firing, resolved, counting}, "http://127.0.0.1:9796/metrics", k_now + 60));
+  ASSERT_EQ(body.size(), 3U);
   EXPECT_EQ(body[0]["labels"]["alertname"], "code_usage_high");
   EXPECT_EQ(body[0]["labels"]["region"], "cn-hangzhou");
   EXPECT_FALSE(body[0]["labels"].contains("collector"));
@@ -190,12 +195,22 @@ TEST(NotifyBodies, AlertmanagerCarriesAlertnameAndEndsAtOnlyWhenResolved) {
   EXPECT_EQ(body[0]["startsAt"], format_rfc3339(k_now));
   EXPECT_FALSE(body[0].contains("endsAt"));
   EXPECT_EQ(body[1]["endsAt"], format_rfc3339(k_now + 60));
-  auto hook = nlohmann::json::parse(daemon::webhook_body(resolved));
+  // A counting summary reads as of the moment the body is made.
+  EXPECT_EQ(body[2]["annotations"]["summary"], "expires in 1h 59m");
+  EXPECT_EQ(body[2]["annotations"]["description"],
+            "ecs code act-1 (hosts) in account prod, region cn-hangzhou: expires in 1h 59m");
+  auto hook = nlohmann::json::parse(daemon::webhook_body(resolved, k_now + 120));
   EXPECT_EQ(hook["status"], "resolved");
   EXPECT_EQ(hook["alert"]["id"], "act-1");
   EXPECT_TRUE(hook["alert"]["order_id"].is_null());
   EXPECT_TRUE(hook["alert"]["collector"].is_null());
   EXPECT_EQ(hook["alert"]["ends_at"], format_rfc3339(k_now + 60));
+  auto counted = counting;
+  counted.alert.ends_at = k_now + 600;
+  counted.resolved = true;
+  // Resolved, it reads as it did when it resolved.
+  EXPECT_EQ(nlohmann::json::parse(daemon::webhook_body(counted, k_now + 86400))["alert"]["summary"],
+            "expires in 1h 50m");
 }
 
 TEST(Exposition, EscapesLabelsAndOmitsUnknownValues) {

@@ -103,14 +103,16 @@ TEST_F(StoreTest, RefusesADatabaseFromANewerAcmon) {
 TEST_F(StoreTest, AVersion3DatabaseLosesOnlyItsIndexOfCodesById) {
   ASSERT_TRUE(sync({code("a"), code("b", 3)}, 2000));
   // Back to what version 3 left: the index it had, and its version.
-  ASSERT_EQ(sqlite3_exec(store->handle(), "CREATE INDEX codes_id ON codes(code_id); PRAGMA user_version=3", nullptr,
-                         nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(store->handle(),
+                         "CREATE INDEX codes_id ON codes(code_id); ALTER TABLE alerts DROP COLUMN span_at; "
+                         "PRAGMA user_version=3",
+                         nullptr, nullptr, nullptr),
             SQLITE_OK);
   store.reset();
   auto again = Store::open(path);
   ASSERT_TRUE(again) << again.error().message;
   store = std::move(*again);
-  EXPECT_EQ(count("PRAGMA user_version"), 4);
+  EXPECT_EQ(count("PRAGMA user_version"), k_schema_version);
   EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE name='codes_id'"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM codes"), 2);
   EXPECT_EQ(count("SELECT count(*) FROM history"), 2);
@@ -118,6 +120,47 @@ TEST_F(StoreTest, AVersion3DatabaseLosesOnlyItsIndexOfCodesById) {
   ASSERT_TRUE(w);
   EXPECT_EQ(w->changed, 1);
   EXPECT_EQ(w->history_rows, 1);
+}
+
+TEST_F(StoreTest, AVersion4DatabaseKeepsItsAlertsAndTheirSummariesAsWritten) {
+  // What version 4 left: an alert whose summary was written out in full, and no span_at.
+  AlertRecord written;
+  written.rule = "code_expiring";
+  written.severity = "warning";
+  written.product = "smc";
+  written.account = "prod";
+  written.code_id = "a";
+  written.collector = "prod-smc";
+  written.name = "n";
+  written.summary = "expires in 2d 3h";
+  ASSERT_TRUE(store->reconcile_alerts({written}, 1000));
+  ASSERT_EQ(sqlite3_exec(store->handle(), "ALTER TABLE alerts DROP COLUMN span_at; PRAGMA user_version=4", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  store.reset();
+  auto again = Store::open(path);
+  ASSERT_TRUE(again) << again.error().message;
+  store = std::move(*again);
+  EXPECT_EQ(count("PRAGMA user_version"), k_schema_version);
+  EXPECT_EQ(count("SELECT count(*) FROM pragma_table_info('alerts') WHERE name='span_at'"), 1);
+  auto firing = store->alerts(false);
+  ASSERT_TRUE(firing) << firing.error().message;
+  ASSERT_EQ(firing->size(), 1U);
+  EXPECT_FALSE((*firing)[0].span_at);
+  EXPECT_EQ((*firing)[0].summary_at(999999), "expires in 2d 3h");  // text as it was written
+  // The next reconciliation gives it a summary that counts, the same alert all the same.
+  auto desired = *firing;
+  desired[0].summary = "expires in {span}";
+  desired[0].span_at = 1000 + 2 * 86400 + 3 * 3600;
+  auto r = store->reconcile_firing(desired, 2000);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->started.empty());
+  firing = store->alerts(false);
+  ASSERT_TRUE(firing);
+  ASSERT_EQ(firing->size(), 1U);
+  EXPECT_EQ((*firing)[0].starts_at, 1000);
+  EXPECT_EQ((*firing)[0].span_at, 1000 + 2 * 86400 + 3 * 3600);
+  EXPECT_EQ((*firing)[0].summary_at(1000 + 3600), "expires in 2d 2h");
 }
 
 TEST_F(StoreTest, AnIdListedTwiceIsWrittenOnceWithTheLaterValues) {

@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "acmon/model/alert.hpp"
 #include "acmon/model/forecast.hpp"
 #include "acmon/model/scope.hpp"
 
@@ -140,4 +141,31 @@ TEST(Watched, OnlyTheScopesTheConfigurationStillListsInItsShard) {
     owners += watched(cfg, s) ? 1 : 0;
   }
   EXPECT_EQ(owners, 1);
+}
+
+// A counting summary reads the span between its moment and the time it is read, counting down to
+// a moment to come or up from one past; a resolved alert reads as it did when it resolved.
+TEST(AlertSummary, CountsToOrFromItsMomentWhenRead) {
+  const acmon::UnixTime t = 1'800'000'000;
+  acmon::model::AlertRecord a;
+  a.summary = "expires in {span}";
+  a.span_at = t + 2 * 86400 + 3 * 3600 + 59;
+  EXPECT_EQ(a.summary_at(t), "expires in 2d 3h");
+  EXPECT_EQ(a.summary_at(t + 3 * 3600), "expires in 2d");
+  EXPECT_EQ(a.summary_at(t + 2 * 86400 + 3 * 3600), "expires in 59s");
+  a.ends_at = t + 86400;
+  EXPECT_EQ(a.summary_at(t + 30 * 86400), "expires in 1d 3h");  // as when it resolved
+  EXPECT_EQ(a.summary_at(t), "expires in 2d 3h");
+
+  acmon::model::AlertRecord up;
+  up.summary = "last success {span} ago, 3 failed run(s): a {span} in the error";
+  up.span_at = t - 900;
+  EXPECT_EQ(up.summary_at(t), "last success 15m ago, 3 failed run(s): a {span} in the error");  // the first only
+
+  acmon::model::AlertRecord plain;
+  plain.summary = "43/50 used {span}";  // without a moment it is text as it stands
+  EXPECT_EQ(plain.summary_at(t), "43/50 used {span}");
+  plain.summary = "43/50 used";
+  plain.span_at = t;
+  EXPECT_EQ(plain.summary_at(t + 60), "43/50 used");
 }

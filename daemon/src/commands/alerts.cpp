@@ -11,8 +11,10 @@ int cmd_alerts(const std::string& path, bool json, bool all) {
   if (!alerts) {
     throw Failure{k_exit_failed, alerts.error().message};
   }
+  const UnixTime now = SystemClock().now();  // a counting summary reads as of now
   if (json) {
-    print_json(std::cout, *alerts, &daemon::alert_json);
+    print_json<model::AlertRecord>(std::cout, *alerts,
+                                   [&](const model::AlertRecord& a) { return daemon::alert_json(a, now); });
     return 0;
   }
   std::vector<Table::Column> columns{{"RULE", 25},    {"SEVERITY", 10}, {"PRODUCT", 8}, {"ACCOUNT", 12},
@@ -28,7 +30,7 @@ int cmd_alerts(const std::string& path, bool json, bool all) {
         subject += " " + *part;
       }
     }
-    table.add({a.rule, a.severity, a.product, a.account, subject, a.summary, format_rfc3339(a.starts_at),
+    table.add({a.rule, a.severity, a.product, a.account, subject, a.summary_at(now), format_rfc3339(a.starts_at),
                a.ends_at ? format_rfc3339(*a.ends_at) : std::string("firing")});
   }
   table.print(std::cout);

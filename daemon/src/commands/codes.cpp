@@ -53,7 +53,7 @@ int cmd_codes(const std::string& path, bool json, const std::string& product, co
     }
   }
   if (json) {
-    print_json(std::cout, *codes, &daemon::code_json);
+    print_json<model::StoredCode>(std::cout, *codes, &daemon::code_json);
     return 0;
   }
   std::vector<std::string> who;  // "Display name (AccountId)" for an organization's member

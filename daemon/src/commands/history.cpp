@@ -21,7 +21,7 @@ int cmd_history(const std::string& path, const std::string& id, bool json, const
     throw Failure{k_exit_failed, h.error().message};
   }
   if (json) {
-    print_json(std::cout, *h, &daemon::history_json);
+    print_json<db::HistoryEntry>(std::cout, *h, &daemon::history_json);
     return 0;
   }
   if (h->empty()) {

@@ -2,6 +2,7 @@
 // records (acmon/daemon/records_json.hpp).
 #pragma once
 
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -34,7 +35,8 @@ class Table {
 
 // A JSON array of records, indented, on out.
 template <class T>
-void print_json(std::ostream& out, const std::vector<T>& records, nlohmann::ordered_json (*render)(const T&)) {
+void print_json(std::ostream& out, const std::vector<T>& records,
+                const std::function<nlohmann::ordered_json(const T&)>& render) {
   out << daemon::json_array(records, render).dump(2) << "\n";
 }
 

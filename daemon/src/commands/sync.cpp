@@ -43,10 +43,11 @@ int cmd_sync(const std::string& path, const std::vector<std::string>& only, bool
   if (auto pruned = store->prune(clock.now() - cfg.daemon.retention); !pruned) {
     std::cerr << "acmon: pruning history: " << daemon::naming_database(*store, pruned.error().message) << "\n";
   }
-  const auto changes = evaluate_now(cfg, *store, clock.now());
+  const UnixTime now = clock.now();
+  const auto changes = evaluate_now(cfg, *store, now);
   for (const auto& a : changes.started) {
     std::cout << "alert firing: " << a.rule << " " << a.severity << " " << (a.is_code_alert() ? a.code_id : a.collector)
-              << ": " << a.summary << "\n";
+              << ": " << a.summary_at(now) << "\n";
   }
   for (const auto& a : changes.resolved) {
     std::cout << "alert resolved: " << a.rule << " " << a.severity << " "

@@ -22,11 +22,12 @@ constexpr std::int64_t k_resolution_horizon = 86400;
 // The receiver's identity in the store: "alertmanager:URL" or "webhook:URL".
 std::string target_name(const config::Notify& n);
 
-// POST /api/v2/alerts body: labels (alertname = rule), annotations (summary, description),
-// startsAt, endsAt for resolved alerts, generatorURL.
-std::string alertmanager_body(const std::vector<db::PendingNotification>& alerts, const std::string& generator_url);
+// POST /api/v2/alerts body: labels (alertname = rule), annotations (summary and description, as
+// they read at now), startsAt, endsAt for resolved alerts, generatorURL.
+std::string alertmanager_body(const std::vector<db::PendingNotification>& alerts, const std::string& generator_url,
+                              UnixTime now);
 // The webhook body of one alert change: {"status", "alert": {...}} with the `acmon alerts --json` keys.
-std::string webhook_body(const db::PendingNotification& change);
+std::string webhook_body(const db::PendingNotification& change, UnixTime now);
 
 // Sends what one receiver is owed, once, and marks it sent. Returns how many alerts were
 // delivered, or the error (nothing is marked then). Network I/O happens outside store_mutex.

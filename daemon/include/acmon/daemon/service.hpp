@@ -17,6 +17,7 @@
 #include "acmon/core/config.hpp"
 #include "acmon/core/http.hpp"
 #include "acmon/core/pace.hpp"
+#include "acmon/daemon/alert_tracker.hpp"
 #include "acmon/daemon/sync.hpp"
 #include "acmon/daemon/web_config.hpp"
 #include "acmon/db/store.hpp"
@@ -156,6 +157,7 @@ class Service {
 
   std::mutex m_eval_mutex;      // one evaluation at a time
   bool m_alerts_stored = true;  // under m_eval_mutex: false while the database lacks the alerts shown
+  AlertTracker m_tracker;       // under m_eval_mutex: what the last evaluation left, to revisit only changes
   mutable std::mutex m_state_mutex;
   std::shared_ptr<const model::Snapshot> m_state;
   // Under m_state_mutex: the statuses last read from the database, what memory adds to them (by

@@ -32,7 +32,7 @@ class Transaction;
 constexpr int k_wal_bound_pages = 16384;
 
 // The current schema version (PRAGMA user_version).
-constexpr int k_schema_version = 4;
+constexpr int k_schema_version = 5;
 
 struct RunInfo {
   UnixTime started_at = 0;
@@ -122,6 +122,14 @@ class Store {
   // back (a repeated key dropped, each with its stored id and starts_at, newest first), without a
   // second copy of them all; on failure it is unchanged.
   Result<AlertChanges> reconcile_firing(std::vector<model::AlertRecord>& alerts, UnixTime now);
+  // Applies what changed since the firing alerts the caller knows, in one transaction: `start`
+  // inserted (each gets its id, and starts_at = now), `update` (firing, by id) takes its summary and
+  // name, `end` (firing, by id) resolves at now. When the database is not what the caller knows (a
+  // started key firing already, an updated or ended id not firing) it fails and changes nothing;
+  // reconcile_firing then puts it right.
+  Result<AlertChanges> apply_alert_changes(const std::vector<model::AlertRecord*>& start,
+                                           const std::vector<const model::AlertRecord*>& update,
+                                           const std::vector<const model::AlertRecord*>& end, UnixTime now);
   // Firing alerts; with include_resolved, those resolved since `since` too. Newest first.
   Result<std::vector<model::AlertRecord>> alerts(bool include_resolved, UnixTime since = 0);
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -23,9 +24,19 @@ struct AlertRecord {
   std::string code_id;    // code alerts only
   std::string collector;  // the collector of the code, or of the failing scope
   std::string name;       // the code's name (code alerts)
-  std::string summary;    // "expires in 2d 3h", "43/50 used"
+  // "43/50 used", or, for a span that counts, "expires in {span}" with span_at (summary_at).
+  std::string summary;
+  // Where the summary counts to (an expiry, a forecast) or from (a last success): its first
+  // "{span}" reads the time between then and the moment the summary is read. A summary that
+  // counts needs no rewriting as time passes; it is exact whenever it is read.
+  std::optional<UnixTime> span_at;
   UnixTime starts_at = 0;
   std::optional<UnixTime> ends_at;
+
+  static constexpr std::string_view k_span = "{span}";
+  // The summary as it reads at `now` ("expires in 2d 3h"); a resolved alert's as it read when it
+  // resolved.
+  [[nodiscard]] std::string summary_at(UnixTime now) const;
 
   // The identity: rule, severity and the labels; the same condition is the same alert.
   [[nodiscard]] std::string key() const;

@@ -63,6 +63,8 @@ class CodeList {
   // f(const CodeRef&) for every code, in the order they were given.
   template <typename F>
   void for_each(F&& f) const;
+  // The i-th of them (i < size()).
+  [[nodiscard]] CodeRef at(std::size_t i) const;
 
   // A text per code, in the same order.
   struct Texts {
@@ -132,6 +134,11 @@ class CodeRef {
   const CodeList::Shared& m_s;
   const CodeList::Entry& m_e;
 };
+
+inline CodeRef CodeList::at(std::size_t i) const {
+  const auto& e = m_entries[i];
+  return {m_shared[e.shared], e};
+}
 
 template <typename F>
 void CodeList::for_each(F&& f) const {

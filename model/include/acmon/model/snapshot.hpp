@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,40 +14,57 @@
 
 namespace acmon::model {
 
-// A list that copies of a snapshot share: copying it copies a pointer, and a change gives the
-// changed copy a list of its own (copy on write). Read like a vector.
-template <typename T>
-class SharedList {
+using AlertPtr = std::shared_ptr<const AlertRecord>;
+
+// The firing alerts of a snapshot. Copies of a snapshot share the list, and lists share their
+// records: a new list with a few alerts changed copies pointers, not 50,000 records. Read like a
+// vector of AlertRecord.
+class AlertList {
  public:
-  SharedList() = default;
-  SharedList(std::vector<T> items)  // NOLINT(google-explicit-constructor): assigned from vectors
-      : m_items(std::make_shared<std::vector<T>>(std::move(items))) {}
+  using Pointers = std::vector<AlertPtr>;
+  class Iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = AlertRecord;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const AlertRecord*;
+    using reference = const AlertRecord&;
+    Iterator() = default;
+    explicit Iterator(Pointers::const_iterator it) : m_it(it) {}
+    reference operator*() const { return **m_it; }
+    pointer operator->() const { return m_it->get(); }
+    Iterator& operator++() {
+      ++m_it;
+      return *this;
+    }
+    Iterator operator++(int) {
+      Iterator old = *this;
+      ++m_it;
+      return old;
+    }
+    bool operator==(const Iterator&) const = default;
 
-  [[nodiscard]] const std::vector<T>& items() const { return m_items ? *m_items : none(); }
-  [[nodiscard]] auto begin() const { return items().begin(); }
-  [[nodiscard]] auto end() const { return items().end(); }
-  [[nodiscard]] std::size_t size() const { return items().size(); }
-  [[nodiscard]] bool empty() const { return items().empty(); }
-  const T& operator[](std::size_t i) const { return items()[i]; }
+   private:
+    Pointers::const_iterator m_it;
+  };
 
+  AlertList() = default;
+  AlertList(std::vector<AlertRecord> items);  // NOLINT(google-explicit-constructor): assigned from vectors
+  AlertList(Pointers items);                  // NOLINT(google-explicit-constructor): assigned from vectors
+
+  [[nodiscard]] const Pointers& pointers() const { return m_items ? *m_items : none(); }
+  [[nodiscard]] Iterator begin() const { return Iterator(pointers().begin()); }
+  [[nodiscard]] Iterator end() const { return Iterator(pointers().end()); }
+  [[nodiscard]] std::size_t size() const { return pointers().size(); }
+  [[nodiscard]] bool empty() const { return pointers().empty(); }
+  const AlertRecord& operator[](std::size_t i) const { return *pointers()[i]; }
   void clear() { m_items.reset(); }
-  void push_back(T item) { own().push_back(std::move(item)); }
+  // Which list this is: copies of a list are the same list.
+  [[nodiscard]] const void* identity() const { return m_items.get(); }
 
  private:
-  static const std::vector<T>& none() {
-    static const std::vector<T> k_empty;
-    return k_empty;
-  }
-  // The list to change: this copy's own (a list no other copy holds is changed in place).
-  std::vector<T>& own() {
-    if (!m_items) {
-      m_items = std::make_shared<std::vector<T>>();
-    } else if (m_items.use_count() > 1) {
-      m_items = std::make_shared<std::vector<T>>(*m_items);
-    }
-    return *m_items;
-  }
-  std::shared_ptr<std::vector<T>> m_items;
+  static const Pointers& none();
+  std::shared_ptr<const Pointers> m_items;
 };
 
 // The daemon replaces it after each run and evaluation, cheaply: code lists are shared per scope
@@ -54,7 +72,7 @@ class SharedList {
 struct Snapshot {
   std::map<std::string, std::shared_ptr<const CodeList>> codes;  // by scope_key()
   std::vector<ScopeStatus> scopes;
-  SharedList<AlertRecord> alerts;  // firing only
+  AlertList alerts;  // firing only, newest first
 
   // f(const CodeRef&) for every code, scope by scope.
   template <typename F>

@@ -1,0 +1,328 @@
+#include "acmon/daemon/alert_tracker.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace acmon::daemon {
+
+using model::AlertPtr;
+using model::AlertRecord;
+
+namespace {
+
+// The same summary (a counting one counts to or from the same moment) and name.
+bool same_text(const AlertRecord& a, const AlertRecord& b) {
+  return a.summary == b.summary && a.span_at == b.span_at && a.name == b.name;
+}
+
+// The held alert with the summary and name it has now: the same alert (id and start kept).
+AlertPtr successor(const AlertPtr& held, AlertRecord now) {
+  now.id = held->id;
+  now.starts_at = held->starts_at;
+  now.ends_at.reset();
+  return std::make_shared<const AlertRecord>(std::move(now));
+}
+
+constexpr auto k_sooner_first = std::greater<>{};  // the due heaps are min-heaps of (time, index)
+
+}  // namespace
+
+AlertTracker::ListState AlertTracker::evaluate_list(const std::shared_ptr<const model::CodeList>& list,
+                                                    const CodeJudge& judge, UnixTime now, const ListState* held,
+                                                    Changes& out) const {
+  ListState ls;
+  ls.list = list;
+  ls.slots.resize(list->size());
+  std::unordered_map<std::string, AlertPtr> before;
+  if (held != nullptr) {
+    for (const auto& slots : held->slots) {
+      for (const auto& a : slots) {
+        if (a) {
+          before.emplace(a->key(), a);
+        }
+      }
+    }
+  }
+  std::unordered_set<std::string> seen;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const auto c = list->at(i);
+    const auto t = judge.thresholds(c);
+    if (!t) {
+      continue;
+    }
+    std::optional<AlertRecord> fresh[k_code_rules];
+    if (const UnixTime until = code_alerts(c, *t, now, fresh); until != k_never) {
+      ls.due.emplace_back(until, static_cast<std::uint32_t>(i));
+    }
+    for (int r = 0; r < k_code_rules; ++r) {
+      if (!fresh[r]) {
+        continue;
+      }
+      std::string key = fresh[r]->key();
+      if (!seen.insert(key).second) {
+        continue;  // a key repeated in the list: the first code's alert stands, as the store keeps it
+      }
+      auto& slot = ls.slots[i][static_cast<std::size_t>(r)];
+      auto it = before.find(key);
+      if (it != before.end()) {
+        AlertPtr h = std::move(it->second);
+        before.erase(it);
+        if (same_text(*h, *fresh[r])) {
+          slot = std::move(h);
+        } else {
+          slot = successor(h, std::move(*fresh[r]));
+          out.changed.emplace_back(std::move(h), slot);
+        }
+      } else {
+        auto s = std::make_shared<AlertRecord>(std::move(*fresh[r]));
+        out.started.push_back(s);
+        slot = std::move(s);
+      }
+    }
+  }
+  for (auto& [key, a] : before) {
+    out.ended.push_back(std::move(a));
+  }
+  std::make_heap(ls.due.begin(), ls.due.end(), k_sooner_first);
+  return ls;
+}
+
+void AlertTracker::revisit(ListState& ls, const CodeJudge& judge, UnixTime now, Changes& out) const {
+  while (!ls.due.empty() && ls.due.front().first <= now) {
+    std::pop_heap(ls.due.begin(), ls.due.end(), k_sooner_first);
+    const std::uint32_t i = ls.due.back().second;
+    ls.due.pop_back();
+    const auto c = ls.list->at(i);
+    const auto t = judge.thresholds(c);
+    std::optional<AlertRecord> fresh[k_code_rules];
+    const UnixTime until = t ? code_alerts(c, *t, now, fresh) : k_never;
+    auto& slots = ls.slots[i];
+    for (std::size_t r = 0; r < slots.size(); ++r) {
+      auto& held = slots[r];
+      if (!fresh[r]) {
+        if (held) {
+          out.ended.push_back(std::move(held));
+          held.reset();
+        }
+        continue;
+      }
+      // The same code and rule: the same alert when the severity is the same (the other labels are
+      // the code's, unchanged with its list).
+      if (held && held->severity == fresh[r]->severity) {
+        if (!same_text(*held, *fresh[r])) {
+          auto next = successor(held, std::move(*fresh[r]));
+          out.changed.emplace_back(std::move(held), next);
+          held = std::move(next);
+        }
+        continue;
+      }
+      if (held) {
+        out.ended.push_back(std::move(held));
+      }
+      auto s = std::make_shared<AlertRecord>(std::move(*fresh[r]));
+      out.started.push_back(s);
+      held = std::move(s);
+    }
+    // A change to come is always after now: this code is not popped again in this loop.
+    if (until != k_never) {
+      ls.due.emplace_back(until, i);
+      std::push_heap(ls.due.begin(), ls.due.end(), k_sooner_first);
+    }
+  }
+}
+
+bool AlertTracker::seed(const model::Snapshot& state, std::shared_ptr<const config::Config> cfg, UnixTime now,
+                        const model::AlertList& stored) {
+  clear();
+  std::unordered_map<std::string, AlertPtr> by_key;
+  by_key.reserve(stored.size());
+  for (const auto& a : stored.pointers()) {
+    if (!by_key.emplace(a->key(), a).second) {
+      return false;
+    }
+  }
+  // Takes the stored alert of the key the rules raise; false when there is none, or it reads otherwise.
+  auto take = [&](const AlertRecord& fresh, AlertPtr& into) {
+    auto it = by_key.find(fresh.key());
+    if (it == by_key.end() || !it->second || !same_text(*it->second, fresh)) {
+      return false;
+    }
+    into = std::move(it->second);
+    return true;
+  };
+  const CodeJudge judge(*cfg);
+  std::size_t taken = 0;
+  for (const auto& [key, list] : state.codes) {
+    ListState ls;
+    ls.list = list;
+    ls.slots.resize(list->size());
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const auto c = list->at(i);
+      const auto t = judge.thresholds(c);
+      if (!t) {
+        continue;
+      }
+      std::optional<AlertRecord> fresh[k_code_rules];
+      if (const UnixTime until = code_alerts(c, *t, now, fresh); until != k_never) {
+        ls.due.emplace_back(until, static_cast<std::uint32_t>(i));
+      }
+      for (std::size_t r = 0; r < ls.slots[i].size(); ++r) {
+        if (fresh[r]) {
+          if (!take(*fresh[r], ls.slots[i][r])) {
+            clear();
+            return false;
+          }
+          ++taken;
+        }
+      }
+    }
+    std::make_heap(ls.due.begin(), ls.due.end(), k_sooner_first);
+    m_lists.emplace(key, std::move(ls));
+  }
+  std::vector<AlertRecord> scopes;
+  scope_alerts(state.scopes, *cfg, now, scopes);
+  for (const auto& a : scopes) {
+    if (!take(a, m_scope_alerts.emplace_back())) {
+      clear();
+      return false;
+    }
+    ++taken;
+  }
+  if (taken != stored.size()) {
+    clear();
+    return false;
+  }
+  m_cfg = std::move(cfg);
+  m_list = stored.identity();
+  m_held = true;
+  return true;
+}
+
+bool AlertTracker::holds(const config::Config& cfg, const model::AlertList& list) const {
+  return m_held && m_cfg.get() == &cfg && m_list == list.identity();
+}
+
+void AlertTracker::clear() {
+  m_cfg.reset();
+  m_list = nullptr;
+  m_held = false;
+  m_lists.clear();
+  m_scope_alerts.clear();
+}
+
+AlertTracker::Changes AlertTracker::step(const model::Snapshot& state, UnixTime now) {
+  Changes out;
+  const CodeJudge judge(*m_cfg);
+  for (auto it = m_lists.begin(); it != m_lists.end();) {
+    if (state.codes.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    for (auto& slots : it->second.slots) {  // a scope no longer in the state: its alerts end
+      for (auto& a : slots) {
+        if (a) {
+          out.ended.push_back(std::move(a));
+        }
+      }
+    }
+    it = m_lists.erase(it);
+  }
+  for (const auto& [key, list] : state.codes) {
+    auto it = m_lists.find(key);
+    if (it == m_lists.end()) {
+      m_lists.emplace(key, evaluate_list(list, judge, now, nullptr, out));
+    } else if (it->second.list != list) {
+      auto replaced = evaluate_list(list, judge, now, &it->second, out);
+      it->second = std::move(replaced);
+    } else {
+      revisit(it->second, judge, now, out);
+    }
+  }
+  // The collector scopes, every time: a handful, and their summaries count up.
+  std::vector<AlertRecord> fresh;
+  scope_alerts(state.scopes, *m_cfg, now, fresh);
+  std::unordered_map<std::string, AlertPtr> before;
+  for (auto& a : m_scope_alerts) {
+    before.emplace(a->key(), std::move(a));
+  }
+  m_scope_alerts.clear();
+  std::unordered_set<std::string> seen;
+  for (auto& f : fresh) {
+    std::string key = f.key();
+    if (!seen.insert(key).second) {
+      continue;  // a repeated key: the first stands
+    }
+    auto it = before.find(key);
+    if (it == before.end()) {
+      auto s = std::make_shared<AlertRecord>(std::move(f));
+      out.started.push_back(s);
+      m_scope_alerts.push_back(std::move(s));
+      continue;
+    }
+    AlertPtr h = std::move(it->second);
+    before.erase(it);
+    if (same_text(*h, f)) {
+      m_scope_alerts.push_back(std::move(h));
+    } else {
+      auto next = successor(h, std::move(f));
+      out.changed.emplace_back(std::move(h), next);
+      m_scope_alerts.push_back(std::move(next));
+    }
+  }
+  for (auto& [key, a] : before) {
+    out.ended.push_back(std::move(a));
+  }
+  return out;
+}
+
+model::AlertList AlertTracker::commit(const model::AlertList& before, const Changes& changes) {
+  std::unordered_map<const AlertRecord*, AlertPtr> replaced;  // held -> its successor, or none (ended)
+  replaced.reserve(changes.changed.size() + changes.ended.size());
+  for (const auto& [held, next] : changes.changed) {
+    replaced.emplace(held.get(), next);
+  }
+  for (const auto& a : changes.ended) {
+    replaced.emplace(a.get(), nullptr);
+  }
+  model::AlertList::Pointers out;
+  out.reserve(before.size() + changes.started.size());
+  // Newest first, as the store reads them: the started ones (all at now, the newest ids) lead.
+  for (const auto& s : changes.started) {
+    out.push_back(s);
+  }
+  std::sort(out.begin(), out.end(), [](const AlertPtr& a, const AlertPtr& b) {
+    return a->starts_at != b->starts_at ? a->starts_at > b->starts_at : a->id > b->id;
+  });
+  for (const auto& a : before.pointers()) {
+    auto it = replaced.find(a.get());
+    if (it == replaced.end()) {
+      out.push_back(a);
+    } else if (it->second) {
+      out.push_back(it->second);
+    }
+  }
+  model::AlertList list(std::move(out));
+  m_list = list.identity();
+  return list;
+}
+
+std::size_t AlertTracker::codes() const {
+  std::size_t n = 0;
+  for (const auto& [key, ls] : m_lists) {
+    n += ls.slots.size();
+  }
+  return n;
+}
+
+std::size_t AlertTracker::pending() const {
+  std::size_t n = 0;
+  for (const auto& [key, ls] : m_lists) {
+    n += ls.due.size();
+  }
+  return n;
+}
+
+}  // namespace acmon::daemon
