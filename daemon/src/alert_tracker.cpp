@@ -139,8 +139,8 @@ bool AlertTracker::seed(const model::Snapshot& state, std::shared_ptr<const conf
   clear();
   std::unordered_map<std::string, AlertPtr> by_key;
   by_key.reserve(stored.size());
-  for (const auto& a : stored.pointers()) {
-    if (!by_key.emplace(a->key(), a).second) {
+  for (auto it = stored.begin(); it != stored.end(); ++it) {
+    if (!by_key.emplace(it->key(), it.ptr()).second) {
       return false;
     }
   }
@@ -279,6 +279,7 @@ AlertTracker::Changes AlertTracker::step(const model::Snapshot& state, UnixTime 
 }
 
 model::AlertList AlertTracker::commit(const model::AlertList& before, const Changes& changes) {
+  using model::AlertList;
   std::unordered_map<const AlertRecord*, AlertPtr> replaced;  // held -> its successor, or none (ended)
   replaced.reserve(changes.changed.size() + changes.ended.size());
   for (const auto& [held, next] : changes.changed) {
@@ -287,24 +288,50 @@ model::AlertList AlertTracker::commit(const model::AlertList& before, const Chan
   for (const auto& a : changes.ended) {
     replaced.emplace(a.get(), nullptr);
   }
-  model::AlertList::Pointers out;
-  out.reserve(before.size() + changes.started.size());
+  AlertList::Chunks out;
+  AlertList::Chunk pending;  // records for a chunk of their own, made up of new and changed ones
+  auto flush = [&] {
+    if (!pending.empty()) {
+      out.push_back(std::make_shared<const AlertList::Chunk>(std::move(pending)));
+      pending = {};
+    }
+  };
+  auto add = [&](const AlertPtr& a) {
+    pending.push_back(a);
+    if (pending.size() >= AlertList::k_chunk) {
+      flush();
+    }
+  };
   // Newest first, as the store reads them: the started ones (all at now, the newest ids) lead.
-  for (const auto& s : changes.started) {
-    out.push_back(s);
-  }
-  std::sort(out.begin(), out.end(), [](const AlertPtr& a, const AlertPtr& b) {
+  std::vector<AlertPtr> started(changes.started.begin(), changes.started.end());
+  std::sort(started.begin(), started.end(), [](const AlertPtr& a, const AlertPtr& b) {
     return a->starts_at != b->starts_at ? a->starts_at > b->starts_at : a->id > b->id;
   });
-  for (const auto& a : before.pointers()) {
-    auto it = replaced.find(a.get());
-    if (it == replaced.end()) {
-      out.push_back(a);
-    } else if (it->second) {
-      out.push_back(it->second);
+  for (const auto& a : started) {
+    add(a);
+  }
+  // A chunk none of the changes touches is shared as it is, unless it is small (then it joins its
+  // neighbours, so that the small chunks of new alerts do not pile up); a touched one is made again.
+  for (const auto& chunk : before.chunks()) {
+    const bool touched = !replaced.empty() && std::any_of(chunk->begin(), chunk->end(), [&](const AlertPtr& a) {
+      return replaced.count(a.get()) != 0;
+    });
+    if (!touched && chunk->size() >= AlertList::k_chunk / 2) {
+      flush();
+      out.push_back(chunk);
+      continue;
+    }
+    for (const auto& a : *chunk) {
+      auto it = replaced.find(a.get());
+      if (it == replaced.end()) {
+        add(a);
+      } else if (it->second) {
+        add(it->second);
+      }
     }
   }
-  model::AlertList list(std::move(out));
+  flush();
+  AlertList list(std::move(out));
   m_list = list.identity();
   return list;
 }

@@ -5,13 +5,14 @@ namespace acmon::daemon {
 
 namespace {
 
+using Alerts = std::vector<const model::AlertRecord*>;
+
 // Each distinct key's first alert, as (hash of the key, index), in the order of the hashes.
-template <typename Alerts>
 std::vector<std::pair<std::size_t, std::size_t>> first_of_each_key(const Alerts& alerts) {
   std::vector<std::pair<std::size_t, std::size_t>> order;
   order.reserve(alerts.size());
   for (std::size_t i = 0; i < alerts.size(); ++i) {
-    order.emplace_back(std::hash<std::string>{}(alerts[i].key()), i);
+    order.emplace_back(std::hash<std::string>{}(alerts[i]->key()), i);
   }
   std::sort(order.begin(), order.end());
   std::vector<std::pair<std::size_t, std::size_t>> out;
@@ -19,7 +20,7 @@ std::vector<std::pair<std::size_t, std::size_t>> first_of_each_key(const Alerts&
   for (std::size_t i = 0; i < order.size(); ++i) {
     bool repeated = false;
     for (std::size_t j = i; j > 0 && order[j - 1].first == order[i].first && !repeated; --j) {
-      repeated = alerts[order[j - 1].second].key() == alerts[order[i].second].key();
+      repeated = alerts[order[j - 1].second]->key() == alerts[order[i].second]->key();
     }
     if (!repeated) {
       out.push_back(order[i]);
@@ -30,20 +31,30 @@ std::vector<std::pair<std::size_t, std::size_t>> first_of_each_key(const Alerts&
 
 // Whether the alerts are the same (by key, the first of a repeated one; summary and name), without
 // maps of them all: with 50,000 alerts those held some 25 MB while the evaluated alerts were alive.
-bool same_alerts(const std::vector<model::AlertRecord>& a, const model::AlertList& b) {
+bool same_alerts(const std::vector<model::AlertRecord>& desired, const model::AlertList& held) {
+  Alerts a;
+  a.reserve(desired.size());
+  for (const auto& d : desired) {
+    a.push_back(&d);
+  }
+  Alerts b;
+  b.reserve(held.size());
+  for (const auto& h : held) {
+    b.push_back(&h);
+  }
   const auto fa = first_of_each_key(a);
   const auto fb = first_of_each_key(b);
   if (fa.size() != fb.size()) {
     return false;
   }
   for (const auto& [hash, i] : fa) {
-    const auto key = a[i].key();
+    const auto key = a[i]->key();
     bool found = false;
     for (auto it = std::lower_bound(fb.begin(), fb.end(), std::make_pair(hash, std::size_t{0}));
          it != fb.end() && it->first == hash && !found; ++it) {
-      const auto& other = b[it->second];
+      const auto& other = *b[it->second];
       if (other.key() == key) {
-        if (other.summary != a[i].summary || other.span_at != a[i].span_at || other.name != a[i].name) {
+        if (other.summary != a[i]->summary || other.span_at != a[i]->span_at || other.name != a[i]->name) {
           return false;
         }
         found = true;

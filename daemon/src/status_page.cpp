@@ -279,8 +279,8 @@ void collectors(Html& h, const std::vector<model::ScopeStatus>& scopes, UnixTime
 void alerts(Html& h, const model::AlertList& list, UnixTime now) {
   std::vector<const model::AlertRecord*> firing;  // the records stay where they are; these are sorted
   firing.reserve(list.size());
-  for (const auto& a : list.pointers()) {
-    firing.push_back(a.get());
+  for (const auto& a : list) {
+    firing.push_back(&a);
   }
   std::stable_sort(firing.begin(), firing.end(), [](const auto* a, const auto* b) {
     const bool ac = a->severity == "critical";

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -163,9 +164,11 @@ class AlertTrackerTest : public ::testing::Test {
     auto stored = store->alerts(false);
     ASSERT_TRUE(stored) << stored.error().message;
     ASSERT_EQ(stored->size(), firing.size()) << where;
+    const auto held = records(firing);
+    ASSERT_EQ(held.size(), firing.size()) << where;
     for (std::size_t i = 0; i < stored->size(); ++i) {
       const auto& a = (*stored)[i];
-      const auto& b = firing[i];
+      const auto& b = held[i];
       ASSERT_EQ(std::tie(a.id, a.starts_at, a.summary, a.name), std::tie(b.id, b.starts_at, b.summary, b.name))
           << where << ", alert " << i;
       ASSERT_EQ(a.key(), b.key()) << where;
@@ -384,6 +387,42 @@ TEST_F(AlertTrackerTest, ASummaryThatCountsIsNotRewrittenAsTimePasses) {
   EXPECT_EQ(step(state, k_start + 2 * 3600 + 30), 1U);
   EXPECT_TRUE(firing.empty());
   check(state, k_start + 2 * 3600 + 30, "expired");
+}
+
+// With thousands of alerts firing, a change to one of them makes the chunk that holds it again and
+// shares every other chunk with the list before.
+TEST_F(AlertTrackerTest, AChangeCopiesOnlyTheChunksItTouches) {
+  const Scopes sc;
+  std::vector<model::StoredCode> codes;
+  for (int i = 0; i < 3000; ++i) {
+    model::StoredCode c;
+    c.collector = "prod-smc";
+    c.code.product = config::Product::smc;
+    c.code.account = "prod";
+    c.code.id = "used-" + std::to_string(i);
+    c.code.limit = 10;
+    c.code.registered = 9;  // code_usage_high warning, whatever the time
+    if (i == 1500) {
+      c.code.expires_at = k_start + 86400 + 10;  // warning now, critical in 10 s
+    }
+    c.state = model::derive_state(c.code, k_start);
+    codes.push_back(std::move(c));
+  }
+  auto state = snapshot({{model::scope_key(sc.smc), codes}}, {});
+  full(state, k_start);
+  ASSERT_EQ(firing.size(), 3001U);
+  const auto before = firing.chunks();
+  ASSERT_GE(before.size(), 3001 / model::AlertList::k_chunk);
+  EXPECT_EQ(step(state, k_start + 10), 2U);  // the warning ends, a critical alert starts
+  check(state, k_start + 10, "critical");
+  std::size_t shared = 0;
+  for (const auto& c : firing.chunks()) {
+    shared += std::count(before.begin(), before.end(), c) > 0 ? 1 : 0;
+  }
+  EXPECT_GE(shared, before.size() - 1);
+  EXPECT_LE(firing.chunks().size(), before.size() + 1);
+  EXPECT_EQ(firing[0].severity, "critical");  // the newest first
+  EXPECT_EQ(firing[0].code_id, "used-1500");
 }
 
 TEST_F(AlertTrackerTest, SeedRefusesAlertsThatAreNotTheRulesOwn) {

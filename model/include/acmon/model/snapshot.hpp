@@ -16,12 +16,16 @@ namespace acmon::model {
 
 using AlertPtr = std::shared_ptr<const AlertRecord>;
 
-// The firing alerts of a snapshot. Copies of a snapshot share the list, and lists share their
-// records: a new list with a few alerts changed copies pointers, not 50,000 records. Read like a
-// vector of AlertRecord.
+// The firing alerts of a snapshot, in chunks of at most k_chunk records. Copies of a snapshot share
+// the list, lists share their chunks and chunks their records: a new list with a few alerts
+// changed copies the chunks that hold them and shares the rest, rather than 50,000 pointers (each
+// copy an atomic count on a record of its own). Read like a vector of AlertRecord.
 class AlertList {
  public:
-  using Pointers = std::vector<AlertPtr>;
+  static constexpr std::size_t k_chunk = 256;
+  using Chunk = std::vector<AlertPtr>;
+  using Chunks = std::vector<std::shared_ptr<const Chunk>>;
+
   class Iterator {
    public:
     using iterator_category = std::forward_iterator_tag;
@@ -30,41 +34,58 @@ class AlertList {
     using pointer = const AlertRecord*;
     using reference = const AlertRecord&;
     Iterator() = default;
-    explicit Iterator(Pointers::const_iterator it) : m_it(it) {}
-    reference operator*() const { return **m_it; }
-    pointer operator->() const { return m_it->get(); }
+    Iterator(const Chunks* chunks, std::size_t chunk) : m_chunks(chunks), m_chunk(chunk) { skip_empty(); }
+    reference operator*() const { return *(*(*m_chunks)[m_chunk])[m_at]; }
+    pointer operator->() const { return (*(*m_chunks)[m_chunk])[m_at].get(); }
+    // The record's shared pointer.
+    [[nodiscard]] const AlertPtr& ptr() const { return (*(*m_chunks)[m_chunk])[m_at]; }
     Iterator& operator++() {
-      ++m_it;
+      ++m_at;
+      skip_empty();
       return *this;
     }
     Iterator operator++(int) {
       Iterator old = *this;
-      ++m_it;
+      ++*this;
       return old;
     }
-    bool operator==(const Iterator&) const = default;
+    bool operator==(const Iterator& o) const { return m_chunk == o.m_chunk && m_at == o.m_at; }
 
    private:
-    Pointers::const_iterator m_it;
+    void skip_empty() {
+      while (m_chunks != nullptr && m_chunk < m_chunks->size() && m_at >= (*m_chunks)[m_chunk]->size()) {
+        ++m_chunk;
+        m_at = 0;
+      }
+    }
+    const Chunks* m_chunks = nullptr;
+    std::size_t m_chunk = 0;
+    std::size_t m_at = 0;
   };
 
   AlertList() = default;
   AlertList(std::vector<AlertRecord> items);  // NOLINT(google-explicit-constructor): assigned from vectors
-  AlertList(Pointers items);                  // NOLINT(google-explicit-constructor): assigned from vectors
+  AlertList(std::vector<AlertPtr> items);     // NOLINT(google-explicit-constructor): assigned from vectors
+  explicit AlertList(Chunks chunks);
 
-  [[nodiscard]] const Pointers& pointers() const { return m_items ? *m_items : none(); }
-  [[nodiscard]] Iterator begin() const { return Iterator(pointers().begin()); }
-  [[nodiscard]] Iterator end() const { return Iterator(pointers().end()); }
-  [[nodiscard]] std::size_t size() const { return pointers().size(); }
-  [[nodiscard]] bool empty() const { return pointers().empty(); }
-  const AlertRecord& operator[](std::size_t i) const { return *pointers()[i]; }
-  void clear() { m_items.reset(); }
+  [[nodiscard]] const Chunks& chunks() const { return m_chunks ? *m_chunks : none(); }
+  [[nodiscard]] Iterator begin() const { return {&chunks(), 0}; }
+  [[nodiscard]] Iterator end() const { return {&chunks(), chunks().size()}; }
+  [[nodiscard]] std::size_t size() const { return m_size; }
+  [[nodiscard]] bool empty() const { return m_size == 0; }
+  // The i-th record (i < size()); walks the chunks.
+  const AlertRecord& operator[](std::size_t i) const;
+  void clear() {
+    m_chunks.reset();
+    m_size = 0;
+  }
   // Which list this is: copies of a list are the same list.
-  [[nodiscard]] const void* identity() const { return m_items.get(); }
+  [[nodiscard]] const void* identity() const { return m_chunks.get(); }
 
  private:
-  static const Pointers& none();
-  std::shared_ptr<const Pointers> m_items;
+  static const Chunks& none();
+  std::shared_ptr<const Chunks> m_chunks;
+  std::size_t m_size = 0;
 };
 
 // The daemon replaces it after each run and evaluation, cheaply: code lists are shared per scope
