@@ -143,6 +143,8 @@ std::vector<ScopeOutcome> Service::run_unit(const std::shared_ptr<Unit>& u, bool
       spdlog::error("alert evaluation: {}", r.error().message);
     }
   }
+  // The answers' parser of this worker is made again by its next run: idle workers hold none.
+  api::release_thread_parser();
   // A large listing leaves freed pages behind in the allocator's arenas: give them back.
   malloc_trim(0);
   m_sched_cv.notify_all();
