@@ -3,6 +3,17 @@
 
 namespace acmon::daemon {
 
+namespace {
+
+// What the store's connection holds between uses (its page cache), given back once a run, an
+// evaluation or pruning is over: an idle daemon has no use for it.
+void release_store_memory(db::Store& store, std::mutex& store_mutex) {
+  std::lock_guard lock(store_mutex);
+  store.release_memory();
+}
+
+}  // namespace
+
 milliseconds Service::next_delay(const Unit& u, bool ok) {
   const milliseconds interval(u.interval * 1000);
   if (ok) {
@@ -39,7 +50,8 @@ void Service::scheduler_loop() {
       next_eval = now + m_options.evaluate_every;
       lock.unlock();
       (void)evaluate();  // time alone brings codes closer to expiry; it checks the database file too
-      malloc_trim(0);    // what it allocated for 100,000 codes goes back, as after a run
+      release_store_memory(*m_store, m_store_mutex);
+      malloc_trim(0);  // what it allocated for 100,000 codes goes back, as after a run
       lock.lock();
       continue;
     }
@@ -50,6 +62,7 @@ void Service::scheduler_loop() {
       if (!p) {
         spdlog::error("pruning by retention: {}", p.error().message);
       }
+      release_store_memory(*m_store, m_store_mutex);
       lock.lock();
       // A backlog goes on shortly, a slice at a time; otherwise at the next period.
       next_prune = Steady::now() + ((p && !p->done) ? milliseconds(1000) : m_options.prune_every);
@@ -145,6 +158,7 @@ std::vector<ScopeOutcome> Service::run_unit(const std::shared_ptr<Unit>& u, bool
   }
   // The answers' parser of this worker is made again by its next run: idle workers hold none.
   api::release_thread_parser();
+  release_store_memory(*m_store, m_store_mutex);
   // A large listing leaves freed pages behind in the allocator's arenas: give them back.
   malloc_trim(0);
   m_sched_cv.notify_all();

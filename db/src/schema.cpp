@@ -137,6 +137,10 @@ Store::~Store() {
   sqlite3_close_v2(m_db);
 }
 
+void Store::release_memory() {
+  sqlite3_db_release_memory(m_db);
+}
+
 Result<void> Store::checkpoint() {
   int log = 0;
   int copied = 0;
@@ -169,6 +173,11 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   // first use; acmon never reads the counts. Refused (and harmless) once SQLite is in use.
   static const bool k_no_memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
   (void)k_no_memstatus;
+  // Nor does a connection's page cache start with one block of 20 pages (170 KiB of 8 KiB pages),
+  // which it would keep until closed: each page is allocated alone, so that sqlite3_db_release_memory
+  // (release_memory) gives every one of them back. Refused, like the above, once SQLite is in use.
+  static const bool k_no_bulk_pages = sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0) == SQLITE_OK;
+  (void)k_no_bulk_pages;
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

@@ -145,6 +145,10 @@ class Store {
   [[nodiscard]] const std::string& path() const { return m_path; }
   sqlite3* handle() { return m_db; }
 
+  // Gives back what the connection holds between uses: the page cache's pages. The daemon calls it
+  // once a run, an evaluation or pruning is over, so that an idle daemon keeps none.
+  void release_memory();
+
  private:
   Store(sqlite3* db, std::string path);
   Result<void> migrate();
