@@ -5,8 +5,8 @@ namespace acmon::daemon {
 
 namespace {
 
-// What the store's connection holds between uses (its page cache), given back once a run, an
-// evaluation or pruning is over: an idle daemon has no use for it.
+// What the store's connection holds between uses (its page cache, its multi-row statements), given
+// back once a run, an evaluation or pruning is over: an idle daemon has no use for it.
 void release_store_memory(db::Store& store, std::mutex& store_mutex) {
   std::lock_guard lock(store_mutex);
   store.release_memory();
