@@ -3,6 +3,8 @@
 // by its collector; both reads together cost a small fraction of one DOM built by nlohmann::json.
 #include <simdjson.h>
 
+#include <optional>
+
 #include "acmon/core/api.hpp"
 #include "acmon/core/json.hpp"
 #include "acmon/core/text.hpp"
@@ -16,15 +18,21 @@ constexpr std::size_t k_max_code = 100;
 // a parser of its own, so no thread holds a large buffer after one large answer.
 constexpr std::size_t k_kept_parser_bytes = std::size_t{1} << 20;
 
+// This thread's parser, made at its first answer and kept until release_thread_parser().
+std::optional<simdjson::dom::parser>& thread_parser() {
+  thread_local std::optional<simdjson::dom::parser> parser;
+  return parser;
+}
+
 simdjson::dom::parser& kept_parser() {
-  thread_local simdjson::dom::parser parser = [] {
-    simdjson::dom::parser p;
+  auto& parser = thread_parser();
+  if (!parser) {
+    parser.emplace();
     // The depth limit sticks to the parser when it grows; should this allocation fail, the first
     // parse allocates again and fails cleanly if memory is short.
-    [[maybe_unused]] const auto err = p.allocate(64 * 1024, k_max_json_depth);
-    return p;
-  }();
-  return parser;
+    [[maybe_unused]] const auto err = parser->allocate(64 * 1024, k_max_json_depth);
+  }
+  return *parser;
 }
 
 // A member's text when it is a string; nullopt otherwise (absent, or of another type).
@@ -112,6 +120,10 @@ Result<void> check_answer(const http::Response& response) {
     return parse_failure(response, err);
   }
   return judge(response, parser);
+}
+
+void release_thread_parser() {
+  thread_parser().reset();
 }
 
 Result<nlohmann::json> interpret(const http::Response& response) {

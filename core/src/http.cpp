@@ -150,6 +150,15 @@ CurlTransport::CurlTransport() : m_pool(std::make_unique<Pool>()) {
 
 CurlTransport::~CurlTransport() = default;
 
+void CurlTransport::close_idle() {
+  std::vector<CurlHandle> closing;
+  {
+    std::lock_guard lock(m_pool->mutex);
+    closing.swap(m_pool->idle);
+  }
+  // Closed here, outside the lock.
+}
+
 Result<Response> CurlTransport::send(const Request& request) {
   if (m_cancel != nullptr && m_cancel->load()) {
     return make_error(ErrorKind::network, "cancelled");

@@ -1,7 +1,23 @@
 // Service: the scheduler, bounded workers and what follows a run.
+#include <optional>
+
 #include "service_parts.hpp"
 
 namespace acmon::daemon {
+
+namespace {
+
+// What the store's connection holds between uses (its page cache, its multi-row statements), given
+// back once a run, an evaluation or pruning is over: an idle daemon has no use for it.
+void release_store_memory(db::Store& store, std::mutex& store_mutex) {
+  std::lock_guard lock(store_mutex);
+  store.release_memory();
+}
+
+// The workers' threads end once no run is under way and none is due within this time.
+constexpr milliseconds k_pool_linger{10000};
+
+}  // namespace
 
 milliseconds Service::next_delay(const Unit& u, bool ok) {
   const milliseconds interval(u.interval * 1000);
@@ -18,11 +34,15 @@ void Service::scheduler_loop() {
   // The first prune soon after start (an upgrade from a daemon that never pruned has a backlog).
   auto next_prune = Steady::now() + std::min(m_options.prune_every, milliseconds(60000));
   // A bounded pool: at most `parallel` scope runs at a time; a slow one holds only its own worker.
-  WorkerPool pool(m_options.parallel);
+  // It is there while runs are under way or soon due: when none is, its threads end, and with them
+  // what each keeps for itself (the allocator's cache of freed blocks, OpenSSL's random generator,
+  // the used pages of its stack). The next due run starts a new pool.
+  std::optional<WorkerPool> pool;
   std::unique_lock lock(m_sched_mutex);
   while (!m_stop.load()) {
     const auto now = Steady::now();
     auto wake = std::min(next_eval, next_prune);
+    auto next_due = Steady::time_point::max();
     for (auto& [key, u] : m_units) {
       if (u->running) {
         continue;
@@ -30,16 +50,30 @@ void Service::scheduler_loop() {
       if (u->due <= now && m_running < std::max(1, m_options.parallel)) {
         u->running = true;
         ++m_running;
-        pool.post([this, unit = u] { run_unit(unit); });
+        if (!pool) {
+          pool.emplace(m_options.parallel);
+        }
+        pool->post([this, unit = u] { run_unit(unit); });
       } else if (u->due > now) {
         wake = std::min(wake, u->due);
+        next_due = std::min(next_due, u->due);
       }
+    }
+    if (pool && m_running == 0 && next_due - now > k_pool_linger) {
+      lock.unlock();
+      // Its last run is past its count (m_running) and about to return: joining waits for that.
+      pool.reset();
+      m_transport.close_idle();
+      malloc_trim(0);  // the blocks the threads' caches held go back to the arenas: give them back
+      lock.lock();
+      continue;
     }
     if (now >= next_eval) {
       next_eval = now + m_options.evaluate_every;
       lock.unlock();
       (void)evaluate();  // time alone brings codes closer to expiry; it checks the database file too
-      malloc_trim(0);    // what it allocated for 100,000 codes goes back, as after a run
+      release_store_memory(*m_store, m_store_mutex);
+      malloc_trim(0);  // what it allocated for 100,000 codes goes back, as after a run
       lock.lock();
       continue;
     }
@@ -50,6 +84,7 @@ void Service::scheduler_loop() {
       if (!p) {
         spdlog::error("pruning by retention: {}", p.error().message);
       }
+      release_store_memory(*m_store, m_store_mutex);
       lock.lock();
       // A backlog goes on shortly, a slice at a time; otherwise at the next period.
       next_prune = Steady::now() + ((p && !p->done) ? milliseconds(1000) : m_options.prune_every);
@@ -58,7 +93,9 @@ void Service::scheduler_loop() {
     m_sched_cv.wait_until(lock, wake);
   }
   lock.unlock();
-  pool.stop();  // runs under way finish (abandoned: m_stop is set); queued ones never start
+  if (pool) {
+    pool->stop();  // runs under way finish (abandoned: m_stop is set); queued ones never start
+  }
 }
 
 std::vector<ScopeOutcome> Service::run_unit(const std::shared_ptr<Unit>& u, bool evaluate_after) {
@@ -143,6 +180,9 @@ std::vector<ScopeOutcome> Service::run_unit(const std::shared_ptr<Unit>& u, bool
       spdlog::error("alert evaluation: {}", r.error().message);
     }
   }
+  // The answers' parser of this worker is made again by its next run: idle workers hold none.
+  api::release_thread_parser();
+  release_store_memory(*m_store, m_store_mutex);
   // A large listing leaves freed pages behind in the allocator's arenas: give them back.
   malloc_trim(0);
   m_sched_cv.notify_all();

@@ -17,6 +17,10 @@ Stmt::~Stmt() {
   sqlite3_finalize(m_stmt);
 }
 
+std::size_t Stmt::memory() const {
+  return m_stmt == nullptr ? 0 : static_cast<std::size_t>(sqlite3_stmt_status(m_stmt, SQLITE_STMTSTATUS_MEMUSED, 0));
+}
+
 Stmt& Stmt::reset() {
   sqlite3_reset(m_stmt);
   sqlite3_clear_bindings(m_stmt);
@@ -111,6 +115,12 @@ Stmt& StmtCache::get(std::string_view sql) {
     it->second->reset();
   }
   return *it->second;
+}
+
+void StmtCache::release(std::size_t min_bytes) {
+  for (auto it = m_stmts.begin(); it != m_stmts.end();) {
+    it = it->second->memory() >= min_bytes ? m_stmts.erase(it) : std::next(it);
+  }
 }
 
 Result<void> exec(sqlite3* db, const char* sql) {

@@ -25,6 +25,8 @@ class Stmt {
   Stmt& operator=(const Stmt&) = delete;
 
   [[nodiscard]] bool ok() const { return m_stmt != nullptr; }
+  // The heap memory the prepared statement holds, as SQLite counts it.
+  [[nodiscard]] std::size_t memory() const;
   Stmt& reset();
   Stmt& bind(int i, std::string_view v);
   Stmt& bind(int i, std::int64_t v);
@@ -76,6 +78,9 @@ class StmtCache {
   // The statement for sql, reset and without bindings; prepared at first use (check ok()). Two
   // uses of one SQL text at once share it: a caller needing both prepares a Stmt of its own.
   Stmt& get(std::string_view sql);
+  // Finalizes the statements that hold min_bytes or more: the writes of many rows at once, which
+  // only a run that changes codes uses (it prepares them again). The small ones every run uses stay.
+  void release(std::size_t min_bytes);
 
  private:
   // Looked up by the text itself, so that a std::string_view finds it without a copy.

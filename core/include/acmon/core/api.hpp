@@ -71,6 +71,11 @@ bool is_retryable(const Error& e);
 // otherwise a typed error carrying Code, Message, RequestId, or saying why the body is not one.
 Result<void> check_answer(const http::Response& response);
 
+// check_answer keeps a parser on each thread that calls it, so that a listing's pages reuse its
+// buffers. This frees the calling thread's (the next answer makes a new one): a worker calls it
+// when its run is over, so that idle threads hold none.
+void release_thread_parser();
+
 // check_answer, then the JSON document (parse_json_bounded's limits apply).
 Result<nlohmann::json> interpret(const http::Response& response);
 

@@ -60,6 +60,10 @@ class CurlTransport final : public Transport {
   // ("cancelled"). For a prompt shutdown; the flag must outlive the transport.
   void set_cancel_flag(const std::atomic<bool>* flag) { m_cancel = flag; }
 
+  // Closes the handles kept for reuse, with their connections (TLS sessions, buffers). The daemon
+  // calls it when no run is under way: a server closes an idle connection long before the next run.
+  void close_idle();
+
  private:
   const std::atomic<bool>* m_cancel = nullptr;
   struct Pool;

@@ -153,6 +153,11 @@ class Store {
   [[nodiscard]] const std::string& path() const { return m_path; }
   sqlite3* handle() { return m_db; }
 
+  // Gives back what the connection holds between uses: the page cache's pages, and the prepared
+  // statements that write many rows at once (a run that changes codes prepares them again). The
+  // daemon calls it once a run, an evaluation or pruning is over, so that an idle daemon keeps none.
+  void release_memory();
+
  private:
   Store(sqlite3* db, std::string path);
   Result<void> migrate();
