@@ -165,6 +165,7 @@ Result<void> Service::evaluate() {
     m_tracker.clear();
   }
   m_tracker.clear();
+  m_eval_was_full = true;
   auto desired = evaluate_alerts(*current, gen->cfg, now);
   // Most evaluations change nothing: then the database is not touched at all.
   if (m_alerts_stored && same_alerts(desired, current->alerts)) {

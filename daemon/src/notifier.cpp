@@ -24,9 +24,19 @@ void Service::notifier_loop() {
   std::map<std::string, std::pair<int, Steady::time_point>> receivers;  // failures, next attempt
   std::mt19937_64 rng(std::random_device{}());
   while (!m_stop.load()) {
+    bool receivers_configured = false;
+    {
+      std::lock_guard lock(m_sched_mutex);
+      receivers_configured = !m_gen->cfg.notify.empty();
+    }
     {
       std::unique_lock lock(m_notify_mutex);
-      m_notify_cv.wait_for(lock, m_options.notify_every, [&] { return m_stop.load() || m_notify_pending; });
+      const auto due = [&] { return m_stop.load() || m_notify_pending; };
+      if (receivers_configured) {
+        m_notify_cv.wait_for(lock, m_options.notify_every, due);
+      } else {
+        m_notify_cv.wait(lock, due);  // nobody to tell: asleep until a reload brings a receiver
+      }
       m_notify_pending = false;
     }
     if (m_stop.load()) {

@@ -73,7 +73,9 @@ void Service::scheduler_loop() {
       lock.unlock();
       (void)evaluate();  // time alone brings codes closer to expiry; it checks the database file too
       release_store_memory(*m_store, m_store_mutex);
-      malloc_trim(0);  // what it allocated for 100,000 codes goes back, as after a run
+      if (m_eval_was_full.exchange(false)) {
+        malloc_trim(0);  // what it allocated for 100,000 codes goes back, as after a run
+      }
       lock.lock();
       continue;
     }

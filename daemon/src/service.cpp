@@ -260,6 +260,12 @@ std::string Service::reload(config::Config next) {
     notes += "state not reloaded: " + r.error().message + "; ";
   }
   (void)evaluate();
+  {
+    // A receiver the new configuration adds hears of the firing alerts at once.
+    std::lock_guard lock(m_notify_mutex);
+    m_notify_pending = true;
+  }
+  m_notify_cv.notify_all();
   return notes;
 }
 

@@ -1,6 +1,8 @@
 // acmon run: the daemon, its signals and sd_notify.
 #include <malloc.h>
 
+#include <cstdlib>
+
 #include "commands.hpp"
 
 namespace acmon::cli {
@@ -40,7 +42,12 @@ int cmd_run(const std::string& path) {
              static_cast<unsigned long>(getpid()));
   std::uint64_t watchdog_usec = 0;
   const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
-  const long tick_ms = watchdog ? std::max<long>(100, static_cast<long>(watchdog_usec / 2000)) : 1000;
+  // Awake for the watchdog (twice a period), else every 5 s for the status systemctl shows, and
+  // outside a service manager only for signals: an idle daemon costs no wake-ups.
+  const bool managed = std::getenv("NOTIFY_SOCKET") != nullptr;
+  const long tick_ms = watchdog  ? std::max<long>(100, static_cast<long>(watchdog_usec / 2000))
+                       : managed ? 5000
+                                 : 3600 * 1000;
   while (true) {
     timespec timeout{tick_ms / 1000, (tick_ms % 1000) * 1000000};
     siginfo_t info{};

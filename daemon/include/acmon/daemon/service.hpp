@@ -158,6 +158,10 @@ class Service {
   std::mutex m_eval_mutex;      // one evaluation at a time
   bool m_alerts_stored = true;  // under m_eval_mutex: false while the database lacks the alerts shown
   AlertTracker m_tracker;       // under m_eval_mutex: what the last evaluation left, to revisit only changes
+  // Set by an evaluation that went over everything (and allocated for every code and alert), taken
+  // by the scheduler, which then gives the freed memory back; one that revisited a few codes has
+  // nothing worth a walk over the allocator's arenas.
+  std::atomic<bool> m_eval_was_full{false};
   mutable std::mutex m_state_mutex;
   std::shared_ptr<const model::Snapshot> m_state;
   // Under m_state_mutex: the statuses last read from the database, what memory adds to them (by
