@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The daemon's footprint for 1,000 and 100,000 codes: peak memory through the first sync, /metrics
-# scrape time and size (plain and gzip), resident memory, idle CPU; then each figure beside its
-# target (issue #11) with PASS or MISS.
+# scrape time and size (plain and gzip), resident memory and how much of it is the daemon's alone
+# (USS, PSS), idle CPU; then each figure beside its target (issue #11) with PASS or MISS.
 #   daemon_bench.sh ACMON ACMON_SIM [CODES...]
 # Scrape times are medians of several scrapes with the range beside them: other work on the machine
 # shows in the range, less in the median.
@@ -17,6 +17,10 @@ pids=()
 trap 'for p in "${pids[@]}" $sim_pid; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 status_mib() { awk -v k="$2:" '$1 == k {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+# Private memory: USS (the pages only this process maps: Private_Clean + Private_Dirty) and PSS
+# (each shared page divided among the processes that map it), from /proc/PID/smaps_rollup.
+uss_mib() { awk '$1 == "Private_Clean:" || $1 == "Private_Dirty:" {s += $2} END {printf "%.1f", s / 1024}' "/proc/$1/smaps_rollup"; }
+pss_mib() { awk '$1 == "Pss:" {printf "%.1f", $2 / 1024}' "/proc/$1/smaps_rollup"; }
 # median_ms FILE: the median and the range of the seconds in FILE (one a line), in ms: "MED MIN MAX".
 median_ms() {
   sort -g "$1" | awk '{ t[NR] = $1 * 1000 } END { m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
@@ -33,8 +37,8 @@ verdicts=()
 verdict() { verdicts+=("$(printf '%-46s %-26s %-12s %s' "$1" "$2" "$3" "$([ "$4" = 1 ] && echo PASS || echo MISS)")"); }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { print (a <= b) ? 1 : 0 }'; }
 
-printf '%-8s %8s %8s %16s %9s %16s %9s %9s %9s %9s %8s\n' codes series sync_peak scrape_ms scrape_MiB gzip_ms gzip_MiB \
-  rss_MiB anon_MiB peak_MiB idle_cpu
+printf '%-8s %8s %8s %16s %9s %16s %9s %9s %9s %9s %9s %9s %8s\n' codes series sync_peak scrape_ms scrape_MiB gzip_ms \
+  gzip_MiB rss_MiB anon_MiB uss_MiB pss_MiB peak_MiB idle_cpu
 for n in "${sizes[@]}"; do
   rm -f "$work"/acmon.db*
   smc=$((n * 40 / 100)); ecs=$((n * 30 / 100)); pdb=$((n - smc - 2 * ecs))
@@ -69,15 +73,18 @@ for n in "${sizes[@]}"; do
   fi
   rss=$(status_mib "$acmon" VmRSS)
   anon=$(status_mib "$acmon" RssAnon)
+  uss=$(uss_mib "$acmon")
+  pss=$(pss_mib "$acmon")
   hwm=$(status_mib "$acmon" VmHWM)
   kill "$sim_pid"; wait "$sim_pid" 2>/dev/null; sim_pid=""  # idle: nothing to poll, no scrapes
   c0=$(cpu_ticks "$acmon")
   sleep "$idle_seconds"
   c1=$(cpu_ticks "$acmon")
   idle=$(awk -v a="$c0" -v b="$c1" -v hz="$ticks" -v s="$idle_seconds" 'BEGIN { printf "%.2f", 100 * (b - a) / hz / s }')
-  printf '%-8s %8s %8s %16s %9.2f %16s %9.2f %9s %9s %9s %7s%%\n' "$n" "$series" "$sync_peak" \
+  printf '%-8s %8s %8s %16s %9.2f %16s %9.2f %9s %9s %9s %9s %9s %7s%%\n' "$n" "$series" "$sync_peak" \
     "$plain_med ($plain_min-$plain_max)" "$(awk -v s="$size" 'BEGIN{print s/1048576}')" \
-    "$gzip_med ($gzip_min-$gzip_max)" "$(awk -v s="$gz_size" 'BEGIN{print s/1048576}')" "$rss" "$anon" "$hwm" "$idle"
+    "$gzip_med ($gzip_min-$gzip_max)" "$(awk -v s="$gz_size" 'BEGIN{print s/1048576}')" "$rss" "$anon" "$uss" "$pss" \
+    "$hwm" "$idle"
   kill "$acmon"; wait "$acmon" 2>/dev/null
   if [ "$n" = 100000 ]; then
     verdict "peak RSS through the first sync, 100,000 codes" "$sync_peak MiB" "<= 128 MiB" "$(le "$sync_peak" 128)"
@@ -92,7 +99,8 @@ for n in "${sizes[@]}"; do
   verdict "idle CPU, $n codes (one core, ${idle_seconds} s)" "$idle %" "~0 (<= 0.1 %)" "$(le "$idle" 0.1)"
 done
 echo "(sync_peak: VmHWM once ready, before any scrape; scrape_ms: median (range) of $scrapes scrapes; gzip: with"
-echo " Accept-Encoding: gzip, compressed MiB; rss, anon: after the scrapes; peak: VmHWM after the scrapes;"
+echo " Accept-Encoding: gzip, compressed MiB; rss, anon: after the scrapes; uss, pss: then, from smaps_rollup (USS: the"
+echo " pages no other process maps; PSS: each shared page divided among its users); peak: VmHWM after the scrapes;"
 echo " idle_cpu: share of one core over $idle_seconds s with nothing due but the 30 s alert evaluations)"
 echo
 printf '%-46s %-26s %-12s %s\n' target figure wanted verdict
