@@ -57,8 +57,8 @@ UnixTime code_alerts(const model::CodeRef& c, const config::Thresholds& t, UnixT
   if (c.state() == model::CodeState::active && expires_at) {
     const std::int64_t left = *expires_at - now;
     if (left > 0 && left <= t.expiry_warning) {
-      slots[0] = code_alert(c, "code_expiring", left <= t.expiry_critical ? "critical" : "warning",
-                            "expires in {span}", *expires_at);
+      slots[0] = code_alert(c, "code_expiring", left <= t.expiry_critical ? "critical" : "warning", "expires in {span}",
+                            *expires_at);
     }
     sooner(until, now, *expires_at - t.expiry_warning);
     sooner(until, now, *expires_at - t.expiry_critical);
@@ -80,9 +80,10 @@ UnixTime code_alerts(const model::CodeRef& c, const config::Thresholds& t, UnixT
   const auto forecast = c.exhaustion_forecast();
   if (c.state() == model::CodeState::active && forecast && (!expires_at || *forecast < *expires_at)) {
     if (*forecast - now <= t.expiry_warning) {
-      slots[2] = *forecast > now ? code_alert(c, "code_exhaustion_forecast", "warning",
-                                              "runs out in {span} at its recent rate", *forecast)
-                                 : code_alert(c, "code_exhaustion_forecast", "warning", "runs out now at its recent rate");
+      slots[2] =
+          *forecast > now
+              ? code_alert(c, "code_exhaustion_forecast", "warning", "runs out in {span} at its recent rate", *forecast)
+              : code_alert(c, "code_exhaustion_forecast", "warning", "runs out now at its recent rate");
     }
     sooner(until, now, *forecast - t.expiry_warning);
     sooner(until, now, *forecast);

@@ -311,7 +311,11 @@ void alerts(Html& h, const model::AlertList& list, UnixTime now) {
         .raw("\">")
         .text(a.severity)
         .raw("</span></td>");
-    h.cell(a.rule).cell(subject).cell(a.summary_at(now), "wrap").cell(a.account, "wide").cell(ago(now, a.starts_at), "wide");
+    h.cell(a.rule)
+        .cell(subject)
+        .cell(a.summary_at(now), "wrap")
+        .cell(a.account, "wide")
+        .cell(ago(now, a.starts_at), "wide");
     h.raw("</tr>");
   }
   h.raw("</tbody></table></div>");

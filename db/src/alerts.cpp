@@ -63,7 +63,9 @@ Result<AlertChanges> Store::reconcile_firing(std::vector<AlertRecord>& alerts, U
   std::unordered_set<std::string> started_keys;
   {
     Stmt q(m_db, "SELECT id, key, summary, name, starts_at, span_at FROM alerts WHERE ends_at IS NULL");
-    if (auto r = q.each([&] { keys.emplace(q.text(1), Entry{q.i64(0), q.i64(4), q.text(2), q.opt_i64(5), q.text(3)}); });
+    if (auto r = q.each([&] {
+          keys.emplace(q.text(1), Entry{q.i64(0), q.i64(4), q.text(2), q.opt_i64(5), q.text(3)});
+        });
         !r) {
       return r.error();
     }
@@ -160,8 +162,8 @@ Result<AlertChanges> Store::reconcile_firing(std::vector<AlertRecord>& alerts, U
 }
 
 Result<AlertChanges> Store::apply_alert_changes(const std::vector<AlertRecord*>& start,
-                                               const std::vector<const AlertRecord*>& update,
-                                               const std::vector<const AlertRecord*>& end, UnixTime now) {
+                                                const std::vector<const AlertRecord*>& update,
+                                                const std::vector<const AlertRecord*>& end, UnixTime now) {
   Transaction tx(m_db);
   if (auto r = writable(tx); !r) {
     return r.error();
@@ -217,7 +219,9 @@ Result<AlertChanges> Store::apply_alert_changes(const std::vector<AlertRecord*>&
     }
     ins.reset();
     ins.bind(1, std::string_view(key)).bind(2, std::string_view(d->rule)).bind(3, std::string_view(d->severity));
-    ins.bind(4, std::string_view(d->product)).bind(5, std::string_view(d->account)).bind(6, std::string_view(d->region));
+    ins.bind(4, std::string_view(d->product))
+        .bind(5, std::string_view(d->account))
+        .bind(6, std::string_view(d->region));
     ins.bind(7, std::string_view(d->order_id)).bind(8, std::string_view(d->code_id));
     ins.bind(9, std::string_view(d->collector)).bind(10, std::string_view(d->name));
     ins.bind(11, std::string_view(d->summary)).bind(12, now);

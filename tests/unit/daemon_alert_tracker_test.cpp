@@ -61,7 +61,9 @@ struct Scopes {
 
 // A code whose expiry, use and forecast fall anywhere around the thresholds, seconds to weeks away.
 model::StoredCode random_code(std::mt19937& rng, const model::Scope& s, int n, UnixTime now) {
-  auto pick = [&](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
+  auto pick = [&](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
   const std::int64_t spans[] = {90, 3600, 3 * 3600, 86400, 3 * 86400, 10 * 86400};
   model::StoredCode c;
   c.collector = s.collector;
@@ -152,9 +154,7 @@ class AlertTrackerTest : public ::testing::Test {
     }
     return out;
   }
-  static std::vector<model::AlertRecord> records(const model::AlertList& list) {
-    return {list.begin(), list.end()};
-  }
+  static std::vector<model::AlertRecord> records(const model::AlertList& list) { return {list.begin(), list.end()}; }
 
   // What the tracker keeps is the full evaluation, and exactly what the database reads back (ids,
   // starts and order included).
@@ -285,14 +285,16 @@ TEST_F(AlertTrackerTest, AgreesWithTheFullEvaluationThroughTimeRunsAndFailures) 
 }
 
 // The promise the tracker relies on, second by second: what code_alerts raises (severity, summary
-// and the moment a summary counts to) does not change before the time it gave. Codes whose expiry and forecast fall within the three hours walked, with
-// thresholds between the minutes (ecs) and on them (smc).
+// and the moment a summary counts to) does not change before the time it gave. Codes whose expiry and forecast fall
+// within the three hours walked, with thresholds between the minutes (ecs) and on them (smc).
 TEST(CodeAlerts, NeverChangeBeforeTheTimeTheyGive) {
   std::mt19937 rng(42);
   const auto cfg = make_config();
   const daemon::CodeJudge judge(cfg);
   const Scopes sc;
-  auto pick = [&](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
+  auto pick = [&](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
   using Slots = std::optional<model::AlertRecord>[daemon::k_code_rules];
   auto text = [](const Slots& slots) {
     std::string out;

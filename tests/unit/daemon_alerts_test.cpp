@@ -62,7 +62,8 @@ model::StoredCode smc(const std::string& id, std::optional<std::int64_t> left, s
 std::set<std::string> fired(const std::vector<model::StoredCode>& codes, std::vector<model::ScopeStatus> scopes = {}) {
   std::set<std::string> out;
   for (const auto& a : daemon::evaluate_alerts(codes, std::move(scopes), make_config(), k_now)) {
-    out.insert(a.rule + " " + a.severity + " " + (a.is_code_alert() ? a.code_id : a.collector) + " " + a.summary_at(k_now));
+    out.insert(a.rule + " " + a.severity + " " + (a.is_code_alert() ? a.code_id : a.collector) + " " +
+               a.summary_at(k_now));
   }
   return out;
 }

@@ -23,7 +23,8 @@ nlohmann::ordered_json history_json(const db::HistoryEntry& e);
 
 // A JSON array of records rendered by one of the functions above.
 template <class T>
-nlohmann::ordered_json json_array(const std::vector<T>& records, const std::function<nlohmann::ordered_json(const T&)>& render) {
+nlohmann::ordered_json json_array(const std::vector<T>& records,
+                                  const std::function<nlohmann::ordered_json(const T&)>& render) {
   nlohmann::ordered_json arr = nlohmann::ordered_json::array();
   for (const auto& r : records) {
     arr.push_back(render(r));
