@@ -344,6 +344,7 @@ TEST_F(AlertTrackerTest, AStepWithNothingDueTouchesNothing) {
   std::mt19937 rng(7);
   const Scopes sc;
   std::vector<model::StoredCode> codes;
+  codes.reserve(100);
   for (int i = 0; i < 100; ++i) {
     codes.push_back(random_code(rng, sc.smc, i, k_start));
   }
@@ -431,6 +432,7 @@ TEST_F(AlertTrackerTest, SeedRefusesAlertsThatAreNotTheRulesOwn) {
   std::mt19937 rng(11);
   const Scopes sc;
   std::vector<model::StoredCode> codes;
+  codes.reserve(50);
   for (int i = 0; i < 50; ++i) {
     codes.push_back(random_code(rng, sc.smc, i, k_start));
   }
