@@ -30,12 +30,34 @@ constexpr auto k_sooner_first = std::greater<>{};  // the due heaps are min-heap
 
 }  // namespace
 
+template <typename Place>
+bool AlertTracker::evaluate_codes(ListState& ls, const CodeJudge& judge, UnixTime now, Place&& place) {
+  ls.slots.resize(ls.list->size());
+  for (std::size_t i = 0; i < ls.list->size(); ++i) {
+    const auto c = ls.list->at(i);
+    const auto t = judge.thresholds(c);
+    if (!t) {
+      continue;
+    }
+    std::optional<AlertRecord> fresh[k_code_rules];
+    if (const UnixTime until = code_alerts(c, *t, now, fresh); until != k_never) {
+      ls.due.emplace_back(until, static_cast<std::uint32_t>(i));
+    }
+    for (std::size_t r = 0; r < ls.slots[i].size(); ++r) {
+      if (fresh[r] && !place(ls.slots[i][r], std::move(*fresh[r]))) {
+        return false;
+      }
+    }
+  }
+  std::make_heap(ls.due.begin(), ls.due.end(), k_sooner_first);
+  return true;
+}
+
 AlertTracker::ListState AlertTracker::evaluate_list(const std::shared_ptr<const model::CodeList>& list,
                                                     const CodeJudge& judge, UnixTime now, const ListState* held,
                                                     Changes& out) const {
   ListState ls;
   ls.list = list;
-  ls.slots.resize(list->size());
   std::unordered_map<std::string, AlertPtr> before;
   if (held != nullptr) {
     for (const auto& slots : held->slots) {
@@ -47,46 +69,31 @@ AlertTracker::ListState AlertTracker::evaluate_list(const std::shared_ptr<const 
     }
   }
   std::unordered_set<std::string> seen;
-  for (std::size_t i = 0; i < list->size(); ++i) {
-    const auto c = list->at(i);
-    const auto t = judge.thresholds(c);
-    if (!t) {
-      continue;
+  evaluate_codes(ls, judge, now, [&](AlertPtr& slot, AlertRecord fresh) {
+    std::string key = fresh.key();
+    if (!seen.insert(key).second) {
+      return true;  // a key repeated in the list: the first code's alert stands, as the store keeps it
     }
-    std::optional<AlertRecord> fresh[k_code_rules];
-    if (const UnixTime until = code_alerts(c, *t, now, fresh); until != k_never) {
-      ls.due.emplace_back(until, static_cast<std::uint32_t>(i));
-    }
-    for (int r = 0; r < k_code_rules; ++r) {
-      if (!fresh[r]) {
-        continue;
-      }
-      std::string key = fresh[r]->key();
-      if (!seen.insert(key).second) {
-        continue;  // a key repeated in the list: the first code's alert stands, as the store keeps it
-      }
-      auto& slot = ls.slots[i][static_cast<std::size_t>(r)];
-      auto it = before.find(key);
-      if (it != before.end()) {
-        AlertPtr h = std::move(it->second);
-        before.erase(it);
-        if (same_text(*h, *fresh[r])) {
-          slot = std::move(h);
-        } else {
-          slot = successor(h, std::move(*fresh[r]));
-          out.changed.emplace_back(std::move(h), slot);
-        }
+    auto it = before.find(key);
+    if (it != before.end()) {
+      AlertPtr h = std::move(it->second);
+      before.erase(it);
+      if (same_text(*h, fresh)) {
+        slot = std::move(h);
       } else {
-        auto s = std::make_shared<AlertRecord>(std::move(*fresh[r]));
-        out.started.push_back(s);
-        slot = std::move(s);
+        slot = successor(h, std::move(fresh));
+        out.changed.emplace_back(std::move(h), slot);
       }
+    } else {
+      auto s = std::make_shared<AlertRecord>(std::move(fresh));
+      out.started.push_back(s);
+      slot = std::move(s);
     }
-  }
+    return true;
+  });
   for (auto& [key, a] : before) {
     out.ended.push_back(std::move(a));
   }
-  std::make_heap(ls.due.begin(), ls.due.end(), k_sooner_first);
   return ls;
 }
 
@@ -158,28 +165,13 @@ bool AlertTracker::seed(const model::Snapshot& state, std::shared_ptr<const conf
   for (const auto& [key, list] : state.codes) {
     ListState ls;
     ls.list = list;
-    ls.slots.resize(list->size());
-    for (std::size_t i = 0; i < list->size(); ++i) {
-      const auto c = list->at(i);
-      const auto t = judge.thresholds(c);
-      if (!t) {
-        continue;
-      }
-      std::optional<AlertRecord> fresh[k_code_rules];
-      if (const UnixTime until = code_alerts(c, *t, now, fresh); until != k_never) {
-        ls.due.emplace_back(until, static_cast<std::uint32_t>(i));
-      }
-      for (std::size_t r = 0; r < ls.slots[i].size(); ++r) {
-        if (fresh[r]) {
-          if (!take(*fresh[r], ls.slots[i][r])) {
-            clear();
-            return false;
-          }
+    if (!evaluate_codes(ls, judge, now, [&](AlertPtr& slot, const AlertRecord& fresh) {
           ++taken;
-        }
-      }
+          return take(fresh, slot);
+        })) {
+      clear();
+      return false;
     }
-    std::make_heap(ls.due.begin(), ls.due.end(), k_sooner_first);
     m_lists.emplace(key, std::move(ls));
   }
   std::vector<AlertRecord> scopes;
@@ -197,18 +189,16 @@ bool AlertTracker::seed(const model::Snapshot& state, std::shared_ptr<const conf
   }
   m_cfg = std::move(cfg);
   m_list = stored.identity();
-  m_held = true;
   return true;
 }
 
 bool AlertTracker::holds(const config::Config& cfg, const model::AlertList& list) const {
-  return m_held && m_cfg.get() == &cfg && m_list == list.identity();
+  return m_cfg && m_cfg.get() == &cfg && m_list == list.identity();
 }
 
 void AlertTracker::clear() {
   m_cfg.reset();
   m_list = nullptr;
-  m_held = false;
   m_lists.clear();
   m_scope_alerts.clear();
 }

@@ -162,7 +162,6 @@ Result<void> Service::evaluate() {
     // The database is not what the tracker knew, or did not take the changes: the full
     // evaluation below puts it right (or keeps the alerts in memory).
     spdlog::debug("alert changes not applied ({}); evaluating in full", applied.error().message);
-    m_tracker.clear();
   }
   m_tracker.clear();
   m_eval_was_full = true;

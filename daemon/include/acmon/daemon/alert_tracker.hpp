@@ -50,7 +50,7 @@ class AlertTracker {
   // first, made from `before` (the list held) and the changes.
   model::AlertList commit(const model::AlertList& before, const Changes& changes);
 
-  // Codes held and codes with a change still to come (for tests and the log).
+  // Codes held and codes with a change still to come (for tests).
   [[nodiscard]] std::size_t codes() const;
   [[nodiscard]] std::size_t pending() const;
 
@@ -66,13 +66,16 @@ class AlertTracker {
   // A list evaluated whole; `held` is what the scope's previous list raised (matched by key).
   ListState evaluate_list(const std::shared_ptr<const model::CodeList>& list, const CodeJudge& judge, UnixTime now,
                           const ListState* held, Changes& out) const;
+  // Every code of ls.list evaluated at now: ls.due becomes the heap of their next changes, and
+  // place(slot, alert) takes each alert raised; false from place stops it, and it returns false.
+  template <typename Place>
+  static bool evaluate_codes(ListState& ls, const CodeJudge& judge, UnixTime now, Place&& place);
   // The codes of a list that are due by now, evaluated again.
   void revisit(ListState& ls, const CodeJudge& judge, UnixTime now, Changes& out) const;
 
-  std::shared_ptr<const config::Config> m_cfg;
-  const void* m_list = nullptr;  // the AlertList identity of what is held
-  bool m_held = false;
-  std::map<std::string, ListState> m_lists;  // by scope key, as the snapshot's codes
+  std::shared_ptr<const config::Config> m_cfg;  // set while it holds anything
+  const void* m_list = nullptr;                 // the AlertList identity of what is held
+  std::map<std::string, ListState> m_lists;     // by scope key, as the snapshot's codes
   std::vector<model::AlertPtr> m_scope_alerts;
 };
 
