@@ -112,12 +112,31 @@ Result<std::vector<Scope>> Collector::scopes() {
 }
 
 Result<Listing> Collector::list(const Scope& scope, int* pages_read, const std::unordered_set<std::string>* known) {
+  if (known == nullptr) {
+    return list(scope, pages_read, MissingLive(), 0);
+  }
+  // A pass lists an id once (the pager refuses a repeat), so the known codes it lacks are the
+  // known ones less those it holds.
+  return list(
+      scope, pages_read,
+      [known](const std::vector<model::Code>& listed) -> Result<std::size_t> {
+        std::size_t held = 0;
+        for (const auto& c : listed) {
+          held += known->count(c.id);
+        }
+        return known->size() - held;
+      },
+      known->size());
+}
+
+Result<Listing> Collector::list(const Scope& scope, int* pages_read, const MissingLive& missing_live,
+                                std::size_t expected) {
   int pages = 0;
   std::optional<std::vector<std::string>> previous;  // the ids of the last complete pass, sorted
   Result<Listing> result = make_error(ErrorKind::usage, "no pass was made");
   for (int pass = 1; pass <= k_max_passes; ++pass) {
     detail::Pass work;
-    result = list_pass(scope, work, known == nullptr ? 0 : known->size());
+    result = list_pass(scope, work, expected);
     pages += work.listing.pages;
     if (!result) {
       if (work.changed && pass < k_max_passes) {
@@ -125,16 +144,15 @@ Result<Listing> Collector::list(const Scope& scope, int* pages_read, const std::
       }
       break;
     }
-    if (known == nullptr) {
+    if (!missing_live) {
       break;
     }
-    // A pass lists an id once (the pager refuses a repeat), so the known codes it lacks are the
-    // known ones less those it holds.
-    std::size_t held = 0;
-    for (const auto& c : result->codes) {
-      held += known->count(c.id);
+    auto lacking = missing_live(result->codes);
+    if (!lacking) {
+      result = make_error(ErrorKind::db, "the stored codes could not be read: " + lacking.error().message);
+      break;
     }
-    const std::size_t missing = known->size() - held;
+    const std::size_t missing = *lacking;
     if (missing == 0) {
       break;
     }

@@ -67,17 +67,21 @@ ScopeOutcome sync_scope(collectors::Collector& collector, const model::Scope& sc
   int pages = 0;
   // The codes the store holds as live: the listing confirms any that it lacks before they are
   // written as deleted.
-  std::unordered_set<std::string> known;
+  std::size_t expected = 0;
   {
     std::lock_guard lock(store_mutex);
-    auto ids = store.live_code_ids(scope);
-    if (!ids) {
-      out.error = "the stored codes could not be read: " + ids.error().message;
+    auto count = store.scope_codes(scope);
+    if (!count) {
+      out.error = "the stored codes could not be read: " + count.error().message;
       return out;
     }
-    known = std::move(*ids);
+    expected = *count;
   }
-  auto listing = collector.list(scope, &pages, &known);
+  auto missing = [&](const std::vector<model::Code>& listed) {
+    std::lock_guard lock(store_mutex);
+    return store.live_missing(scope, listed);
+  };
+  auto listing = collector.list(scope, &pages, missing, expected);
   run.finished_at = clock.now();
   out.seconds = run.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   out.pages = run.pages = pages;

@@ -67,20 +67,18 @@ Stmt& RowWriter::history_stmt(int n) {
   return *m_batch_history;
 }
 
-void RowWriter::bind_shared(Stmt& st) const {
-  st.bind(":scope", m_scope_id).bind(":now", m_now).bind(":run", m_run_id);
-}
-
 void RowWriter::bind_codes_row(Stmt& st, int first, const PendingRow& row) const {
   const model::Code& c = *row.code;
-  st.bind_ref(first + 2, c.id).bind_ref(first + 3, std::string_view(config::to_string(c.product)));
+  st.bind(first + 1, m_scope_id).bind_ref(first + 2, c.id);
+  st.bind_ref(first + 3, std::string_view(config::to_string(c.product)));
   st.bind_ref(first + 4, c.account).bind_ref(first + 5, c.region).bind_ref(first + 6, c.order_id);
   bind_code_fields(st, first + 7, c);
-  st.bind_ref(first + 15, row.state).bind(first + 17, row.fingerprint);
+  st.bind_ref(first + 15, row.state).bind(first + 16, m_now).bind(first + 17, m_now).bind(first + 18, row.fingerprint);
 }
 
 void RowWriter::bind_history_row(Stmt& st, int first, const PendingRow& row) const {
-  st.bind_ref(first + 2, row.code->id).bind_ref(first + 5, row.event).bind_ref(first + 6, row.detail);
+  st.bind(first + 1, m_scope_id).bind_ref(first + 2, row.code->id).bind(first + 3, m_run_id).bind(first + 4, m_now);
+  st.bind_ref(first + 5, row.event).bind_ref(first + 6, row.detail);
   bind_code_fields(st, first + 7, *row.code);
 }
 
@@ -91,8 +89,6 @@ Result<void> RowWriter::write(const std::vector<PendingRow>& rows, std::size_t f
     return sqlite_error(m_db, "prepare");
   }
   // Every parameter is bound again for each batch: the statements need no clearing between them.
-  bind_shared(codes);
-  bind_shared(history);
   for (int k = 0; k < n; ++k) {
     const PendingRow& row = rows[from + static_cast<std::size_t>(k)];
     bind_codes_row(codes, k * k_upsert_params, row);
@@ -105,7 +101,6 @@ Result<void> RowWriter::write(const std::vector<PendingRow>& rows, std::size_t f
     // An id listed twice (the statement undid its rows): the upsert writes both, the later over
     // the earlier, as it does for a code stored before.
     Stmt& upsert = codes_stmt(n, false);
-    bind_shared(upsert);
     for (int k = 0; k < n; ++k) {
       bind_codes_row(upsert, k * k_upsert_params, rows[from + static_cast<std::size_t>(k)]);
     }
@@ -122,7 +117,6 @@ Result<void> RowWriter::write(const std::vector<PendingRow>& rows, std::size_t f
 
 Result<void> RowWriter::history_only(const PendingRow& row) {
   Stmt& history = history_stmt(1);
-  bind_shared(history);
   bind_history_row(history, 0, row);
   if (auto r = history.run(); !r) {
     return r.error();

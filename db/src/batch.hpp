@@ -42,8 +42,6 @@ class RowWriter {
  private:
   Result<void> flush(std::vector<PendingRow>& rows, bool is_new);
   Result<void> write(const std::vector<PendingRow>& rows, std::size_t from, int n, bool is_new);
-  // The parameters every row shares (rows.hpp): bound once for a statement.
-  void bind_shared(Stmt& st) const;
   void bind_codes_row(Stmt& st, int first, const PendingRow& row) const;
   void bind_history_row(Stmt& st, int first, const PendingRow& row) const;
   // The statement writing n rows; those of a full batch are looked up once per writer.

@@ -44,21 +44,38 @@ std::vector<Compared> compared(const std::vector<model::Code>& codes, UnixTime n
   return out;
 }
 
-std::uint64_t listing_digest(const std::vector<model::Code>& codes, const std::vector<Compared>& keys) {
-  std::uint64_t h = 1469598103934665603ULL;
-  auto mix = [&](std::string_view s) {
-    for (unsigned char ch : s) {
-      h ^= ch;
-      h *= 1099511628211ULL;
-    }
-    h ^= 0xff;
+namespace {
+
+constexpr std::uint64_t k_fnv_basis = 1469598103934665603ULL;
+
+void fnv_mix(std::uint64_t& h, std::string_view s) {
+  for (unsigned char ch : s) {
+    h ^= ch;
     h *= 1099511628211ULL;
-  };
+  }
+  h ^= 0xff;
+  h *= 1099511628211ULL;
+}
+
+}  // namespace
+
+ListingDigest listing_digest(const std::vector<model::Code>& codes, const std::vector<Compared>& keys) {
+  std::uint64_t full = k_fnv_basis;
+  std::uint64_t ids = k_fnv_basis;
   for (std::size_t i = 0; i < codes.size(); ++i) {
-    mix(codes[i].id);
+    fnv_mix(full, codes[i].id);
+    fnv_mix(ids, codes[i].id);
     const auto fp = static_cast<std::uint64_t>(keys[i].fingerprint);
-    mix(std::string_view(reinterpret_cast<const char*>(&fp), sizeof fp));
-    mix(keys[i].state);
+    fnv_mix(full, std::string_view(reinterpret_cast<const char*>(&fp), sizeof fp));
+    fnv_mix(full, keys[i].state);
+  }
+  return {full, ids};
+}
+
+std::uint64_t ids_digest(const std::vector<model::Code>& codes) {
+  std::uint64_t h = k_fnv_basis;
+  for (const auto& c : codes) {
+    fnv_mix(h, c.id);
   }
   return h;
 }

@@ -23,7 +23,13 @@ std::vector<Compared> compared(const std::vector<model::Code>& codes, UnixTime n
 
 // FNV-1a over a listing as the store compares it: each code's id, fingerprint and state, in order
 // (keys: compared(codes)). Equal digests of two listings of one scope mean the second changes
-// nothing the store holds.
-std::uint64_t listing_digest(const std::vector<model::Code>& codes, const std::vector<Compared>& keys);
+// nothing the store holds. ids: the same over the ids alone (ids_digest).
+struct ListingDigest {
+  std::uint64_t full = 0;
+  std::uint64_t ids = 0;
+};
+ListingDigest listing_digest(const std::vector<model::Code>& codes, const std::vector<Compared>& keys);
+// FNV-1a over the ids of a listing, in order: equal for two listings of the same ids.
+std::uint64_t ids_digest(const std::vector<model::Code>& codes);
 
 }  // namespace acmon::db::detail

@@ -110,21 +110,6 @@ Result<std::vector<HistoryEntry>> Store::history(const std::string& code_id, std
   return out;
 }
 
-Result<std::unordered_set<std::string>> Store::live_code_ids(const Scope& scope) {
-  Stmt q(m_db,
-         "SELECT c.code_id FROM codes c JOIN scopes s ON s.id = c.scope_id "
-         "WHERE s.collector=?1 AND s.region=?2 AND s.order_id=?3 AND s.member=?4 AND c.deleted_at IS NULL");
-  q.bind(1, std::string_view(scope.collector))
-      .bind(2, std::string_view(scope.region))
-      .bind(3, std::string_view(scope.order_id))
-      .bind(4, std::string_view(scope.member()));
-  std::unordered_set<std::string> out;
-  if (auto r = q.each([&] { out.emplace(q.text(0)); }); !r) {
-    return r.error();
-  }
-  return out;
-}
-
 Result<std::vector<ScopeStatus>> Store::scopes() {
   Stmt q(m_db,
          "SELECT collector, product, account, region, order_id, last_run_at, last_success_at, last_ok, last_error, "

@@ -27,24 +27,14 @@ Code read_code_fields(const Stmt& s, int first, Code c) {
   return c;
 }
 
-std::string values_rows(std::string_view row, int params, int n) {
+std::string values_rows(std::string_view row, int n) {
   std::string out;
-  out.reserve((row.size() + 16) * static_cast<std::size_t>(n));
+  out.reserve((row.size() + 1) * static_cast<std::size_t>(n));
   for (int k = 0; k < n; ++k) {
     if (k > 0) {
       out += ',';
     }
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      out += row[i];
-      if (row[i] != '?') {
-        continue;
-      }
-      int number = 0;
-      while (i + 1 < row.size() && row[i + 1] >= '0' && row[i + 1] <= '9') {
-        number = number * 10 + (row[++i] - '0');
-      }
-      out += std::to_string(number + k * params);
-    }
+    out += row;
   }
   return out;
 }
@@ -53,7 +43,7 @@ std::string codes_insert_sql(int n) {
   return "INSERT INTO codes(scope_id, code_id, product, account, region, order_id, name, description, "
          "limit_count, registered, deregistered, created_at, expires_at, api_status, state, first_seen, "
          "changed_at, deleted_at, fingerprint) VALUES" +
-         values_rows("(:scope,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,:now,:now,NULL,?17)", k_upsert_params, n);
+         values_rows("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,?)", n);
 }
 
 std::string codes_upsert_sql(int n) {
@@ -68,7 +58,7 @@ std::string codes_upsert_sql(int n) {
 std::string history_insert_sql(int n) {
   return "INSERT INTO history(scope_id, code_id, run_id, at, event, detail, name, description, limit_count, "
          "registered, deregistered, created_at, expires_at, api_status) VALUES" +
-         values_rows("(:scope,?2,:run,:now,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)", k_history_params, n);
+         values_rows("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", n);
 }
 
 }  // namespace acmon::db::detail

@@ -98,6 +98,12 @@ std::string Stmt::text(int col) const {
                       : std::string(reinterpret_cast<const char*>(p),
                                     static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)));
 }
+std::string_view Stmt::text_view(int col) const {
+  const auto* p = sqlite3_column_text(m_stmt, col);
+  return p == nullptr ? std::string_view()
+                      : std::string_view(reinterpret_cast<const char*>(p),
+                                         static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)));
+}
 std::optional<std::int64_t> Stmt::opt_i64(int col) const {
   return is_null(col) ? std::nullopt : std::optional<std::int64_t>(i64(col));
 }

@@ -62,6 +62,8 @@ class Stmt {
   [[nodiscard]] std::int64_t i64(int col) const;
   [[nodiscard]] double f64(int col) const;
   [[nodiscard]] std::string text(int col) const;
+  // The text without a copy: valid until the statement steps, resets or is finalized.
+  [[nodiscard]] std::string_view text_view(int col) const;
   [[nodiscard]] std::optional<std::int64_t> opt_i64(int col) const;
   [[nodiscard]] std::optional<std::string> opt_text(int col) const;
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -171,6 +172,71 @@ TEST_F(StoreTest, AnIdListedTwiceIsWrittenOnceWithTheLaterValues) {
   EXPECT_EQ(w->history_rows, 3);
   EXPECT_EQ(count("SELECT count(*) FROM codes"), 2);
   EXPECT_EQ(count("SELECT registered FROM codes WHERE code_id='a'"), 5);
+}
+
+TEST_F(StoreTest, AListingInNoOrderIsWrittenInIdOrderWithEveryRowItsOwn) {
+  // The cloud lists in its own order; the store writes by id (writer.cpp, write_order). Each row
+  // and history row must still be the code's own, and an id listed twice keep its later values.
+  std::vector<Code> codes;
+  for (int i = 0; i < 300; ++i) {
+    const int k = (i * 7919) % 300;  // a permutation of 0..299
+    codes.push_back(code("z" + std::to_string(k), 1, 1000 + k));
+  }
+  codes.push_back(code("z17", 9, 1017));  // listed again, later, with other values
+  auto w = sync(codes, 2000);
+  ASSERT_TRUE(w) << w.error().message;
+  EXPECT_EQ(w->created, 301);
+  EXPECT_EQ(count("SELECT count(*) FROM codes"), 300);
+  EXPECT_EQ(count("SELECT count(*) FROM codes WHERE limit_count = 1000 + CAST(substr(code_id, 2) AS INTEGER)"), 300);
+  EXPECT_EQ(count("SELECT registered FROM codes WHERE code_id='z17'"), 9);
+  EXPECT_EQ(count("SELECT count(*) FROM history WHERE limit_count = 1000 + CAST(substr(code_id, 2) AS INTEGER)"), 301);
+  // Written in id order: history ids rise with the code ids (the two z17 rows, earlier first).
+  EXPECT_EQ(count("SELECT count(*) FROM history a JOIN history b ON b.id = a.id + 1 WHERE b.code_id < a.code_id"), 0);
+  EXPECT_EQ(count("SELECT registered FROM history WHERE code_id='z17' ORDER BY id DESC LIMIT 1"), 9);
+  // The same codes in the reverse order change nothing.
+  codes.pop_back();
+  for (auto& c : codes) {
+    if (c.id == "z17") {
+      c.registered = 9;  // as stored
+    }
+  }
+  std::reverse(codes.begin(), codes.end());
+  auto again = sync(codes, 3000);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->history_rows, 0);
+}
+
+TEST_F(StoreTest, LiveMissingCountsTheLiveCodesAListingLacks) {
+  std::vector<Code> codes{code("a"), code("b"), code("c"), code("d")};
+  auto never = store->live_missing(scope, codes);
+  ASSERT_TRUE(never) << never.error().message;
+  EXPECT_EQ(*never, 0U) << "a scope never stored has nothing live";
+  ASSERT_TRUE(sync(codes, 2000));
+  EXPECT_EQ(*store->scope_codes(scope), 4U);
+  // What this Store wrote last: answered without reading the codes.
+  EXPECT_EQ(*store->live_missing(scope, codes), 0U);
+  // Lacking one, or listing another in its place, or the same ids in another order: read and counted.
+  EXPECT_EQ(*store->live_missing(scope, {code("a"), code("b"), code("c")}), 1U);
+  EXPECT_EQ(*store->live_missing(scope, {code("a"), code("b"), code("c"), code("x")}), 1U);
+  EXPECT_EQ(*store->live_missing(scope, {code("d"), code("c"), code("b"), code("a")}), 0U);
+  EXPECT_EQ(*store->live_missing(scope, {}), 4U);
+  // A deleted code is not live.
+  ASSERT_TRUE(sync({code("a"), code("b")}, 3000));
+  EXPECT_EQ(*store->live_missing(scope, {code("a")}), 1U);
+  EXPECT_EQ(*store->live_missing(scope, {code("a"), code("b")}), 0U);
+  // Another writer on the file (a second Store: `acmon sync` beside the daemon) adds c: this
+  // Store's memory of its last listing (a, b) no longer answers; the file does.
+  {
+    auto other = Store::open(path);
+    ASSERT_TRUE(other) << other.error().message;
+    ASSERT_TRUE((*other)->record_success(scope, {code("a"), code("b"), code("c")}, RunInfo{3999, 4000, 0.5, 1}, 4000));
+  }
+  EXPECT_EQ(*store->live_missing(scope, {code("a"), code("b")}), 1U);
+  EXPECT_EQ(*store->live_missing(scope, {code("b")}), 2U);
+  // Another scope's codes are not this one's.
+  const Scope other_scope{"prod-smc-2", config::Product::smc, "prod", "", ""};
+  EXPECT_EQ(*store->live_missing(other_scope, {}), 0U);
+  EXPECT_EQ(*store->scope_codes(other_scope), 0U);
 }
 
 TEST_F(StoreTest, ARunLeavesForeignKeysCheckedAndEveryReferenceGood) {

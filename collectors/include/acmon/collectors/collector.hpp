@@ -58,12 +58,17 @@ class Collector {
   // One complete listing of one scope, or an error — never a partial list.
   // - A list that visibly moves while it is paged (a changed total, an id on two pages) is read
   //   again from the first page, up to k_max_passes passes.
-  // - known: the ids the store holds as live for this scope. When a pass lacks any of them, the
-  //   listing is repeated until two consecutive passes agree (or one lacks none), so a code is
-  //   missing from the result only when acmon is sure it is gone.
+  // - missing: how many of the codes the store holds as live for this scope a complete pass lacks
+  //   (Store::live_missing). When a pass lacks any, the listing is repeated until two consecutive
+  //   passes agree (or one lacks none), so a code is missing from the result only when acmon is
+  //   sure it is gone. expected: how many codes the scope had, to size the listing.
+  // - known: the same check against the live ids themselves.
   // - A region found by discovery whose first page answers RegionId.ApiNotSupported is an empty,
   //   complete listing; that answer on any later page is an error.
   // pages_read, when given, receives the number of pages requested in all passes, on failure too.
+  using MissingLive = std::function<Result<std::size_t>(const std::vector<model::Code>& listed)>;
+  [[nodiscard]] Result<Listing> list(const model::Scope& scope, int* pages_read, const MissingLive& missing,
+                                     std::size_t expected);
   [[nodiscard]] Result<Listing> list(const model::Scope& scope, int* pages_read = nullptr,
                                      const std::unordered_set<std::string>* known = nullptr);
 

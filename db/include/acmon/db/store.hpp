@@ -106,8 +106,13 @@ class Store {
   // by organization name: what `acmon codes` and `acmon alerts` watch, and the display names.
   Result<void> store_members(const std::string& organization, const std::vector<config::Member>& members, UnixTime now);
   Result<std::map<std::string, std::vector<config::Member>>> members();
-  // The ids of a scope's codes that are not deleted: what a new listing must account for.
-  Result<std::unordered_set<std::string>> live_code_ids(const model::Scope& scope);
+  // How many of a scope's codes that are not deleted a complete listing lacks: what a new listing
+  // must account for before any is written as deleted. Nothing is read when the listing has the ids of the one this
+  // Store last wrote for the scope, in the same order, and no other writer has run the scope since: those are the live
+  // ones.
+  Result<std::size_t> live_missing(const model::Scope& scope, const std::vector<model::Code>& listed);
+  // How many codes the scope's last successful listing held (0 for a scope never listed).
+  Result<std::size_t> scope_codes(const model::Scope& scope);
   // Deletes history and runs older than before; returns rows removed.
   Result<std::int64_t> prune(UnixTime before);
   // One bounded step of prune(): at most `limit` rows from each table, in one short
@@ -182,8 +187,11 @@ class Store {
   // What this Store last wrote for a scope (by scope id): the digest of the listing and its run.
   struct Written {
     std::uint64_t digest = 0;
+    std::uint64_t ids_digest = 0;
     std::int64_t run_id = 0;
   };
+  // Whether run_id is still the newest run of the scope: no other writer has run it since.
+  Result<bool> newest_run_is(std::int64_t scope_id, std::int64_t run_id);
 
   sqlite3* m_db;
   std::unique_ptr<detail::StmtCache> m_stmts;
