@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -70,30 +72,38 @@ Result<void> take_items(const ProductApi& api, const model::Scope& scope, int ut
   return {};
 }
 
-// Refuses a listing that holds an id twice: the list shifted while it was read. Ids are sorted by
-// hash (cache-friendly, unlike a hash set of 100,000 ids) and compared whole only where two hashes
-// agree. The error names the page of the earliest second listing.
+// Refuses a listing that holds an id twice: the list shifted while it was read. One open-addressing
+// table of (position, upper half of the id's hash), twice the listing's size and flat (a hash set
+// of 100,000 ids would be 100,000 nodes): each id in listing order goes in, compared whole only
+// where the hashes agree, so the first id found already there is the earliest second listing.
+// The error names its page.
 Result<void> refuse_repeats(const Listing& out, const PageStarts& starts, Pass& pass) {
-  std::vector<std::pair<std::size_t, std::size_t>> keyed;  // (hash of the id, index)
-  keyed.reserve(out.codes.size());
-  for (std::size_t i = 0; i < out.codes.size(); ++i) {
-    keyed.emplace_back(std::hash<std::string>{}(out.codes[i].id), i);
+  struct Slot {
+    std::uint32_t position = 0;  // 1 + the index in out.codes; 0: empty
+    std::uint32_t hash_high = 0;
+  };
+  std::size_t size = 16;
+  while (size < 2 * out.codes.size()) {
+    size *= 2;
   }
-  std::sort(keyed.begin(), keyed.end());
-  std::optional<std::size_t> repeat;  // the earliest index listing an id again
-  for (std::size_t a = 0; a < keyed.size();) {
-    std::size_t b = a + 1;
-    while (b < keyed.size() && keyed[b].first == keyed[a].first) {
-      ++b;
-    }
-    for (std::size_t x = a; x < b; ++x) {
-      for (std::size_t y = x + 1; y < b; ++y) {
-        if (out.codes[keyed[x].second].id == out.codes[keyed[y].second].id) {
-          repeat = std::min(repeat.value_or(keyed[y].second), keyed[y].second);  // sorted: y is the later
-        }
+  std::vector<Slot> table(size);
+  const std::size_t mask = size - 1;
+  std::optional<std::size_t> repeat;
+  for (std::size_t i = 0; i < out.codes.size() && !repeat; ++i) {
+    const std::string& id = out.codes[i].id;
+    const std::uint64_t h = std::hash<std::string>{}(id);
+    const auto high = static_cast<std::uint32_t>(h >> 32);
+    for (std::size_t at = h & mask;; at = (at + 1) & mask) {
+      Slot& slot = table[at];
+      if (slot.position == 0) {
+        slot = {static_cast<std::uint32_t>(i + 1), high};
+        break;
+      }
+      if (slot.hash_high == high && out.codes[slot.position - 1].id == id) {
+        repeat = i;
+        break;
       }
     }
-    a = b;
   }
   if (!repeat) {
     return {};

@@ -13,8 +13,8 @@ using simdjson::dom::element_type;
 
 namespace {
 
-Error field_error(const char* field, const std::string& what) {
-  return make_error(ErrorKind::parse, std::string("field ") + field + ": " + cap_text(what));
+Error field_error(std::string_view field, const std::string& what) {
+  return make_error(ErrorKind::parse, std::string("field ").append(field).append(": ") + cap_text(what));
 }
 
 // How a wrong value is named in a message: by its type, and a string by a short prefix. Never
@@ -34,7 +34,7 @@ std::string describe_value(Item v) {
 }
 
 // The field's value; nullopt when it is absent or null.
-std::optional<Item> field_of(Item item, const char* field) {
+std::optional<Item> field_of(Item item, std::string_view field) {
   Item v;
   if (item[field].get(v) != simdjson::SUCCESS || v.is_null()) {
     return std::nullopt;
@@ -73,7 +73,7 @@ Result<model::Code> parse_text(std::string_view text, const std::function<Result
   return parse(doc);
 }
 
-Result<std::optional<std::int64_t>> get_int(Item item, const char* field, Range range) {
+Result<std::optional<std::int64_t>> get_int(Item item, std::string_view field, Range range) {
   const auto it = field_of(item, field);
   if (!it) {
     return std::optional<std::int64_t>();
@@ -123,7 +123,7 @@ Result<std::optional<UnixTime>> expiry(std::optional<UnixTime> start, std::optio
   return std::optional<UnixTime>(end);
 }
 
-Result<std::optional<bool>> get_bool(Item item, const char* field) {
+Result<std::optional<bool>> get_bool(Item item, std::string_view field) {
   const auto it = field_of(item, field);
   if (!it) {
     return std::optional<bool>();
@@ -143,7 +143,7 @@ Result<std::optional<bool>> get_bool(Item item, const char* field) {
   return field_error(field, "expected a boolean, found " + describe_value(*it));
 }
 
-Result<std::string> get_string(Item item, const char* field) {
+Result<std::string> get_string(Item item, std::string_view field) {
   const auto it = field_of(item, field);
   if (!it) {
     return std::string();
@@ -165,7 +165,7 @@ Result<std::string> get_string(Item item, const char* field) {
   }
 }
 
-Result<std::string> get_id(Item item, const char* field) {
+Result<std::string> get_id(Item item, std::string_view field) {
   auto s = get_string(item, field);
   if (!s) {
     return s.error();
@@ -184,7 +184,7 @@ Result<std::string> get_id(Item item, const char* field) {
 
 // A time field: RFC 3339, or with zoneless_offset a zone-less "2024-10-16 16:46:20" read at that
 // offset (an RFC 3339 value is accepted there too). Absent or empty is nullopt.
-Result<std::optional<UnixTime>> get_time(Item item, const char* field, std::optional<int> zoneless_offset) {
+Result<std::optional<UnixTime>> get_time(Item item, std::string_view field, std::optional<int> zoneless_offset) {
   auto s = get_string(item, field);
   if (!s) {
     return s.error();

@@ -40,19 +40,19 @@ Result<model::Code> parse_dumped(const nlohmann::json& item, const std::function
 // The same for an item's text.
 Result<model::Code> parse_text(std::string_view text, const std::function<Result<model::Code>(Item)>& parse);
 // A whole number (or a numeric string) within range.
-Result<std::optional<std::int64_t>> get_int(Item item, const char* field, Range range);
+Result<std::optional<std::int64_t>> get_int(Item item, std::string_view field, Range range);
 // start + n * unit, when the sum is a time acmon can store and print (years 1970 to 9999).
 Result<std::optional<UnixTime>> expiry(std::optional<UnixTime> start, std::optional<std::int64_t> n, std::int64_t unit,
                                        const char* field);
 // A boolean, or "true"/"false" as a string.
-Result<std::optional<bool>> get_bool(Item item, const char* field);
+Result<std::optional<bool>> get_bool(Item item, std::string_view field);
 // A string (a number as its text), trimmed, at most 4096 bytes.
-Result<std::string> get_string(Item item, const char* field);
+Result<std::string> get_string(Item item, std::string_view field);
 // An id: present, at most 256 bytes, no control characters.
-Result<std::string> get_id(Item item, const char* field);
+Result<std::string> get_id(Item item, std::string_view field);
 // A time field: RFC 3339, or with zoneless_offset a zone-less "2024-10-16 16:46:20" read at that
 // offset (an RFC 3339 value is accepted there too). Absent or empty is nullopt.
-Result<std::optional<UnixTime>> get_time(Item item, const char* field,
+Result<std::optional<UnixTime>> get_time(Item item, std::string_view field,
                                          std::optional<int> zoneless_offset = std::nullopt);
 
 }  // namespace acmon::collectors::detail

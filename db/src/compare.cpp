@@ -1,6 +1,8 @@
 #include "compare.hpp"
 
 #include <charconv>
+#include <functional>
+#include <optional>
 #include <string>
 
 namespace acmon::db::detail {
@@ -46,38 +48,59 @@ std::vector<Compared> compared(const std::vector<model::Code>& codes, UnixTime n
 
 namespace {
 
-constexpr std::uint64_t k_fnv_basis = 1469598103934665603ULL;
-
-void fnv_mix(std::uint64_t& h, std::string_view s) {
-  for (unsigned char ch : s) {
-    h ^= ch;
-    h *= 1099511628211ULL;
+// Each value into an order-sensitive running hash: strings through std::hash (eight bytes a
+// step), their lengths and an absent value's tag with them, so that no two different sequences
+// of fields share an encoding.
+struct Digest {
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL;
+  void add(std::uint64_t v) {
+    h = (h ^ v) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
   }
-  h ^= 0xff;
-  h *= 1099511628211ULL;
-}
+  void add(std::string_view s) {
+    add(std::hash<std::string_view>{}(s));
+    add(s.size());
+  }
+  void add(const std::optional<std::int64_t>& v) {
+    add(static_cast<std::uint64_t>(v.has_value()));
+    add(static_cast<std::uint64_t>(v.value_or(0)));
+  }
+  void add(const std::optional<std::string>& v) {
+    add(static_cast<std::uint64_t>(v.has_value()));
+    add(std::string_view(v ? *v : std::string_view()));
+  }
+};
 
 }  // namespace
 
-ListingDigest listing_digest(const std::vector<model::Code>& codes, const std::vector<Compared>& keys) {
-  std::uint64_t full = k_fnv_basis;
-  std::uint64_t ids = k_fnv_basis;
-  for (std::size_t i = 0; i < codes.size(); ++i) {
-    fnv_mix(full, codes[i].id);
-    fnv_mix(ids, codes[i].id);
-    const auto fp = static_cast<std::uint64_t>(keys[i].fingerprint);
-    fnv_mix(full, std::string_view(reinterpret_cast<const char*>(&fp), sizeof fp));
-    fnv_mix(full, keys[i].state);
+ListingDigest listing_digest(const std::vector<model::Code>& codes, UnixTime now) {
+  Digest full;
+  Digest ids;
+  for (const model::Code& c : codes) {
+    ids.add(std::string_view(c.id));
+    full.add(std::string_view(c.id));
+    full.add(std::string_view(c.name));
+    full.add(std::string_view(c.description));
+    full.add(c.limit);
+    full.add(c.registered);
+    full.add(c.deregistered);
+    full.add(c.created_at);
+    full.add(c.expires_at);
+    full.add(c.api_status);
+    full.add(static_cast<std::uint64_t>(model::derive_state(c, now)));
   }
-  return {full, ids};
+  full.add(static_cast<std::uint64_t>(codes.size()));
+  ids.add(static_cast<std::uint64_t>(codes.size()));
+  return {full.h, ids.h};
 }
 
 std::uint64_t ids_digest(const std::vector<model::Code>& codes) {
-  std::uint64_t h = k_fnv_basis;
-  for (const auto& c : codes) {
-    fnv_mix(h, c.id);
+  Digest ids;
+  for (const model::Code& c : codes) {
+    ids.add(std::string_view(c.id));
   }
-  return h;
+  ids.add(static_cast<std::uint64_t>(codes.size()));
+  return ids.h;
 }
 
 }  // namespace acmon::db::detail

@@ -210,8 +210,8 @@ Result<WriteSummary> Store::write_success(const Scope& scope, const std::vector<
   if (!sid) {
     return sid.error();
   }
-  const std::vector<Compared> keys = compared(codes, now);
-  const detail::ListingDigest digests = listing_digest(codes, keys);
+  // The digest first: an unchanged listing is then a run alone, without a fingerprint computed.
+  const detail::ListingDigest digests = listing_digest(codes, now);
   const std::uint64_t digest = digests.full;
   {
     auto unchanged = unchanged_run(*sid, digest, codes, run);
@@ -226,6 +226,7 @@ Result<WriteSummary> Store::write_success(const Scope& scope, const std::vector<
       return **unchanged;
     }
   }
+  const std::vector<Compared> keys = compared(codes, now);
   WriteSummary sum;
   sum.codes = static_cast<int>(codes.size());
 

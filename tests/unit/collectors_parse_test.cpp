@@ -190,3 +190,60 @@ TEST(ParseLimits, DiscoveredRegionsThatAreNotRegionIdsAreSkipped) {
   }
   EXPECT_EQ(found, (std::vector<std::string>{"cn-hangzhou", "us-west-1"}));
 }
+
+namespace {
+
+// Answers each request with the next of its pages, from the first again after the last.
+class Pages final : public http::Transport {
+ public:
+  std::vector<std::string> pages;
+  std::size_t sent = 0;
+  Result<http::Response> send(const http::Request& /*r*/) override {
+    http::Response r;
+    r.status = 200;
+    r.body = pages[sent++ % pages.size()];
+    return r;
+  }
+};
+
+json smc_page(int from, int to, int total) {
+  json items = json::array();
+  for (int i = from; i < to; ++i) {
+    json item = smc_item();
+    item["AccessTokenId"] = "at-" + std::to_string(i);
+    items.push_back(item);
+  }
+  return {{"RequestId", "r"}, {"TotalCount", total}, {"AccessTokens", items}};
+}
+
+}  // namespace
+
+TEST(Paging, AnIdOnTwoPagesIsRefusedNamingThePageAndTheId) {
+  // 80 items as TotalCount says, but the second page starts with the last id of the first (the
+  // list shifted by one between the pages): every pass sees it, so the listing fails.
+  Pages transport;
+  transport.pages = {smc_page(0, 50, 80).dump(), smc_page(49, 79, 80).dump()};
+  ManualClock clock(1700000000);
+  acmon::testing::NoSleep sleeper;
+  api::Client client(transport, clock, sleeper);
+  acmon::testing::FixedCredentials creds{"id", "secret"};
+  config::Collector cfg;
+  cfg.name = "c";
+  cfg.account = "a";
+  cfg.product = config::Product::smc;
+  Collector collector(cfg, client, creds);
+  const Scope scope{"c", config::Product::smc, "a", "", ""};
+  int pages = 0;
+  auto r = collector.list(scope, &pages);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message,
+            "page 2: code at-49 appeared on two pages: the list changed while it was read; the listing is not trusted");
+  EXPECT_EQ(pages, 8) << "read again from the first page, 4 passes in all";
+  // The same pages without the repeat: one pass, every id once.
+  transport.pages = {smc_page(0, 50, 80).dump(), smc_page(50, 80, 80).dump()};
+  transport.sent = 0;
+  auto ok = collector.list(scope, &pages);
+  ASSERT_TRUE(ok.has_value()) << ok.error().describe();
+  EXPECT_EQ(ok->codes.size(), 80U);
+  EXPECT_EQ(pages, 2);
+}
