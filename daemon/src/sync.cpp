@@ -6,7 +6,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <unordered_set>
 
 namespace acmon::daemon {
 

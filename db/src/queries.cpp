@@ -8,7 +8,6 @@ namespace acmon::db {
 
 using model::Code;
 using model::CodeState;
-using model::Scope;
 using model::ScopeStatus;
 using model::StoredCode;
 
