@@ -145,52 +145,7 @@ TEST(ParseLimits, AnExpiryAfterYear9999IsAnError) {
   expect_field_error(parse_ecs(e, "a", "cn-hangzhou"), "TimeToLiveInHours");
 }
 
-// Region discovery over a transport that replays one DescribeRegions answer.
-namespace {
-
-class OneAnswer final : public http::Transport {
- public:
-  std::string body;
-  Result<http::Response> send(const http::Request& /*r*/) override {
-    http::Response r;
-    r.status = 200;
-    r.body = body;
-    return r;
-  }
-};
-
-}  // namespace
-
-TEST(ParseLimits, DiscoveredRegionsThatAreNotRegionIdsAreSkipped) {
-  OneAnswer transport;
-  const json regions = {{"RequestId", "r"},
-                        {"Regions",
-                         {{"Region",
-                           {{{"RegionId", "cn-hangzhou"}},
-                            {{"RegionId", "x@127.0.0.1:19950/#"}},
-                            {{"RegionId", "cn-beijing.evil.example"}},
-                            {{"RegionId", std::string(100, 'a') + "-1"}},
-                            {{"RegionId", "us-west-1"}}}}}}};
-  transport.body = regions.dump();
-  ManualClock clock(1700000000);
-  acmon::testing::NoSleep sleeper;
-  api::Client client(transport, clock, sleeper);
-  acmon::testing::FixedCredentials creds{"id", "secret"};
-  config::Collector cfg;
-  cfg.name = "c";
-  cfg.account = "a";
-  cfg.product = config::Product::ecs;
-  cfg.regions = {"*"};
-  Collector collector(cfg, client, creds);
-  auto scopes = collector.scopes();
-  ASSERT_TRUE(scopes.has_value()) << scopes.error().describe();
-  std::vector<std::string> found;
-  for (const auto& s : *scopes) {
-    found.push_back(s.region);
-  }
-  EXPECT_EQ(found, (std::vector<std::string>{"cn-hangzhou", "us-west-1"}));
-}
-
+// Collectors over a transport that replays canned answers.
 namespace {
 
 // Answers each request with the next of its pages, from the first again after the last.
@@ -206,6 +161,24 @@ class Pages final : public http::Transport {
   }
 };
 
+// A Collector of account "a" named "c" for a product, and what it calls through.
+struct Rig {
+  Pages transport;
+  ManualClock clock{1700000000};
+  acmon::testing::NoSleep sleeper;
+  api::Client client{transport, clock, sleeper};
+  acmon::testing::FixedCredentials creds{"id", "secret"};
+
+  Collector collector(config::Product product, std::vector<std::string> regions = {}) {
+    config::Collector cfg;
+    cfg.name = "c";
+    cfg.account = "a";
+    cfg.product = product;
+    cfg.regions = std::move(regions);
+    return Collector(cfg, client, creds);
+  }
+};
+
 json smc_page(int from, int to, int total) {
   json items = json::array();
   for (int i = from; i < to; ++i) {
@@ -218,20 +191,33 @@ json smc_page(int from, int to, int total) {
 
 }  // namespace
 
+TEST(ParseLimits, DiscoveredRegionsThatAreNotRegionIdsAreSkipped) {
+  Rig rig;
+  const json regions = {{"RequestId", "r"},
+                        {"Regions",
+                         {{"Region",
+                           {{{"RegionId", "cn-hangzhou"}},
+                            {{"RegionId", "x@127.0.0.1:19950/#"}},
+                            {{"RegionId", "cn-beijing.evil.example"}},
+                            {{"RegionId", std::string(100, 'a') + "-1"}},
+                            {{"RegionId", "us-west-1"}}}}}}};
+  rig.transport.pages = {regions.dump()};
+  Collector collector = rig.collector(config::Product::ecs, {"*"});
+  auto scopes = collector.scopes();
+  ASSERT_TRUE(scopes.has_value()) << scopes.error().describe();
+  std::vector<std::string> found;
+  for (const auto& s : *scopes) {
+    found.push_back(s.region);
+  }
+  EXPECT_EQ(found, (std::vector<std::string>{"cn-hangzhou", "us-west-1"}));
+}
+
 TEST(Paging, AnIdOnTwoPagesIsRefusedNamingThePageAndTheId) {
   // 80 items as TotalCount says, but the second page starts with the last id of the first (the
   // list shifted by one between the pages): every pass sees it, so the listing fails.
-  Pages transport;
-  transport.pages = {smc_page(0, 50, 80).dump(), smc_page(49, 79, 80).dump()};
-  ManualClock clock(1700000000);
-  acmon::testing::NoSleep sleeper;
-  api::Client client(transport, clock, sleeper);
-  acmon::testing::FixedCredentials creds{"id", "secret"};
-  config::Collector cfg;
-  cfg.name = "c";
-  cfg.account = "a";
-  cfg.product = config::Product::smc;
-  Collector collector(cfg, client, creds);
+  Rig rig;
+  rig.transport.pages = {smc_page(0, 50, 80).dump(), smc_page(49, 79, 80).dump()};
+  Collector collector = rig.collector(config::Product::smc);
   const Scope scope{"c", config::Product::smc, "a", "", ""};
   int pages = 0;
   auto r = collector.list(scope, &pages);
@@ -240,8 +226,8 @@ TEST(Paging, AnIdOnTwoPagesIsRefusedNamingThePageAndTheId) {
             "page 2: code at-49 appeared on two pages: the list changed while it was read; the listing is not trusted");
   EXPECT_EQ(pages, 8) << "read again from the first page, 4 passes in all";
   // The same pages without the repeat: one pass, every id once.
-  transport.pages = {smc_page(0, 50, 80).dump(), smc_page(50, 80, 80).dump()};
-  transport.sent = 0;
+  rig.transport.pages = {smc_page(0, 50, 80).dump(), smc_page(50, 80, 80).dump()};
+  rig.transport.sent = 0;
   auto ok = collector.list(scope, &pages);
   ASSERT_TRUE(ok.has_value()) << ok.error().describe();
   EXPECT_EQ(ok->codes.size(), 80U);

@@ -166,6 +166,14 @@ class Store {
   Store(sqlite3* db, std::string path);
   Result<void> migrate();
   Result<void> migrate_steps();
+  // A scope's row as stored, by its key (collector, region, order id, member): its id and the
+  // codes its last successful listing held. nullopt: never stored.
+  struct StoredScope {
+    std::int64_t id = 0;
+    std::int64_t codes = 0;
+  };
+  Result<std::optional<StoredScope>> find_scope(const model::Scope& scope);
+  // The scope's id, its row made (or its product, account and organization brought up to date).
   Result<std::int64_t> scope_id(const model::Scope& scope);
   // Before a write transaction: a checkpoint when the log holds more than k_wal_bound_pages.
   void bound_wal();
