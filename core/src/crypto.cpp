@@ -139,16 +139,86 @@ std::optional<std::string> base64_decode(std::string_view text, bool url) {
   return out;
 }
 
-std::string random_hex(std::size_t n) {
+std::string random_bytes(std::size_t n) {
   std::string raw(n, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(n)) != 1) {
     throw std::runtime_error("the system random generator failed");
   }
-  return to_hex(raw);
+  return raw;
+}
+
+std::string random_hex(std::size_t n) {
+  return to_hex(random_bytes(n));
 }
 
 bool equal_ct(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace acmon::crypto
+
+namespace acmon::crypto {
+
+struct KeyedHash::Ctx {
+  EVP_MAC_CTX* mac = nullptr;
+};
+
+KeyedHash::KeyedHash(std::string_view key) : m_ctx(new Ctx) {
+  if (key.size() != k_key_bytes) {
+    delete m_ctx;
+    throw std::runtime_error("keyed hash: the key must be 16 bytes");
+  }
+  const auto* bytes = reinterpret_cast<const unsigned char*>(key.data());
+  std::size_t size = 8;
+  if (EVP_MAC* sip = EVP_MAC_fetch(nullptr, "SIPHASH", nullptr); sip != nullptr) {
+    m_ctx->mac = EVP_MAC_CTX_new(sip);
+    EVP_MAC_free(sip);  // the context holds its own reference
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t("size", &size), OSSL_PARAM_construct_end()};
+    if (m_ctx->mac != nullptr && EVP_MAC_init(m_ctx->mac, bytes, key.size(), params) != 1) {
+      EVP_MAC_CTX_free(m_ctx->mac);
+      m_ctx->mac = nullptr;
+    }
+  }
+  if (m_ctx->mac == nullptr) {
+    m_siphash = false;
+    if (const EVP_MAC_CTX* tmpl = algorithms().hmac_sha256; tmpl != nullptr) {
+      m_ctx->mac = EVP_MAC_CTX_dup(tmpl);
+      if (m_ctx->mac != nullptr && EVP_MAC_init(m_ctx->mac, bytes, key.size(), nullptr) != 1) {
+        EVP_MAC_CTX_free(m_ctx->mac);
+        m_ctx->mac = nullptr;
+      }
+    }
+  }
+  if (m_ctx->mac == nullptr) {
+    delete m_ctx;
+    throw std::runtime_error("keyed hash: OpenSSL offers neither SipHash nor HMAC-SHA256");
+  }
+}
+
+KeyedHash::~KeyedHash() {
+  EVP_MAC_CTX_free(m_ctx->mac);
+  delete m_ctx;
+}
+
+void KeyedHash::begin() {
+  // The key set at construction is kept: a null key starts a new hash with it.
+  (void)EVP_MAC_init(m_ctx->mac, nullptr, 0, nullptr);
+}
+
+void KeyedHash::update(std::string_view bytes) {
+  (void)EVP_MAC_update(m_ctx->mac, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+}
+
+std::uint64_t KeyedHash::end() {
+  unsigned char out[EVP_MAX_MD_SIZE] = {};
+  std::size_t len = 0;
+  (void)EVP_MAC_final(m_ctx->mac, out, &len, sizeof out);
+  // The first eight bytes, little-endian: SipHash's 64-bit value as its reference reads it.
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) {
+    v = (v << 8) | out[i];
+  }
+  return v;
 }
 
 }  // namespace acmon::crypto

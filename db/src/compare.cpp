@@ -1,106 +1,103 @@
 #include "compare.hpp"
 
-#include <charconv>
-#include <functional>
 #include <optional>
 #include <string>
 
 namespace acmon::db::detail {
 
-std::int64_t fingerprint(const model::Code& c) {
-  std::uint64_t h = 1469598103934665603ULL;
-  auto mix = [&](std::string_view s) {
-    for (unsigned char ch : s) {
-      h ^= ch;
-      h *= 1099511628211ULL;
-    }
-    h ^= 0xff;
-    h *= 1099511628211ULL;
-  };
-  auto mix_int = [&](const std::optional<std::int64_t>& v) {
-    if (!v) {
-      mix("\x01");
-      return;
-    }
-    char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits, *v).ptr;
-    mix(std::string_view(digits, static_cast<std::size_t>(end - digits)));
-  };
-  mix(c.name);
-  mix(c.description);
-  mix_int(c.limit);
-  mix_int(c.registered);
-  mix_int(c.deregistered);
-  mix_int(c.created_at);
-  mix_int(c.expires_at);
-  mix(c.api_status ? *c.api_status : std::string("\x01"));
-  return static_cast<std::int64_t>(h);
+namespace {
+
+void put_u64(std::string& out, std::uint64_t v) {
+  char bytes[8];
+  for (char& b : bytes) {
+    b = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  out.append(bytes, sizeof bytes);
 }
 
-std::vector<Compared> compared(const std::vector<model::Code>& codes, UnixTime now) {
+void put_text(std::string& out, std::string_view s) {
+  put_u64(out, s.size());
+  out.append(s);
+}
+
+void put_number(std::string& out, const std::optional<std::int64_t>& v) {
+  out.push_back(v ? '\x01' : '\x00');
+  put_u64(out, static_cast<std::uint64_t>(v.value_or(0)));
+}
+
+// Encodings are gathered this far before they go to a digest: one call for many codes.
+constexpr std::size_t k_chunk = 64 * 1024;
+
+void feed(crypto::KeyedHash& hash, std::string& buffer, bool last) {
+  if (last || buffer.size() >= k_chunk) {
+    hash.update(buffer);
+    buffer.clear();
+  }
+}
+
+}  // namespace
+
+void encode_fields(std::string& out, const model::Code& c) {
+  put_text(out, c.name);
+  put_text(out, c.description);
+  put_number(out, c.limit);
+  put_number(out, c.registered);
+  put_number(out, c.deregistered);
+  put_number(out, c.created_at);
+  put_number(out, c.expires_at);
+  out.push_back(c.api_status ? '\x01' : '\x00');
+  put_text(out, c.api_status ? std::string_view(*c.api_status) : std::string_view());
+}
+
+std::int64_t fingerprint(Hashes& h, const model::Code& c) {
+  h.buffer.clear();
+  encode_fields(h.buffer, c);
+  return static_cast<std::int64_t>(h.fingerprints.of(h.buffer));
+}
+
+std::vector<Compared> compared(Hashes& h, const std::vector<model::Code>& codes, UnixTime now) {
   std::vector<Compared> out;
   out.reserve(codes.size());
   for (const model::Code& c : codes) {
-    out.push_back({fingerprint(c), model::to_string(model::derive_state(c, now))});
+    out.push_back({fingerprint(h, c), model::to_string(model::derive_state(c, now))});
   }
   return out;
 }
 
-namespace {
-
-// Each value into an order-sensitive running hash: strings through std::hash (eight bytes a
-// step), their lengths and an absent value's tag with them, so that no two different sequences
-// of fields share an encoding.
-struct Digest {
-  std::uint64_t h = 0x9e3779b97f4a7c15ULL;
-  void add(std::uint64_t v) {
-    h = (h ^ v) * 0xff51afd7ed558ccdULL;
-    h ^= h >> 32;
-  }
-  void add(std::string_view s) {
-    add(std::hash<std::string_view>{}(s));
-    add(s.size());
-  }
-  void add(const std::optional<std::int64_t>& v) {
-    add(static_cast<std::uint64_t>(v.has_value()));
-    add(static_cast<std::uint64_t>(v.value_or(0)));
-  }
-  void add(const std::optional<std::string>& v) {
-    add(static_cast<std::uint64_t>(v.has_value()));
-    add(std::string_view(v ? *v : std::string_view()));
-  }
-};
-
-}  // namespace
-
-ListingDigest listing_digest(const std::vector<model::Code>& codes, UnixTime now) {
-  Digest full;
-  Digest ids;
+ListingDigest listing_digest(Hashes& h, const std::vector<model::Code>& codes, UnixTime now) {
+  std::string ids;
+  ids.reserve(k_chunk + 1024);
+  h.buffer.clear();
+  h.buffer.reserve(k_chunk + 1024);
+  h.listings.begin();
+  h.ids.begin();
   for (const model::Code& c : codes) {
-    ids.add(std::string_view(c.id));
-    full.add(std::string_view(c.id));
-    full.add(std::string_view(c.name));
-    full.add(std::string_view(c.description));
-    full.add(c.limit);
-    full.add(c.registered);
-    full.add(c.deregistered);
-    full.add(c.created_at);
-    full.add(c.expires_at);
-    full.add(c.api_status);
-    full.add(static_cast<std::uint64_t>(model::derive_state(c, now)));
+    put_text(ids, c.id);
+    put_text(h.buffer, c.id);
+    encode_fields(h.buffer, c);
+    h.buffer.push_back(static_cast<char>(model::derive_state(c, now)));
+    feed(h.ids, ids, false);
+    feed(h.listings, h.buffer, false);
   }
-  full.add(static_cast<std::uint64_t>(codes.size()));
-  ids.add(static_cast<std::uint64_t>(codes.size()));
-  return {full.h, ids.h};
+  put_u64(ids, codes.size());
+  put_u64(h.buffer, codes.size());
+  feed(h.ids, ids, true);
+  feed(h.listings, h.buffer, true);
+  return {h.listings.end(), h.ids.end()};
 }
 
-std::uint64_t ids_digest(const std::vector<model::Code>& codes) {
-  Digest ids;
+std::uint64_t ids_digest(Hashes& h, const std::vector<model::Code>& codes) {
+  h.buffer.clear();
+  h.buffer.reserve(k_chunk + 1024);
+  h.ids.begin();
   for (const model::Code& c : codes) {
-    ids.add(std::string_view(c.id));
+    put_text(h.buffer, c.id);
+    feed(h.ids, h.buffer, false);
   }
-  ids.add(static_cast<std::uint64_t>(codes.size()));
-  return ids.h;
+  put_u64(h.buffer, codes.size());
+  feed(h.ids, h.buffer, true);
+  return h.ids.end();
 }
 
 }  // namespace acmon::db::detail

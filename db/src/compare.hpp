@@ -2,36 +2,58 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "acmon/core/crypto.hpp"
 #include "acmon/core/time.hpp"
 #include "acmon/model/code.hpp"
 
 namespace acmon::db::detail {
 
-// FNV-1a over every stored field of a code (numbers as their decimal text), with separators, so
-// that any change shows. Stored with each code: the function must not change.
-std::int64_t fingerprint(const model::Code& c);
+// The keyed hashes a Store compares codes with. Keyed, because the fields are the cloud's and
+// anyone allowed to name a code chooses them: with an unkeyed hash (FNV, std::hash) they could
+// pick a new name whose hash, with a changed usage or expiry, equals the old one, and the store
+// would take the code for unchanged and its alert would never fire. Nobody who lacks the key can.
+struct Hashes {
+  // fingerprint_key: the database's (table meta), for the fingerprints stored with each code.
+  // The listing digests are kept in memory only: their key is this Store's own, random.
+  explicit Hashes(std::string_view fingerprint_key)
+      : fingerprints(fingerprint_key),
+        listings(crypto::random_bytes(crypto::KeyedHash::k_key_bytes)),
+        ids(crypto::random_bytes(crypto::KeyedHash::k_key_bytes)) {}
+  crypto::KeyedHash fingerprints;
+  crypto::KeyedHash listings;
+  crypto::KeyedHash ids;
+  std::string buffer;  // encodings on their way to a hash, reused
+};
+
+// Every stored field of a code (not its id), each in a form no other field sequence shares: text
+// as its length (8 bytes, little-endian) then its bytes; a number as a tag byte (0 absent, 1
+// present) then 8 bytes, little-endian; the same for the API status, a tag then the text.
+void encode_fields(std::string& out, const model::Code& c);
+
+// The keyed hash (Hashes::fingerprints) of encode_fields(c). Stored with each code: the encoding
+// must not change (the database's key, made when it was created or migrated, does not either).
+std::int64_t fingerprint(Hashes& h, const model::Code& c);
 
 // What the store compares of each listed code: its fingerprint and its state now.
 struct Compared {
   std::int64_t fingerprint = 0;
   std::string_view state;
 };
-std::vector<Compared> compared(const std::vector<model::Code>& codes, UnixTime now);
+std::vector<Compared> compared(Hashes& h, const std::vector<model::Code>& codes, UnixTime now);
 
 // A digest of a listing as the store compares it: each code's id, every stored field and its state
 // at now, in order. Equal digests of two listings of one scope mean the second changes nothing the
-// store holds. ids: the same over the ids alone (ids_digest). Kept in memory only, never stored:
-// a faster hash than fingerprint()'s (eight bytes a step), so that an unchanged listing needs no
-// fingerprint at all.
+// store holds. ids: the same over the ids alone (ids_digest). Kept in memory only, never stored.
 struct ListingDigest {
   std::uint64_t full = 0;
   std::uint64_t ids = 0;
 };
-ListingDigest listing_digest(const std::vector<model::Code>& codes, UnixTime now);
+ListingDigest listing_digest(Hashes& h, const std::vector<model::Code>& codes, UnixTime now);
 // The digest of the ids of a listing, in order: equal for two listings of the same ids.
-std::uint64_t ids_digest(const std::vector<model::Code>& codes);
+std::uint64_t ids_digest(Hashes& h, const std::vector<model::Code>& codes);
 
 }  // namespace acmon::db::detail

@@ -224,7 +224,7 @@ Result<WriteSummary> Store::write_success(const Scope& scope, const std::vector<
     return sid.error();
   }
   // The digest first: an unchanged listing is then a run alone, without a fingerprint computed.
-  const detail::ListingDigest digests = listing_digest(codes, now);
+  const detail::ListingDigest digests = listing_digest(*m_hashes, codes, now);
   const std::uint64_t digest = digests.full;
   {
     auto unchanged = unchanged_run(*sid, digest, codes, run);
@@ -239,7 +239,7 @@ Result<WriteSummary> Store::write_success(const Scope& scope, const std::vector<
       return **unchanged;
     }
   }
-  const std::vector<Compared> keys = compared(codes, now);
+  const std::vector<Compared> keys = compared(*m_hashes, codes, now);
   WriteSummary sum;
   sum.codes = static_cast<int>(codes.size());
 
@@ -446,7 +446,8 @@ Result<std::size_t> Store::live_missing(const Scope& scope, const std::vector<Co
     return std::size_t{0};  // never stored: nothing is live
   }
   const std::int64_t sid = (*found)->id;
-  if (auto it = m_written.find(sid); it != m_written.end() && it->second.ids_digest == detail::ids_digest(listed)) {
+  if (auto it = m_written.find(sid);
+      it != m_written.end() && it->second.ids_digest == detail::ids_digest(*m_hashes, listed)) {
     auto ours = newest_run_is(sid, it->second.run_id);
     if (!ours) {
       return ours.error();

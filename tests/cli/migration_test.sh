@@ -14,7 +14,7 @@ trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 # The schema this acmon writes (k_schema_version in db/include/acmon/db/store.hpp). A new
 # migration bumps it: add tests/fixtures/schema-vN.sql for the version it leaves behind.
-current=5
+current=6
 db=$work/acmon.db
 C=(--config "$work/acmon.toml")
 sql() { sqlite3 -batch "$1" "$2" 2>&1; }  # prints sqlite3's error instead of an empty answer
@@ -41,8 +41,8 @@ at-old-2|expired|10|1|2020-01-01T00:00:00Z|2020-01-08T00:00:00Z|2026-01-01T00:00
 check "... every live code, field by field" "[ \"\$got\" = \"\$want\" ]"
 [ "$got" = "$want" ] || sed 's/^/     | /' <<<"$got"
 check "the schema is migrated to version $current" "[ \"\$(sql '$db' 'PRAGMA user_version')\" = $current ]"
-check "... with the tables versions 2 and 3 added" \
-  "[ \"\$(sql '$db' \"SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type='table' ORDER BY name)\")\" = alerts,codes,history,members,notifications,runs,scopes ]"
+check "... with the tables versions 2, 3 and 6 added" \
+  "[ \"\$(sql '$db' \"SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type='table' ORDER BY name)\")\" = alerts,codes,history,members,meta,notifications,runs,scopes ]"
 check "... and every old row kept (3 runs, 3 codes, 5 history rows)" \
   "[ \"\$(sql '$db' 'SELECT (SELECT count(*) FROM runs) || \",\" || (SELECT count(*) FROM codes) || \",\" || (SELECT count(*) FROM history)')\" = 3,3,5 ]"
 check "the migrated database passes integrity_check" "[ \"\$(sql '$db' 'PRAGMA integrity_check')\" = ok ]"
@@ -139,6 +139,31 @@ expect "... the old alert resolved (its code expired), its summary kept as writt
   -- "$ACMON" alerts --all --json "${C4[@]}"
 got=$(json_eval 'console.log(d.filter(a => a.id === "at-old-2").map(a => a.summary + "|" + (a.ends_at !== null)).join(","))' <<<"$out")
 check "... ($got)" "[ '$got' = 'expires in 5d|true' ]"
+
+# ---- a version 5 database (before the fingerprints were keyed) ---------------------------------
+db5=$work/acmon-v5.db
+C5=(--config "$work/acmon-v5.toml")
+if ! out=$(sqlite3 -batch "$db5" <"$here/../fixtures/schema-v5.sql" 2>&1); then
+  bad "the version 5 fixture loads: $out"
+fi
+old_fps=$(sql "$db5" 'SELECT group_concat(fingerprint) FROM (SELECT fingerprint FROM codes ORDER BY code_id)')
+acmon_config "$work/acmon-v5.toml" --database "$db5" --listen 127.0.0.1:0 --account mig --key-id LTAImig --secret-file "$work/secret" --smc
+expect "acmon alerts reads the version 5 database's firing alert, its span counted" 0 \
+  'code_expiring.*at-old-2.*expires in [0-9]+d' -- "$ACMON" alerts "${C5[@]}"
+check "... migrated to version $current" "[ \"\$(sql '$db5' 'PRAGMA user_version')\" = $current ]"
+check "... with a fingerprint key of 32 hex digits in meta" \
+  "sql '$db5' \"SELECT value FROM meta WHERE name='fingerprint_key'\" | grep -Eqx '[0-9a-f]{32}'"
+check "... and no code keeps the fingerprint version 5 gave it ($old_fps)" \
+  "[ \"\$(sql '$db5' \"SELECT count(*) FROM codes WHERE ',$old_fps,' LIKE '%,' || fingerprint || ',%'\")\" = 0 ]"
+check "... every row kept (2 scopes, 3 runs, 3 codes, 5 history rows, 1 alert, 1 notification, 1 member)" \
+  "[ \"\$(sql '$db5' 'SELECT (SELECT count(*) FROM scopes) || \",\" || (SELECT count(*) FROM runs) || \",\" || (SELECT count(*) FROM codes) || \",\" || (SELECT count(*) FROM history) || \",\" || (SELECT count(*) FROM alerts) || \",\" || (SELECT count(*) FROM notifications) || \",\" || (SELECT count(*) FROM members)')\" = 2,3,3,5,1,1,1 ]"
+check "... no row refers to nothing, and integrity_check passes" \
+  "[ -z \"\$(sql '$db5' 'PRAGMA foreign_key_check')\" ] && [ \"\$(sql '$db5' 'PRAGMA integrity_check')\" = ok ]"
+expect "a sync on it continues the old scope: the unchanged code unchanged, the used one used" 0 \
+  'mig-smc: ok, 3 codes \(1 new, 1 changed, 0 deleted\)' -- "$ACMON" sync --no-notify "${C5[@]}"
+expect "... and the history of a code goes on" 0 '.' -- "$ACMON" history at-old-1 --json "${C5[@]}"
+got=$(json_eval 'console.log(d.map(e => e.event + ":" + e.detail).join(","))' <<<"$out")
+check "... created, used +2, used +3 ($got)" "[ '$got' = 'created:,used:used +2,used:used +3' ]"
 
 # ---- a database from a newer acmon -----------------------------------------------------------
 newer=$((current + 1))

@@ -143,6 +143,42 @@ TEST(Crypto, KnownDigests) {
 }
 
 // RFC 4648 §10's vectors, the URL alphabet of §5, and what is refused.
+// SipHash-2-4's published vectors (the reference implementation's vectors.h): key 00..0f, the
+// message of length n is the bytes 00..n-1, the value read little-endian. Each hash begun again on
+// the same object starts from the key alone.
+TEST(Crypto, KeyedHashIsSipHashByItsPublishedVectors) {
+  std::string key;
+  for (char b = 0; b < 16; ++b) {
+    key.push_back(b);
+  }
+  acmon::crypto::KeyedHash h(key);
+  ASSERT_STREQ(h.algorithm(), "SipHash-2-4");
+  auto message = [](int n) {
+    std::string m;
+    for (int i = 0; i < n; ++i) {
+      m.push_back(static_cast<char>(i));
+    }
+    return m;
+  };
+  EXPECT_EQ(h.of(message(0)), 0x726fdb47dd0e0e31ULL);
+  EXPECT_EQ(h.of(message(1)), 0x74f839c593dc67fdULL);
+  EXPECT_EQ(h.of(message(8)), 0x93f5f5799a932462ULL);
+  EXPECT_EQ(h.of(message(15)), 0xa129ca6149be45e5ULL);
+  EXPECT_EQ(h.of(message(0)), 0x726fdb47dd0e0e31ULL);  // again, after longer messages
+  // Pieces hash as the string they make.
+  const std::string m15 = message(15);
+  h.begin();
+  h.update(m15.substr(0, 3));
+  h.update(m15.substr(3, 9));
+  h.update(m15.substr(12));
+  EXPECT_EQ(h.end(), 0xa129ca6149be45e5ULL);
+  // Another key, another hash; a key of the wrong length is refused.
+  key[0] = 1;
+  EXPECT_NE(acmon::crypto::KeyedHash(key).of(message(15)), 0xa129ca6149be45e5ULL);
+  EXPECT_THROW(acmon::crypto::KeyedHash("short"), std::runtime_error);
+  EXPECT_EQ(acmon::crypto::random_bytes(16).size(), 16U);
+}
+
 TEST(Crypto, Base64DecodesTheRfcVectorsAndRefusesAnythingElse) {
   using acmon::crypto::base64_decode;
   const std::pair<const char*, const char*> vectors[] = {{"", ""},

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "acmon/core/crypto.hpp"
 #include "acmon/db/store.hpp"
 
 using namespace acmon;
@@ -48,6 +49,20 @@ class StoreTest : public ::testing::Test {
       v = sqlite3_column_int64(st, 0);
     } else {
       ADD_FAILURE() << "count(\"" << sql << "\"): no row (" << sqlite3_errstr(rc) << ")";
+    }
+    sqlite3_finalize(st);
+    return v;
+  }
+
+  // The single text SQL answers ("" and a failure when there is none).
+  std::string text(const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    std::string v;
+    if (sqlite3_prepare_v2(store->handle(), sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_text(st, 0) != nullptr) {
+      v = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    } else {
+      ADD_FAILURE() << "text(\"" << sql << "\"): no row";
     }
     sqlite3_finalize(st);
     return v;
@@ -106,7 +121,7 @@ TEST_F(StoreTest, AVersion3DatabaseLosesOnlyItsIndexOfCodesById) {
   // Back to what version 3 left: the index it had, and its version.
   ASSERT_EQ(sqlite3_exec(store->handle(),
                          "CREATE INDEX codes_id ON codes(code_id); ALTER TABLE alerts DROP COLUMN span_at; "
-                         "PRAGMA user_version=3",
+                         "DROP TABLE meta; PRAGMA user_version=3",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   store.reset();
@@ -135,9 +150,10 @@ TEST_F(StoreTest, AVersion4DatabaseKeepsItsAlertsAndTheirSummariesAsWritten) {
   written.name = "n";
   written.summary = "expires in 2d 3h";
   ASSERT_TRUE(store->reconcile_alerts({written}, 1000));
-  ASSERT_EQ(sqlite3_exec(store->handle(), "ALTER TABLE alerts DROP COLUMN span_at; PRAGMA user_version=4", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(store->handle(), "ALTER TABLE alerts DROP COLUMN span_at; DROP TABLE meta; PRAGMA user_version=4",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
   store.reset();
   auto again = Store::open(path);
   ASSERT_TRUE(again) << again.error().message;
@@ -345,37 +361,121 @@ TEST_F(StoreTest, AnUnchangedListingIsARunAloneUntilAnythingDiffers) {
 }
 
 // Fingerprints are stored: a database written by an earlier acmon must compare equal for an
-// unchanged code. Pinned to FNV-1a over the fields, numbers as decimal text, absent as "\x01".
-TEST_F(StoreTest, TheStoredFingerprintKeepsItsDefinition) {
-  auto reference = [](const Code& c) {
-    std::uint64_t h = 1469598103934665603ULL;
-    auto mix = [&](const std::string& s) {
-      for (unsigned char ch : s) {
-        h ^= ch;
-        h *= 1099511628211ULL;
-      }
-      h ^= 0xff;
-      h *= 1099511628211ULL;
-    };
-    auto mix_int = [&](const std::optional<std::int64_t>& v) { mix(v ? std::to_string(*v) : std::string("\x01")); };
-    mix(c.name);
-    mix(c.description);
-    mix_int(c.limit);
-    mix_int(c.registered);
-    mix_int(c.deregistered);
-    mix_int(c.created_at);
-    mix_int(c.expires_at);
-    mix(c.api_status ? *c.api_status : std::string("\x01"));
-    return static_cast<std::int64_t>(h);
+// unchanged code. Pinned: SipHash-2-4 under the database's key (meta, 32 hex digits) over the
+// fields, text as its length (8 bytes, little-endian) and bytes, a number as a tag byte (absent 0,
+// present 1) and 8 bytes, the API status as a tag and text.
+namespace {
+std::int64_t reference_fingerprint(const std::string& hex_key, const Code& c) {
+  std::string key;
+  for (std::size_t i = 0; i + 1 < hex_key.size(); i += 2) {
+    key.push_back(static_cast<char>(std::stoi(hex_key.substr(i, 2), nullptr, 16)));
+  }
+  std::string m;
+  auto u64 = [&](std::uint64_t v) {
+    for (int i = 0; i < 8; ++i, v >>= 8) {
+      m.push_back(static_cast<char>(v & 0xff));
+    }
   };
+  auto text = [&](const std::string& s) {
+    u64(s.size());
+    m += s;
+  };
+  auto number = [&](const std::optional<std::int64_t>& v) {
+    m.push_back(v ? 1 : 0);
+    u64(static_cast<std::uint64_t>(v.value_or(0)));
+  };
+  text(c.name);
+  text(c.description);
+  number(c.limit);
+  number(c.registered);
+  number(c.deregistered);
+  number(c.created_at);
+  number(c.expires_at);
+  m.push_back(c.api_status ? 1 : 0);
+  text(c.api_status.value_or(""));
+  return static_cast<std::int64_t>(crypto::KeyedHash(key).of(m));
+}
+}  // namespace
+
+TEST_F(StoreTest, TheStoredFingerprintKeepsItsDefinition) {
   Code a = code("a", 7, 1000);
-  a.created_at = -62135596800;  // negative and long numbers keep their decimal text
+  a.created_at = -62135596800;  // negative numbers too
   Code b = code("b");
   b.limit.reset();
   b.api_status.reset();
   ASSERT_TRUE(sync({a, b}, 2000));
-  EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='a'"), reference(a));
-  EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='b'"), reference(b));
+  const std::string key = text("SELECT value FROM meta WHERE name='fingerprint_key'");
+  ASSERT_EQ(key.size(), 32U) << key;
+  EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='a'"), reference_fingerprint(key, a));
+  EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='b'"), reference_fingerprint(key, b));
+  // The key stays with the database: reopened, an unchanged listing is compared by the stored
+  // fingerprints (a new Store has no digest of its own yet) and writes nothing.
+  store.reset();
+  auto again = Store::open(path);
+  ASSERT_TRUE(again) << again.error().message;
+  store = std::move(*again);
+  EXPECT_EQ(text("SELECT value FROM meta WHERE name='fingerprint_key'"), key);
+  auto w = sync({a, b}, 2100);
+  ASSERT_TRUE(w) << w.error().message;
+  EXPECT_EQ(w->history_rows, 0);
+  EXPECT_EQ(w->changed, 0);
+}
+
+// The fingerprints are keyed, each database by its own random key: nobody who names a code can
+// choose a name whose fingerprint, with a changed usage or expiry, equals the stored one (as they
+// could with FNV-1a), so no change goes unseen for it.
+TEST_F(StoreTest, FingerprintsAreKeyedByADatabaseOfItsOwn) {
+  ASSERT_TRUE(sync({code("a", 7, 1000)}, 2000));
+  const auto here = count("SELECT fingerprint FROM codes WHERE code_id='a'");
+  auto other = Store::open((dir / "other.db").string());
+  ASSERT_TRUE(other) << other.error().message;
+  ASSERT_TRUE((*other)->record_success(scope, {code("a", 7, 1000)}, RunInfo{1999, 2000, 0.5, 1}, 2000));
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2((*other)->handle(), "SELECT fingerprint FROM codes", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  const auto there = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  EXPECT_NE(here, there);
+  // And one field changed changes it.
+  ASSERT_TRUE(sync({code("a", 8, 1000)}, 2100));
+  EXPECT_NE(count("SELECT fingerprint FROM codes WHERE code_id='a'"), here);
+}
+
+// A database of version 5 (unkeyed FNV-1a fingerprints, no meta table) gets a key at its
+// migration, and every stored fingerprint again under it: an unchanged listing still writes
+// nothing, a changed one is seen.
+TEST_F(StoreTest, AVersion5DatabaseGetsAKeyAndEveryFingerprintAgain) {
+  ASSERT_TRUE(sync({code("a"), code("b", 3), code("c")}, 2000));
+  ASSERT_TRUE(sync({code("a"), code("b", 3)}, 2100));  // c deleted
+  ASSERT_EQ(sqlite3_exec(store->handle(), "UPDATE codes SET fingerprint=12345; DROP TABLE meta; PRAGMA user_version=5",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  store.reset();
+  auto again = Store::open(path);
+  ASSERT_TRUE(again) << again.error().message;
+  store = std::move(*again);
+  EXPECT_EQ(count("PRAGMA user_version"), k_schema_version);
+  const std::string key = text("SELECT value FROM meta WHERE name='fingerprint_key'");
+  ASSERT_EQ(key.size(), 32U) << key;
+  EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='b'"), reference_fingerprint(key, code("b", 3)));
+  EXPECT_EQ(count("SELECT count(*) FROM codes WHERE fingerprint=12345"), 0);  // the deleted one too
+  auto same = sync({code("a"), code("b", 3)}, 2200);
+  ASSERT_TRUE(same) << same.error().message;
+  EXPECT_EQ(same->history_rows, 0);
+  auto used = sync({code("a"), code("b", 4)}, 2300);
+  ASSERT_TRUE(used) << used.error().message;
+  EXPECT_EQ(used->changed, 1);
+  // A key edited into something else is replaced, and the fingerprints follow it.
+  ASSERT_EQ(sqlite3_exec(store->handle(), "UPDATE meta SET value='not hex' WHERE name='fingerprint_key'", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  store.reset();
+  auto third = Store::open(path);
+  ASSERT_TRUE(third) << third.error().message;
+  store = std::move(*third);
+  const std::string fresh = text("SELECT value FROM meta WHERE name='fingerprint_key'");
+  EXPECT_NE(fresh, key);
+  EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='b'"), reference_fingerprint(fresh, code("b", 4)));
 }
 
 // Rows are written many to a statement: every row, of every code, with its own values, whatever

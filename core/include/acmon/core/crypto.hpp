@@ -1,6 +1,8 @@
-// Hashes, HMACs and encodings used by request signing (OpenSSL underneath).
+// Hashes, HMACs and encodings used by request signing, and the keyed hash the store compares
+// codes with (OpenSSL underneath).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,7 +19,42 @@ std::optional<std::string> base64_decode(std::string_view text, bool url = false
 std::string to_hex(std::string_view raw);
 // n random bytes from the OpenSSL CSPRNG, as 2n hex characters (signature nonces).
 std::string random_hex(std::size_t n);
+// n random bytes from the OpenSSL CSPRNG.
+std::string random_bytes(std::size_t n);
 // Constant-time comparison, for verifying signatures.
 bool equal_ct(std::string_view a, std::string_view b);
+
+// A keyed 64-bit hash: SipHash-2-4 (a pseudo-random function of its 16-byte key), or HMAC-SHA256
+// cut to 64 bits where the OpenSSL providers in use lack SipHash (a FIPS-only configuration).
+// Whoever does not know the key cannot choose two inputs that hash alike, as they can for any
+// unkeyed 64-bit hash (FNV, std::hash): what it tells apart stays apart when the input comes from
+// someone else. Not for secrets or signatures. One object is used by one thread at a time.
+class KeyedHash {
+ public:
+  static constexpr std::size_t k_key_bytes = 16;
+  // key: k_key_bytes bytes. Throws std::runtime_error if OpenSSL offers neither algorithm.
+  explicit KeyedHash(std::string_view key);
+  ~KeyedHash();
+  KeyedHash(const KeyedHash&) = delete;
+  KeyedHash& operator=(const KeyedHash&) = delete;
+
+  // A hash of several pieces: begin, update with each, end. The pieces are hashed as one string
+  // (their boundaries count only where the caller encodes them).
+  void begin();
+  void update(std::string_view bytes);
+  std::uint64_t end();
+  std::uint64_t of(std::string_view bytes) {
+    begin();
+    update(bytes);
+    return end();
+  }
+  // Which algorithm it uses: "SipHash-2-4" or "HMAC-SHA256/64".
+  [[nodiscard]] const char* algorithm() const { return m_siphash ? "SipHash-2-4" : "HMAC-SHA256/64"; }
+
+ private:
+  struct Ctx;
+  Ctx* m_ctx;
+  bool m_siphash = true;
+};
 
 }  // namespace acmon::crypto

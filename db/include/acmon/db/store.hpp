@@ -24,6 +24,7 @@ namespace acmon::db {
 namespace detail {
 class StmtCache;
 class Transaction;
+struct Hashes;
 }  // namespace detail
 
 // The write-ahead log is checkpointed before a run's write once it holds more pages than this
@@ -31,7 +32,7 @@ class Transaction;
 constexpr int k_wal_bound_pages = 16384;
 
 // The current schema version (PRAGMA user_version).
-constexpr int k_schema_version = 5;
+constexpr int k_schema_version = 6;
 
 struct RunInfo {
   UnixTime started_at = 0;
@@ -166,6 +167,10 @@ class Store {
   Store(sqlite3* db, std::string path);
   Result<void> migrate();
   Result<void> migrate_steps();
+  // Inside the migration's transaction: the key of the codes' fingerprints (table meta), made when
+  // there is none (a new database, or one migrated from before version 6) and then every stored
+  // fingerprint computed again with it.
+  Result<std::string> fingerprint_key();
   // A scope's row as stored, by its key (collector, region, order id, member): its id and the
   // codes its last successful listing held. nullopt: never stored.
   struct StoredScope {
@@ -202,6 +207,7 @@ class Store {
 
   sqlite3* m_db;
   std::unique_ptr<detail::StmtCache> m_stmts;
+  std::unique_ptr<detail::Hashes> m_hashes;  // made once the schema is current (migrate)
   std::unordered_map<std::int64_t, Written> m_written;
   int m_wal_pages = 0;  // frames in the write-ahead log after the last commit
   std::string m_path;
