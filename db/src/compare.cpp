@@ -1,5 +1,7 @@
 #include "compare.hpp"
 
+#include <bit>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -7,23 +9,53 @@ namespace acmon::db::detail {
 
 namespace {
 
-void put_u64(std::string& out, std::uint64_t v) {
-  char bytes[8];
-  for (char& b : bytes) {
-    b = static_cast<char>(v & 0xff);
-    v >>= 8;
+// Writes v as 8 bytes, little-endian, at p; returns the end.
+char* put_u64(char* p, std::uint64_t v) {
+  if constexpr (std::endian::native == std::endian::big) {
+    v = __builtin_bswap64(v);
   }
-  out.append(bytes, sizeof bytes);
+  std::memcpy(p, &v, sizeof v);
+  return p + sizeof v;
 }
 
-void put_text(std::string& out, std::string_view s) {
-  put_u64(out, s.size());
-  out.append(s);
+char* put_text(char* p, std::string_view s) {
+  p = put_u64(p, s.size());
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
 }
 
-void put_number(std::string& out, const std::optional<std::int64_t>& v) {
-  out.push_back(v ? '\x01' : '\x00');
-  put_u64(out, static_cast<std::uint64_t>(v.value_or(0)));
+char* put_number(char* p, const std::optional<std::int64_t>& v) {
+  *p = v ? '\x01' : '\x00';
+  return put_u64(p + 1, static_cast<std::uint64_t>(v.value_or(0)));
+}
+
+std::string_view api_status(const model::Code& c) {
+  return c.api_status ? std::string_view(*c.api_status) : std::string_view();
+}
+
+// The bytes encode_fields writes for c.
+std::size_t fields_size(const model::Code& c) {
+  return 8 + c.name.size() + 8 + c.description.size() + 5 * 9 + 1 + 8 + api_status(c).size();
+}
+
+char* put_fields(char* p, const model::Code& c) {
+  p = put_text(p, c.name);
+  p = put_text(p, c.description);
+  p = put_number(p, c.limit);
+  p = put_number(p, c.registered);
+  p = put_number(p, c.deregistered);
+  p = put_number(p, c.created_at);
+  p = put_number(p, c.expires_at);
+  *p = c.api_status ? '\x01' : '\x00';
+  return put_text(p + 1, api_status(c));
+}
+
+// Room for n more bytes at the end of out, returned (the bytes are written in place: one resize
+// instead of an append for every field).
+char* grow(std::string& out, std::size_t n) {
+  const std::size_t at = out.size();
+  out.resize(at + n);
+  return out.data() + at;
 }
 
 // Encodings are gathered this far before they go to a digest: one call for many codes.
@@ -39,15 +71,7 @@ void feed(crypto::KeyedHash& hash, std::string& buffer, bool last) {
 }  // namespace
 
 void encode_fields(std::string& out, const model::Code& c) {
-  put_text(out, c.name);
-  put_text(out, c.description);
-  put_number(out, c.limit);
-  put_number(out, c.registered);
-  put_number(out, c.deregistered);
-  put_number(out, c.created_at);
-  put_number(out, c.expires_at);
-  out.push_back(c.api_status ? '\x01' : '\x00');
-  put_text(out, c.api_status ? std::string_view(*c.api_status) : std::string_view());
+  put_fields(grow(out, fields_size(c)), c);
 }
 
 std::int64_t fingerprint(Hashes& h, const model::Code& c) {
@@ -73,15 +97,14 @@ ListingDigest listing_digest(Hashes& h, const std::vector<model::Code>& codes, U
   h.listings.begin();
   h.ids.begin();
   for (const model::Code& c : codes) {
-    put_text(ids, c.id);
-    put_text(h.buffer, c.id);
-    encode_fields(h.buffer, c);
-    h.buffer.push_back(static_cast<char>(model::derive_state(c, now)));
+    put_text(grow(ids, 8 + c.id.size()), c.id);
+    char* p = put_text(grow(h.buffer, 8 + c.id.size() + fields_size(c) + 1), c.id);
+    *put_fields(p, c) = static_cast<char>(model::derive_state(c, now));
     feed(h.ids, ids, false);
     feed(h.listings, h.buffer, false);
   }
-  put_u64(ids, codes.size());
-  put_u64(h.buffer, codes.size());
+  put_u64(grow(ids, 8), codes.size());
+  put_u64(grow(h.buffer, 8), codes.size());
   feed(h.ids, ids, true);
   feed(h.listings, h.buffer, true);
   return {h.listings.end(), h.ids.end()};
@@ -92,10 +115,10 @@ std::uint64_t ids_digest(Hashes& h, const std::vector<model::Code>& codes) {
   h.buffer.reserve(k_chunk + 1024);
   h.ids.begin();
   for (const model::Code& c : codes) {
-    put_text(h.buffer, c.id);
+    put_text(grow(h.buffer, 8 + c.id.size()), c.id);
     feed(h.ids, h.buffer, false);
   }
-  put_u64(h.buffer, codes.size());
+  put_u64(grow(h.buffer, 8), codes.size());
   feed(h.ids, h.buffer, true);
   return h.ids.end();
 }
