@@ -12,10 +12,13 @@
 #include <stdexcept>
 #include <string>
 
+#include <sqlite3.h>
+
 #include "acmon/core/api.hpp"
 #include "acmon/core/config.hpp"
 #include "acmon/daemon/sync.hpp"
 #include "acmon/db/store.hpp"
+#include "acmon/model/code.hpp"
 #include "bench_support.hpp"
 
 using namespace acmon;
@@ -47,6 +50,7 @@ struct Figures {
   double resync_wall = 0;
   double resync_cpu = 0;
   double store_rows_per_s = 0;
+  double floor_rows_per_s = 0;  // the same rows written by SQLite alone
 };
 
 // The median and the range of one figure over the runs.
@@ -171,6 +175,112 @@ struct Client {
   api::Client client{transport, clock, sleeper};
 };
 
+// The floor under the store figure: the rows a first run writes for these codes (a codes row and a
+// history row each, with their indexes), written by SQLite alone into a database the store made
+// (same schema and page size), with the store's settings for a run (64 MiB cache, no checkpoint,
+// one transaction), 128 rows to a statement, in id order, and nothing else: no comparison, no
+// fingerprint, no sort. What the store adds is the difference; what the floor costs is the schema's.
+double sqlite_floor(const std::string& path, std::vector<model::Code> list) {
+  std::sort(list.begin(), list.end(), [](const model::Code& a, const model::Code& b) { return a.id < b.id; });
+  {
+    auto made = db::Store::open(path);
+    if (!made) {
+      throw std::runtime_error(made.error().message);
+    }
+  }
+  sqlite3* conn = nullptr;
+  if (sqlite3_open(path.c_str(), &conn) != SQLITE_OK) {
+    throw std::runtime_error("floor: cannot open " + path);
+  }
+  auto exec = [&](const char* sql) {
+    if (sqlite3_exec(conn, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string("floor: ") + sqlite3_errmsg(conn));
+    }
+  };
+  exec(
+      "PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=0; "
+      "PRAGMA cache_size=-65536; INSERT INTO scopes(id, collector, product, account) VALUES(1,'floor','smc','floor'); "
+      "INSERT INTO runs(id, scope_id, started_at, finished_at, duration, ok, pages) VALUES(1,1,0,0,0,1,1)");
+  constexpr int k_rows = 128;
+  auto values = [](const char* row) {
+    std::string out;
+    for (int k = 0; k < k_rows; ++k) {
+      out += k == 0 ? "" : ",";
+      out += row;
+    }
+    return out;
+  };
+  const std::string codes_sql =
+      "INSERT INTO codes(scope_id, code_id, product, account, region, order_id, name, description, limit_count, "
+      "registered, deregistered, created_at, expires_at, api_status, state, first_seen, changed_at, deleted_at, "
+      "fingerprint) VALUES" +
+      values("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,?)");
+  const std::string history_sql =
+      "INSERT INTO history(scope_id, code_id, run_id, at, event, detail, name, description, limit_count, registered, "
+      "deregistered, created_at, expires_at, api_status) VALUES" +
+      values("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  sqlite3_stmt* codes = nullptr;
+  sqlite3_stmt* history = nullptr;
+  sqlite3_prepare_v2(conn, codes_sql.c_str(), -1, &codes, nullptr);
+  sqlite3_prepare_v2(conn, history_sql.c_str(), -1, &history, nullptr);
+  auto text = [](sqlite3_stmt* st, int& i, std::string_view v) {
+    sqlite3_bind_text(st, i++, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  };
+  auto number = [](sqlite3_stmt* st, int& i, const std::optional<std::int64_t>& v) {
+    v ? sqlite3_bind_int64(st, i++, *v) : sqlite3_bind_null(st, i++);
+  };
+  auto fields = [&](sqlite3_stmt* st, int& i, const model::Code& c) {
+    text(st, i, c.name);
+    text(st, i, c.description);
+    number(st, i, c.limit);
+    number(st, i, c.registered);
+    number(st, i, c.deregistered);
+    number(st, i, c.created_at);
+    number(st, i, c.expires_at);
+    c.api_status ? text(st, i, *c.api_status) : (void)sqlite3_bind_null(st, i++);
+  };
+  const auto t0 = Steady::now();
+  exec("BEGIN IMMEDIATE");
+  std::size_t written = 0;
+  for (std::size_t from = 0; from + k_rows <= list.size(); from += k_rows) {
+    int ci = 1;
+    int hi = 1;
+    for (std::size_t k = from; k < from + k_rows; ++k) {
+      const model::Code& c = list[k];
+      sqlite3_bind_int64(codes, ci++, 1);
+      text(codes, ci, c.id);
+      text(codes, ci, "smc");
+      text(codes, ci, c.account);
+      text(codes, ci, c.region);
+      text(codes, ci, c.order_id);
+      fields(codes, ci, c);
+      text(codes, ci, "active");
+      sqlite3_bind_int64(codes, ci++, 1);
+      sqlite3_bind_int64(codes, ci++, 1);
+      sqlite3_bind_int64(codes, ci++, static_cast<std::int64_t>(k));
+      sqlite3_bind_int64(history, hi++, 1);
+      text(history, hi, c.id);
+      sqlite3_bind_int64(history, hi++, 1);
+      sqlite3_bind_int64(history, hi++, 1);
+      text(history, hi, "created");
+      text(history, hi, "");
+      fields(history, hi, c);
+    }
+    if (sqlite3_step(codes) != SQLITE_DONE || sqlite3_step(history) != SQLITE_DONE) {
+      throw std::runtime_error(std::string("floor: ") + sqlite3_errmsg(conn));
+    }
+    sqlite3_reset(codes);
+    sqlite3_reset(history);
+    written += k_rows;
+  }
+  exec("COMMIT");
+  const double secs = seconds_since(t0);
+  sqlite3_finalize(codes);
+  sqlite3_finalize(history);
+  sqlite3_close(conn);
+  return static_cast<double>(written) / secs;
+}
+
 // A first sync, an unchanged re-sync and the store alone, into fresh files; a bare fetch before
 // and after.
 Figures one_run(const Options& opt, const Estate& estate, const bench::SimProcess& sim, const fs::path& dir, int n) {
@@ -238,6 +348,9 @@ Figures one_run(const Options& opt, const Estate& estate, const bench::SimProces
       "unchanged "
       "checked in %.3f s (%d history rows)\n",
       list.size(), secs, cpu, fig.store_rows_per_s, seconds_since(t1), unchanged->history_rows);
+  fig.floor_rows_per_s = sqlite_floor((dir / ("floor" + std::to_string(n) + ".db")).string(), list);
+  std::printf("       the same rows by SQLite alone: %.0f rows/s (the store: %.0f %% of it)\n", fig.floor_rows_per_s,
+              100.0 * fig.store_rows_per_s / fig.floor_rows_per_s);
   return fig;
 }
 
@@ -367,6 +480,12 @@ int main(int argc, char** argv) {
   print_figure("acmon CPU per code, first sync (us)", first_us, 1, "<= 8", first_us.median <= 8);
   print_figure("acmon CPU per code, unchanged re-sync (us)", resync_us, 1, "<= 3", resync_us.median <= 3);
   print_figure("store: history rows/s", rows, 0, ">= 500000", rows.median >= 500000);
+  const auto floor = each([](const Figures& f) { return f.floor_rows_per_s; });
+  const auto share = each([](const Figures& f) { return f.store_rows_per_s / f.floor_rows_per_s; });
+  std::printf(
+      "  (the same rows by SQLite alone, same schema and settings: %.0f (%.0f to %.0f) rows/s; the store "
+      "reaches %.2f (%.2f to %.2f) of it)\n",
+      floor.median, floor.low, floor.high, share.median, share.low, share.high);
   const double speedup = lat.wall > 0 ? lat.sequential_sum / lat.wall : 0;
   char latency_what[96];
   std::snprintf(latency_what, sizeof latency_what, "%d ms latency: sequential sum / sync wall", opt.latency_ms);

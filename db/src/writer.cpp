@@ -300,7 +300,8 @@ Result<WriteSummary> Store::write_success(const Scope& scope, const std::vector<
     const Code& c = codes[i];
     const std::string_view state = keys[i].state;
     const std::int64_t fp = keys[i].fingerprint;
-    auto it = current.find(c.id);
+    // A scope's first listing has nothing stored: no id to hash and look for.
+    auto it = current.empty() ? current.end() : current.find(c.id);
     if (it != current.end()) {
       it->second.listed = true;
     }
@@ -323,6 +324,13 @@ Result<WriteSummary> Store::write_success(const Scope& scope, const std::vector<
       }
       std::tie(event, detail) = describe_change(*old, it->second.state, c, std::string(state));
       if (event.empty()) {
+        // The same values under another fingerprint (a row written under another key, or edited):
+        // the fingerprint is put right, so that the next run need not read the row again.
+        Stmt& heal = m_stmts->get("UPDATE codes SET fingerprint=?3 WHERE scope_id=?1 AND code_id=?2");
+        heal.bind(1, *sid).bind(2, std::string_view(c.id)).bind(3, fp);
+        if (auto r = heal.run(); !r) {
+          return r.error();
+        }
         continue;
       }
       ++sum.changed;

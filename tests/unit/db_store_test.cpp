@@ -441,6 +441,25 @@ TEST_F(StoreTest, FingerprintsAreKeyedByADatabaseOfItsOwn) {
   EXPECT_NE(count("SELECT fingerprint FROM codes WHERE code_id='a'"), here);
 }
 
+// A fingerprint that does not match its row's values (edited, or written under another key) makes
+// the run read the row: the same values are no change, and the fingerprint is put right.
+TEST_F(StoreTest, AFingerprintThatMatchesNothingIsPutRightWithoutAChange) {
+  ASSERT_TRUE(sync({code("a"), code("b", 3)}, 2000));
+  const std::string key = text("SELECT value FROM meta WHERE name='fingerprint_key'");
+  ASSERT_EQ(
+      sqlite3_exec(store->handle(), "UPDATE codes SET fingerprint=42 WHERE code_id='b'", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  store.reset();  // a new Store: no digest of its own, the listing is compared code by code
+  auto again = Store::open(path);
+  ASSERT_TRUE(again) << again.error().message;
+  store = std::move(*again);
+  auto w = sync({code("a"), code("b", 3)}, 2100);
+  ASSERT_TRUE(w) << w.error().message;
+  EXPECT_EQ(w->changed, 0);
+  EXPECT_EQ(w->history_rows, 0);
+  EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='b'"), reference_fingerprint(key, code("b", 3)));
+}
+
 // A database of version 5 (unkeyed FNV-1a fingerprints, no meta table) gets a key at its
 // migration, and every stored fingerprint again under it: an unchanged listing still writes
 // nothing, a changed one is seen.
