@@ -160,59 +160,83 @@ bool equal_ct(std::string_view a, std::string_view b) {
 namespace acmon::crypto {
 
 struct KeyedHash::Ctx {
-  EVP_MAC_CTX* mac = nullptr;
+  explicit Ctx(EVP_MAC_CTX* m) : mac(m) {}
+  ~Ctx() { EVP_MAC_CTX_free(mac); }
+  Ctx(const Ctx&) = delete;
+  Ctx& operator=(const Ctx&) = delete;
+  EVP_MAC_CTX* mac;
 };
 
-KeyedHash::KeyedHash(std::string_view key) : m_ctx(new Ctx) {
+namespace {
+
+// A context of the MAC named, keyed; null when this OpenSSL cannot make it.
+EVP_MAC_CTX* keyed_mac(bool siphash, std::string_view key) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(key.data());
+  EVP_MAC_CTX* ctx = nullptr;
+  std::size_t size = 8;
+  if (siphash) {
+    if (EVP_MAC* sip = EVP_MAC_fetch(nullptr, "SIPHASH", nullptr); sip != nullptr) {
+      ctx = EVP_MAC_CTX_new(sip);
+      EVP_MAC_free(sip);  // the context holds its own reference
+    }
+  } else if (const EVP_MAC_CTX* tmpl = algorithms().hmac_sha256; tmpl != nullptr) {
+    ctx = EVP_MAC_CTX_dup(tmpl);
+  }
+  const OSSL_PARAM sip_params[] = {OSSL_PARAM_construct_size_t("size", &size), OSSL_PARAM_construct_end()};
+  if (ctx != nullptr && EVP_MAC_init(ctx, bytes, key.size(), siphash ? sip_params : nullptr) != 1) {
+    EVP_MAC_CTX_free(ctx);
+    ctx = nullptr;
+  }
+  return ctx;
+}
+
+}  // namespace
+
+KeyedHash::KeyedHash(std::string_view key) {
   if (key.size() != k_key_bytes) {
-    delete m_ctx;
     throw std::runtime_error("keyed hash: the key must be 16 bytes");
   }
-  const auto* bytes = reinterpret_cast<const unsigned char*>(key.data());
-  std::size_t size = 8;
-  if (EVP_MAC* sip = EVP_MAC_fetch(nullptr, "SIPHASH", nullptr); sip != nullptr) {
-    m_ctx->mac = EVP_MAC_CTX_new(sip);
-    EVP_MAC_free(sip);  // the context holds its own reference
-    const OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t("size", &size), OSSL_PARAM_construct_end()};
-    if (m_ctx->mac != nullptr && EVP_MAC_init(m_ctx->mac, bytes, key.size(), params) != 1) {
-      EVP_MAC_CTX_free(m_ctx->mac);
-      m_ctx->mac = nullptr;
-    }
-  }
-  if (m_ctx->mac == nullptr) {
+  EVP_MAC_CTX* mac = keyed_mac(true, key);
+  if (mac == nullptr) {
     m_siphash = false;
-    if (const EVP_MAC_CTX* tmpl = algorithms().hmac_sha256; tmpl != nullptr) {
-      m_ctx->mac = EVP_MAC_CTX_dup(tmpl);
-      if (m_ctx->mac != nullptr && EVP_MAC_init(m_ctx->mac, bytes, key.size(), nullptr) != 1) {
-        EVP_MAC_CTX_free(m_ctx->mac);
-        m_ctx->mac = nullptr;
-      }
-    }
+    mac = keyed_mac(false, key);
   }
-  if (m_ctx->mac == nullptr) {
-    delete m_ctx;
+  if (mac == nullptr) {
     throw std::runtime_error("keyed hash: OpenSSL offers neither SipHash nor HMAC-SHA256");
+  }
+  m_ctx = std::make_unique<Ctx>(mac);
+  // A hash begun again must start from the key alone: OpenSSL before 3.0.3 carried the previous
+  // hash's state over instead. Refused here rather than every comparison wrong.
+  const std::uint64_t once = of("acmon");
+  (void)of("another hash in between");
+  if (of("acmon") != once) {
+    throw std::runtime_error(
+        "keyed hash: this OpenSSL does not start a MAC again from its key (3.0.3 or later needed)");
   }
 }
 
-KeyedHash::~KeyedHash() {
-  EVP_MAC_CTX_free(m_ctx->mac);
-  delete m_ctx;
-}
+KeyedHash::~KeyedHash() = default;
 
 void KeyedHash::begin() {
   // The key set at construction is kept: a null key starts a new hash with it.
-  (void)EVP_MAC_init(m_ctx->mac, nullptr, 0, nullptr);
+  if (EVP_MAC_init(m_ctx->mac, nullptr, 0, nullptr) != 1) {
+    throw std::runtime_error("keyed hash: OpenSSL could not begin a MAC");
+  }
 }
 
 void KeyedHash::update(std::string_view bytes) {
-  (void)EVP_MAC_update(m_ctx->mac, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  if (EVP_MAC_update(m_ctx->mac, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()) != 1) {
+    throw std::runtime_error("keyed hash: OpenSSL could not hash");
+  }
 }
 
 std::uint64_t KeyedHash::end() {
   unsigned char out[EVP_MAX_MD_SIZE] = {};
   std::size_t len = 0;
-  (void)EVP_MAC_final(m_ctx->mac, out, &len, sizeof out);
+  // A failure is never a value: a hash that always read 0 would take every listing for unchanged.
+  if (EVP_MAC_final(m_ctx->mac, out, &len, sizeof out) != 1 || len < 8) {
+    throw std::runtime_error("keyed hash: OpenSSL could not finish a MAC");
+  }
   // The first eight bytes, little-endian: SipHash's 64-bit value as its reference reads it.
   std::uint64_t v = 0;
   for (int i = 7; i >= 0; --i) {

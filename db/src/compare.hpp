@@ -18,7 +18,8 @@ namespace acmon::db::detail {
 // would take the code for unchanged and its alert would never fire. Nobody who lacks the key can.
 struct Hashes {
   // fingerprint_key: the database's (table meta), for the fingerprints stored with each code.
-  // The listing digests are kept in memory only: their key is this Store's own, random.
+  // The listing digests are kept in memory only: their key is this Store's own, random. Throws
+  // std::runtime_error as KeyedHash does.
   explicit Hashes(std::string_view fingerprint_key)
       : fingerprints(fingerprint_key),
         listings(crypto::random_bytes(crypto::KeyedHash::k_key_bytes)),
@@ -35,7 +36,8 @@ struct Hashes {
 void encode_fields(std::string& out, const model::Code& c);
 
 // The keyed hash (Hashes::fingerprints) of encode_fields(c). Stored with each code: the encoding
-// must not change (the database's key, made when it was created or migrated, does not either).
+// must not change. The database's key is made when it is created or migrated to version 6, and
+// only replaced (with every fingerprint) when it no longer reads as one (Store::load_hashes).
 std::int64_t fingerprint(Hashes& h, const model::Code& c);
 
 // What the store compares of each listed code: its fingerprint and its state now.

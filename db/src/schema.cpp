@@ -112,7 +112,7 @@ ALTER TABLE alerts ADD COLUMN span_at INTEGER;
 )sql",
     // 6: the key of the fingerprints stored with each code (compare.hpp), which are a keyed hash
     // from now on: an unkeyed one (FNV-1a before) lets whoever names a code choose a name that
-    // hides a change. Store::fingerprint_key makes the key and computes every fingerprint again.
+    // hides a change. Store::load_hashes makes the key and computes every fingerprint again.
     R"sql(
 CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 )sql",
@@ -285,14 +285,8 @@ Result<void> Store::migrate_steps() {
       return make_error(ErrorKind::db, "migration to schema " + std::to_string(next) + ": " + r.error().message);
     }
   }
-  auto key = fingerprint_key();
-  if (!key) {
-    return key.error();
-  }
-  try {
-    m_hashes = std::make_unique<detail::Hashes>(*key);
-  } catch (const std::exception& e) {
-    return make_error(ErrorKind::db, e.what());
+  if (auto r = load_hashes(); !r) {
+    return r.error();
   }
   if (version != k_schema_version) {
     const std::string set = "PRAGMA user_version=" + std::to_string(k_schema_version);
@@ -311,74 +305,91 @@ Result<void> Store::migrate_steps() {
   return tx.commit();
 }
 
-Result<std::string> Store::fingerprint_key() {
+namespace {
+
+// The fingerprint key as meta holds it (32 lower-case hex digits); empty when it is not that.
+std::string decode_key(std::string_view hex) {
+  std::string key;
+  auto digit = [](char ch) { return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1; };
+  if (hex.size() != 2 * crypto::KeyedHash::k_key_bytes) {
+    return key;
+  }
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = digit(hex[i]);
+    const int lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return {};
+    }
+    key.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return key;
+}
+
+}  // namespace
+
+Result<void> Store::load_hashes() {
+  std::string key;
+  std::string algorithm;
   {
-    Stmt get(m_db, "SELECT value FROM meta WHERE name='fingerprint_key'");
-    auto row = get.step();
-    if (!row) {
-      return row.error();
-    }
-    // As 32 hex digits; anything else (a row edited by hand) is replaced like a missing one.
-    const std::string_view hex = *row ? get.text_view(0) : std::string_view();
-    std::string key;
-    auto digit = [](char ch) {
-      return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-    };
-    for (std::size_t i = 0; hex.size() == 2 * crypto::KeyedHash::k_key_bytes && i < hex.size(); i += 2) {
-      const int hi = digit(hex[i]);
-      const int lo = digit(hex[i + 1]);
-      if (hi < 0 || lo < 0) {
-        break;
-      }
-      key.push_back(static_cast<char>(hi * 16 + lo));
-    }
-    if (key.size() == crypto::KeyedHash::k_key_bytes) {
-      return key;
+    Stmt get(m_db, "SELECT name, value FROM meta WHERE name IN ('fingerprint_key', 'fingerprint_algorithm')");
+    if (auto r = get.each([&] { (get.text_view(0) == "fingerprint_key" ? key : algorithm) = get.text(1); }); !r) {
+      return r.error();
     }
   }
-  std::string key;
+  key = decode_key(key);
+  const bool fresh = key.empty();
   try {
-    key = crypto::random_bytes(crypto::KeyedHash::k_key_bytes);
+    if (fresh) {
+      key = crypto::random_bytes(crypto::KeyedHash::k_key_bytes);
+    }
+    m_hashes = std::make_unique<detail::Hashes>(key);
   } catch (const std::exception& e) {
     return make_error(ErrorKind::db, std::string("the fingerprint key: ") + e.what());
   }
-  Stmt put(m_db, "INSERT OR REPLACE INTO meta(name, value) VALUES('fingerprint_key', ?1)");
-  put.bind(1, std::string_view(crypto::to_hex(key)));
+  const std::string_view now_algorithm = m_hashes->fingerprints.algorithm();
+  if (!fresh && algorithm == now_algorithm) {
+    return {};
+  }
+  // A new key, or another algorithm (this OpenSSL lacks SipHash, a FIPS-only configuration): every
+  // code stored so far, under it. Read first, then written (no update of a table under a statement
+  // still reading it).
+  Stmt put(m_db, "INSERT OR REPLACE INTO meta(name, value) VALUES(?1, ?2)");
+  put.bind(1, std::string_view("fingerprint_key")).bind(2, std::string_view(crypto::to_hex(key)));
   if (auto r = put.run(); !r) {
     return r.error();
   }
-  // Every code stored so far, under the new key: read first, then written (no update of a table
-  // under a statement still reading it).
+  put.bind(1, std::string_view("fingerprint_algorithm")).bind(2, now_algorithm);
+  if (auto r = put.run(); !r) {
+    return r.error();
+  }
+  struct Row {
+    std::int64_t scope_id;
+    std::string code_id;
+    std::int64_t fingerprint;
+  };
+  std::vector<Row> rows;
   try {
-    detail::Hashes hashes(key);
-    struct Row {
-      std::int64_t scope_id;
-      std::string code_id;
-      std::int64_t fingerprint;
-    };
-    std::vector<Row> rows;
     Stmt all(m_db,
              "SELECT scope_id, code_id, name, description, limit_count, registered, deregistered, created_at, "
              "expires_at, api_status FROM codes");
     if (auto r = all.each([&] {
-          model::Code c = detail::read_code_fields(all, 2, model::Code{});
-          rows.push_back({all.i64(0), all.text(1), detail::fingerprint(hashes, c)});
+          const model::Code c = detail::read_code_fields(all, 2, model::Code{});
+          rows.push_back({all.i64(0), all.text(1), detail::fingerprint(*m_hashes, c)});
         });
         !r) {
       return r.error();
     }
-    Stmt upd(m_db, "UPDATE codes SET fingerprint=?3 WHERE scope_id=?1 AND code_id=?2");
-    for (const Row& row : rows) {
-      upd.reset();
-      upd.bind(1, row.scope_id).bind(2, std::string_view(row.code_id)).bind(3, row.fingerprint);
-      if (auto r = upd.run(); !r) {
-        return r.error();
-      }
-    }
   } catch (const std::exception& e) {
-    return make_error(ErrorKind::db, std::string("the fingerprint key: ") + e.what());
+    return make_error(ErrorKind::db, std::string("the fingerprints: ") + e.what());
   }
-  return key;
+  Stmt upd(m_db, "UPDATE codes SET fingerprint=?3 WHERE scope_id=?1 AND code_id=?2");
+  for (const Row& row : rows) {
+    upd.bind(1, row.scope_id).bind(2, std::string_view(row.code_id)).bind(3, row.fingerprint);
+    if (auto r = upd.run(); !r) {
+      return r.error();
+    }
+  }
+  return {};
 }
 
 }  // namespace acmon::db

@@ -204,7 +204,13 @@ Result<WriteSummary> Store::record_success(const Scope& scope, const std::vector
   if (auto r = exec(m_db, "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536"); !r) {
     return r.error();
   }
-  auto written = write_success(scope, codes, run, now);
+  // A keyed hash that fails throws (it never makes a value up); the transaction is rolled back.
+  Result<WriteSummary> written = make_error(ErrorKind::db, "not written");
+  try {
+    written = write_success(scope, codes, run, now);
+  } catch (const std::exception& e) {
+    written = make_error(ErrorKind::db, e.what());
+  }
   auto on = exec(m_db, "PRAGMA foreign_keys=ON; PRAGMA cache_size=-2000");
   sqlite3_db_release_memory(m_db);
   if (!on && written) {
@@ -454,8 +460,13 @@ Result<std::size_t> Store::live_missing(const Scope& scope, const std::vector<Co
     return std::size_t{0};  // never stored: nothing is live
   }
   const std::int64_t sid = (*found)->id;
-  if (auto it = m_written.find(sid);
-      it != m_written.end() && it->second.ids_digest == detail::ids_digest(*m_hashes, listed)) {
+  std::uint64_t listed_ids = 0;
+  try {
+    listed_ids = detail::ids_digest(*m_hashes, listed);
+  } catch (const std::exception& e) {
+    return make_error(ErrorKind::db, e.what());
+  }
+  if (auto it = m_written.find(sid); it != m_written.end() && it->second.ids_digest == listed_ids) {
     auto ours = newest_run_is(sid, it->second.run_id);
     if (!ours) {
       return ours.error();

@@ -142,7 +142,6 @@ TEST(Crypto, KnownDigests) {
   EXPECT_NE(acmon::crypto::random_hex(16), acmon::crypto::random_hex(16));
 }
 
-// RFC 4648 §10's vectors, the URL alphabet of §5, and what is refused.
 // SipHash-2-4's published vectors (the reference implementation's vectors.h): key 00..0f, the
 // message of length n is the bytes 00..n-1, the value read little-endian. Each hash begun again on
 // the same object starts from the key alone.
@@ -179,6 +178,7 @@ TEST(Crypto, KeyedHashIsSipHashByItsPublishedVectors) {
   EXPECT_EQ(acmon::crypto::random_bytes(16).size(), 16U);
 }
 
+// RFC 4648 §10's vectors, the URL alphabet of §5, and what is refused.
 TEST(Crypto, Base64DecodesTheRfcVectorsAndRefusesAnythingElse) {
   using acmon::crypto::base64_decode;
   const std::pair<const char*, const char*> vectors[] = {{"", ""},

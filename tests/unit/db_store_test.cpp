@@ -460,6 +460,26 @@ TEST_F(StoreTest, AFingerprintThatMatchesNothingIsPutRightWithoutAChange) {
   EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='b'"), reference_fingerprint(key, code("b", 3)));
 }
 
+// Fingerprints computed with the other algorithm (by an acmon whose OpenSSL lacked SipHash) are
+// computed again under this one, with the same key, and the algorithm is recorded.
+TEST_F(StoreTest, FingerprintsOfAnotherAlgorithmAreComputedAgain) {
+  ASSERT_TRUE(sync({code("a"), code("b", 3)}, 2000));
+  EXPECT_EQ(text("SELECT value FROM meta WHERE name='fingerprint_algorithm'"), "SipHash-2-4");
+  const std::string key = text("SELECT value FROM meta WHERE name='fingerprint_key'");
+  ASSERT_EQ(sqlite3_exec(store->handle(),
+                         "UPDATE codes SET fingerprint=7; "
+                         "UPDATE meta SET value='HMAC-SHA256/64' WHERE name='fingerprint_algorithm'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  store.reset();
+  auto again = Store::open(path);
+  ASSERT_TRUE(again) << again.error().message;
+  store = std::move(*again);
+  EXPECT_EQ(text("SELECT value FROM meta WHERE name='fingerprint_algorithm'"), "SipHash-2-4");
+  EXPECT_EQ(text("SELECT value FROM meta WHERE name='fingerprint_key'"), key);
+  EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='b'"), reference_fingerprint(key, code("b", 3)));
+}
+
 // A database of version 5 (unkeyed FNV-1a fingerprints, no meta table) gets a key at its
 // migration, and every stored fingerprint again under it: an unchanged listing still writes
 // nothing, a changed one is seen.

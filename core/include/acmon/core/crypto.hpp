@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,11 +29,13 @@ bool equal_ct(std::string_view a, std::string_view b);
 // cut to 64 bits where the OpenSSL providers in use lack SipHash (a FIPS-only configuration).
 // Whoever does not know the key cannot choose two inputs that hash alike, as they can for any
 // unkeyed 64-bit hash (FNV, std::hash): what it tells apart stays apart when the input comes from
-// someone else. Not for secrets or signatures. One object is used by one thread at a time.
+// someone else. Not for secrets or signatures. One object is used by one thread at a time. Every
+// OpenSSL failure throws std::runtime_error: no hash is ever made up.
 class KeyedHash {
  public:
   static constexpr std::size_t k_key_bytes = 16;
-  // key: k_key_bytes bytes. Throws std::runtime_error if OpenSSL offers neither algorithm.
+  // key: k_key_bytes bytes. Throws std::runtime_error if OpenSSL offers neither algorithm, or
+  // cannot start a hash again from the key (before 3.0.3).
   explicit KeyedHash(std::string_view key);
   ~KeyedHash();
   KeyedHash(const KeyedHash&) = delete;
@@ -53,7 +56,7 @@ class KeyedHash {
 
  private:
   struct Ctx;
-  Ctx* m_ctx;
+  std::unique_ptr<Ctx> m_ctx;
   bool m_siphash = true;
 };
 

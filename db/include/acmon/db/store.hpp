@@ -167,10 +167,12 @@ class Store {
   Store(sqlite3* db, std::string path);
   Result<void> migrate();
   Result<void> migrate_steps();
-  // Inside the migration's transaction: the key of the codes' fingerprints (table meta), made when
-  // there is none (a new database, or one migrated from before version 6) and then every stored
-  // fingerprint computed again with it.
-  Result<std::string> fingerprint_key();
+  // Inside the migration's transaction: the hashes the store compares codes with (m_hashes), the
+  // fingerprints' under the database's key (table meta). A key is made when there is none, or none
+  // that reads as one (a new database, one migrated from before version 6, a row edited by hand),
+  // and every stored fingerprint is computed again under it; again too when the fingerprints were
+  // computed with another algorithm than this OpenSSL offers (KeyedHash).
+  Result<void> load_hashes();
   // A scope's row as stored, by its key (collector, region, order id, member): its id and the
   // codes its last successful listing held. nullopt: never stored.
   struct StoredScope {
