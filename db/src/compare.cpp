@@ -20,7 +20,9 @@ char* put_u64(char* p, std::uint64_t v) {
 
 char* put_text(char* p, std::string_view s) {
   p = put_u64(p, s.size());
-  std::memcpy(p, s.data(), s.size());
+  if (!s.empty()) {  // an empty view may have no data at all, which memcpy must not be given
+    std::memcpy(p, s.data(), s.size());
+  }
   return p + s.size();
 }
 
