@@ -260,7 +260,7 @@ double sqlite_floor(const std::string& path, std::vector<model::Code> list) {
       const model::Code& c = list[k];
       sqlite3_bind_int64(codes, ci++, 1);
       text(codes, ci, c.id);
-      text(codes, ci, "smc");
+      text(codes, ci, config::to_string(c.product));
       text(codes, ci, c.account);
       text(codes, ci, c.region);
       text(codes, ci, c.order_id);

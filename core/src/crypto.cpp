@@ -155,10 +155,6 @@ bool equal_ct(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-}  // namespace acmon::crypto
-
-namespace acmon::crypto {
-
 struct KeyedHash::Ctx {
   explicit Ctx(EVP_MAC_CTX* m) : mac(m) {}
   ~Ctx() { EVP_MAC_CTX_free(mac); }

@@ -35,11 +35,12 @@ std::string_view api_status(const model::Code& c) {
   return c.api_status ? std::string_view(*c.api_status) : std::string_view();
 }
 
-// The bytes encode_fields writes for c.
+// The bytes put_fields writes for c.
 std::size_t fields_size(const model::Code& c) {
   return 8 + c.name.size() + 8 + c.description.size() + 5 * 9 + 1 + 8 + api_status(c).size();
 }
 
+// Every stored field of c (fingerprint() in compare.hpp says how), at p; returns the end.
 char* put_fields(char* p, const model::Code& c) {
   p = put_text(p, c.name);
   p = put_text(p, c.description);
@@ -72,13 +73,9 @@ void feed(crypto::KeyedHash& hash, std::string& buffer, bool last) {
 
 }  // namespace
 
-void encode_fields(std::string& out, const model::Code& c) {
-  put_fields(grow(out, fields_size(c)), c);
-}
-
 std::int64_t fingerprint(Hashes& h, const model::Code& c) {
   h.buffer.clear();
-  encode_fields(h.buffer, c);
+  put_fields(grow(h.buffer, fields_size(c)), c);
   return static_cast<std::int64_t>(h.fingerprints.of(h.buffer));
 }
 
@@ -92,24 +89,18 @@ std::vector<Compared> compared(Hashes& h, const std::vector<model::Code>& codes,
 }
 
 ListingDigest listing_digest(Hashes& h, const std::vector<model::Code>& codes, UnixTime now) {
-  std::string ids;
-  ids.reserve(k_chunk + 1024);
   h.buffer.clear();
   h.buffer.reserve(k_chunk + 1024);
   h.listings.begin();
-  h.ids.begin();
   for (const model::Code& c : codes) {
-    put_text(grow(ids, 8 + c.id.size()), c.id);
     char* p = put_text(grow(h.buffer, 8 + c.id.size() + fields_size(c) + 1), c.id);
     *put_fields(p, c) = static_cast<char>(model::derive_state(c, now));
-    feed(h.ids, ids, false);
     feed(h.listings, h.buffer, false);
   }
-  put_u64(grow(ids, 8), codes.size());
   put_u64(grow(h.buffer, 8), codes.size());
-  feed(h.ids, ids, true);
   feed(h.listings, h.buffer, true);
-  return {h.listings.end(), h.ids.end()};
+  const std::uint64_t full = h.listings.end();
+  return {full, ids_digest(h, codes)};
 }
 
 std::uint64_t ids_digest(Hashes& h, const std::vector<model::Code>& codes) {

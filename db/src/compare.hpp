@@ -30,14 +30,12 @@ struct Hashes {
   std::string buffer;  // encodings on their way to a hash, reused
 };
 
-// Every stored field of a code (not its id), each in a form no other field sequence shares: text
-// as its length (8 bytes, little-endian) then its bytes; a number as a tag byte (0 absent, 1
-// present) then 8 bytes, little-endian; the same for the API status, a tag then the text.
-void encode_fields(std::string& out, const model::Code& c);
-
-// The keyed hash (Hashes::fingerprints) of encode_fields(c). Stored with each code: the encoding
-// must not change. The database's key is made when it is created or migrated to version 6, and
-// only replaced (with every fingerprint) when it no longer reads as one (Store::load_hashes).
+// The keyed hash (Hashes::fingerprints) of every stored field of a code (not its id), each in a
+// form no other field sequence shares: text as its length (8 bytes, little-endian) then its bytes;
+// a number as a tag byte (0 absent, 1 present) then 8 bytes, little-endian; the API status as a
+// tag then its text. Stored with each code: the encoding must not change. The database's key is
+// made when it is created or migrated to version 6, and only replaced (with every fingerprint)
+// when it no longer reads as one (Store::load_hashes).
 std::int64_t fingerprint(Hashes& h, const model::Code& c);
 
 // What the store compares of each listed code: its fingerprint and its state now.
@@ -49,7 +47,7 @@ std::vector<Compared> compared(Hashes& h, const std::vector<model::Code>& codes,
 
 // A digest of a listing as the store compares it: each code's id, every stored field and its state
 // at now, in order. Equal digests of two listings of one scope mean the second changes nothing the
-// store holds. ids: the same over the ids alone (ids_digest). Kept in memory only, never stored.
+// store holds. ids: ids_digest(codes). Kept in memory only, never stored.
 struct ListingDigest {
   std::uint64_t full = 0;
   std::uint64_t ids = 0;

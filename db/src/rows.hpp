@@ -34,5 +34,7 @@ std::string codes_upsert_sql(int n);
 // The same without the upsert: for codes that have no row yet.
 std::string codes_insert_sql(int n);
 std::string history_insert_sql(int n);
+// Puts a code's fingerprint right: ?1 scope id, ?2 code id, ?3 fingerprint.
+constexpr const char* k_set_fingerprint_sql = "UPDATE codes SET fingerprint=?3 WHERE scope_id=?1 AND code_id=?2";
 
 }  // namespace acmon::db::detail

@@ -382,7 +382,7 @@ Result<void> Store::load_hashes() {
   } catch (const std::exception& e) {
     return make_error(ErrorKind::db, std::string("the fingerprints: ") + e.what());
   }
-  Stmt upd(m_db, "UPDATE codes SET fingerprint=?3 WHERE scope_id=?1 AND code_id=?2");
+  Stmt& upd = m_stmts->get(detail::k_set_fingerprint_sql);
   for (const Row& row : rows) {
     upd.bind(1, row.scope_id).bind(2, std::string_view(row.code_id)).bind(3, row.fingerprint);
     if (auto r = upd.run(); !r) {

@@ -332,7 +332,7 @@ Result<WriteSummary> Store::write_success(const Scope& scope, const std::vector<
       if (event.empty()) {
         // The same values under another fingerprint (a row written under another key, or edited):
         // the fingerprint is put right, so that the next run need not read the row again.
-        Stmt& heal = m_stmts->get("UPDATE codes SET fingerprint=?3 WHERE scope_id=?1 AND code_id=?2");
+        Stmt& heal = m_stmts->get(detail::k_set_fingerprint_sql);
         heal.bind(1, *sid).bind(2, std::string_view(c.id)).bind(3, fp);
         if (auto r = heal.run(); !r) {
           return r.error();
@@ -460,14 +460,15 @@ Result<std::size_t> Store::live_missing(const Scope& scope, const std::vector<Co
     return std::size_t{0};  // never stored: nothing is live
   }
   const std::int64_t sid = (*found)->id;
-  std::uint64_t listed_ids = 0;
-  try {
-    listed_ids = detail::ids_digest(*m_hashes, listed);
-  } catch (const std::exception& e) {
-    return make_error(ErrorKind::db, e.what());
-  }
-  if (auto it = m_written.find(sid); it != m_written.end() && it->second.ids_digest == listed_ids) {
-    auto ours = newest_run_is(sid, it->second.run_id);
+  // The listing's ids digest only when this Store wrote the scope before: nothing to compare else.
+  if (auto it = m_written.find(sid); it != m_written.end()) {
+    bool same_ids = false;
+    try {
+      same_ids = it->second.ids_digest == detail::ids_digest(*m_hashes, listed);
+    } catch (const std::exception& e) {
+      return make_error(ErrorKind::db, e.what());
+    }
+    auto ours = same_ids ? newest_run_is(sid, it->second.run_id) : Result<bool>(false);
     if (!ours) {
       return ours.error();
     }

@@ -54,6 +54,19 @@ class StoreTest : public ::testing::Test {
     return v;
   }
 
+  // The store closed and opened again on the same file (what a restart does); false, with a
+  // failure, when it does not open.
+  bool reopen() {
+    store.reset();
+    auto again = Store::open(path);
+    if (!again) {
+      ADD_FAILURE() << again.error().message;
+      return false;
+    }
+    store = std::move(*again);
+    return true;
+  }
+
   // The single text SQL answers ("" and a failure when there is none).
   std::string text(const char* sql) {
     sqlite3_stmt* st = nullptr;
@@ -100,10 +113,7 @@ TEST_F(StoreTest, SchemaIsVersionedAndReopens) {
       count("SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('scopes','runs','codes','history')"),
       4);
   ASSERT_TRUE(sync({code("a")}, 2000));
-  store.reset();
-  auto again = Store::open(path);
-  ASSERT_TRUE(again);
-  store = std::move(*again);
+  ASSERT_TRUE(reopen());
   EXPECT_EQ(store->codes({}, 2000)->size(), 1U);
 }
 
@@ -124,10 +134,7 @@ TEST_F(StoreTest, AVersion3DatabaseLosesOnlyItsIndexOfCodesById) {
                          "DROP TABLE meta; PRAGMA user_version=3",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
-  store.reset();
-  auto again = Store::open(path);
-  ASSERT_TRUE(again) << again.error().message;
-  store = std::move(*again);
+  ASSERT_TRUE(reopen());
   EXPECT_EQ(count("PRAGMA user_version"), k_schema_version);
   EXPECT_EQ(count("SELECT count(*) FROM sqlite_master WHERE name='codes_id'"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM codes"), 2);
@@ -154,10 +161,7 @@ TEST_F(StoreTest, AVersion4DatabaseKeepsItsAlertsAndTheirSummariesAsWritten) {
       sqlite3_exec(store->handle(), "ALTER TABLE alerts DROP COLUMN span_at; DROP TABLE meta; PRAGMA user_version=4",
                    nullptr, nullptr, nullptr),
       SQLITE_OK);
-  store.reset();
-  auto again = Store::open(path);
-  ASSERT_TRUE(again) << again.error().message;
-  store = std::move(*again);
+  ASSERT_TRUE(reopen());
   EXPECT_EQ(count("PRAGMA user_version"), k_schema_version);
   EXPECT_EQ(count("SELECT count(*) FROM pragma_table_info('alerts') WHERE name='span_at'"), 1);
   auto firing = store->alerts(false);
@@ -410,10 +414,7 @@ TEST_F(StoreTest, TheStoredFingerprintKeepsItsDefinition) {
   EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='b'"), reference_fingerprint(key, b));
   // The key stays with the database: reopened, an unchanged listing is compared by the stored
   // fingerprints (a new Store has no digest of its own yet) and writes nothing.
-  store.reset();
-  auto again = Store::open(path);
-  ASSERT_TRUE(again) << again.error().message;
-  store = std::move(*again);
+  ASSERT_TRUE(reopen());
   EXPECT_EQ(text("SELECT value FROM meta WHERE name='fingerprint_key'"), key);
   auto w = sync({a, b}, 2100);
   ASSERT_TRUE(w) << w.error().message;
@@ -449,10 +450,7 @@ TEST_F(StoreTest, AFingerprintThatMatchesNothingIsPutRightWithoutAChange) {
   ASSERT_EQ(
       sqlite3_exec(store->handle(), "UPDATE codes SET fingerprint=42 WHERE code_id='b'", nullptr, nullptr, nullptr),
       SQLITE_OK);
-  store.reset();  // a new Store: no digest of its own, the listing is compared code by code
-  auto again = Store::open(path);
-  ASSERT_TRUE(again) << again.error().message;
-  store = std::move(*again);
+  ASSERT_TRUE(reopen());  // a new Store: no digest of its own, the listing is compared code by code
   auto w = sync({code("a"), code("b", 3)}, 2100);
   ASSERT_TRUE(w) << w.error().message;
   EXPECT_EQ(w->changed, 0);
@@ -471,10 +469,7 @@ TEST_F(StoreTest, FingerprintsOfAnotherAlgorithmAreComputedAgain) {
                          "UPDATE meta SET value='HMAC-SHA256/64' WHERE name='fingerprint_algorithm'",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
-  store.reset();
-  auto again = Store::open(path);
-  ASSERT_TRUE(again) << again.error().message;
-  store = std::move(*again);
+  ASSERT_TRUE(reopen());
   EXPECT_EQ(text("SELECT value FROM meta WHERE name='fingerprint_algorithm'"), "SipHash-2-4");
   EXPECT_EQ(text("SELECT value FROM meta WHERE name='fingerprint_key'"), key);
   EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='b'"), reference_fingerprint(key, code("b", 3)));
@@ -489,10 +484,7 @@ TEST_F(StoreTest, AVersion5DatabaseGetsAKeyAndEveryFingerprintAgain) {
   ASSERT_EQ(sqlite3_exec(store->handle(), "UPDATE codes SET fingerprint=12345; DROP TABLE meta; PRAGMA user_version=5",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
-  store.reset();
-  auto again = Store::open(path);
-  ASSERT_TRUE(again) << again.error().message;
-  store = std::move(*again);
+  ASSERT_TRUE(reopen());
   EXPECT_EQ(count("PRAGMA user_version"), k_schema_version);
   const std::string key = text("SELECT value FROM meta WHERE name='fingerprint_key'");
   ASSERT_EQ(key.size(), 32U) << key;
@@ -508,10 +500,7 @@ TEST_F(StoreTest, AVersion5DatabaseGetsAKeyAndEveryFingerprintAgain) {
   ASSERT_EQ(sqlite3_exec(store->handle(), "UPDATE meta SET value='not hex' WHERE name='fingerprint_key'", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
-  store.reset();
-  auto third = Store::open(path);
-  ASSERT_TRUE(third) << third.error().message;
-  store = std::move(*third);
+  ASSERT_TRUE(reopen());
   const std::string fresh = text("SELECT value FROM meta WHERE name='fingerprint_key'");
   EXPECT_NE(fresh, key);
   EXPECT_EQ(count("SELECT fingerprint FROM codes WHERE code_id='b'"), reference_fingerprint(fresh, code("b", 4)));
