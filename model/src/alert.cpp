@@ -22,7 +22,18 @@ std::string AlertRecord::summary_at(UnixTime now) const {
     return summary;
   }
   const UnixTime when = ends_at ? std::min(now, *ends_at) : now;
-  const std::int64_t span = *span_at > when ? *span_at - when : when - *span_at;
+  // Which way it counts: down to a moment after the alert started (an expiry, a forecast) or up from
+  // one before (a last success). Read after the moment it counts down to (from a database, before
+  // the evaluation that ends it) it reads 0s, not the time since as if still to come. A record
+  // that does not know when it started counts the distance either way.
+  std::int64_t span = 0;
+  if (starts_at == 0) {
+    span = *span_at > when ? *span_at - when : when - *span_at;
+  } else if (*span_at > starts_at) {
+    span = std::max<std::int64_t>(0, *span_at - when);
+  } else {
+    span = std::max<std::int64_t>(0, when - *span_at);
+  }
   std::string out = summary;
   out.replace(at, k_span.size(), format_span(span));
   return out;

@@ -234,6 +234,79 @@ TEST(Exposition, EscapesLabelsAndOmitsUnknownValues) {
   EXPECT_NE(out.find("# TYPE acmon_collector_runs_total counter\n"), std::string::npos);
 }
 
+// A byte to escape is escaped wherever it stands in a code's name or an alert's label: first, last,
+// next to another one; other bytes (UTF-8, controls) pass as they are.
+TEST(Exposition, EscapesABackslashQuoteOrNewlineWhereverItStands) {
+  auto escaped = [](const std::string& v) {
+    std::string e;
+    for (const char c : v) {
+      if (c == '\\' || c == '"' || c == '\n') {
+        e += '\\';
+      }
+      e += c == '\n' ? 'n' : c;
+    }
+    return e;
+  };
+  std::vector<std::string> names;
+  for (std::size_t len = 1; len <= 19; ++len) {
+    for (std::size_t at = 0; at < len; ++at) {
+      for (const char special : {'\\', '"', '\n'}) {
+        std::string v(len, 'a' + static_cast<char>(at % 26));
+        v[at] = special;
+        names.push_back(v);
+        if (at + 1 < len) {
+          v[at + 1] = '\\';
+          names.push_back(v);
+        }
+      }
+    }
+  }
+  names.emplace_back(
+      "\xe2\x80\x9cplain UTF-8\xe2\x80\x9d \x7f\x01 and a \xff"
+      "byte");  // bytes >= 0x80 copy as they are
+  model::Snapshot st;
+  std::vector<model::StoredCode> codes;
+  std::vector<model::AlertRecord> alerts;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    auto code = smc("c" + std::to_string(i), 3600, 5);
+    code.code.name = names[i];
+    codes.push_back(code);
+    model::AlertRecord a;
+    a.rule = "code_expiring";
+    a.severity = "warning";
+    a.product = "smc";
+    a.account = "prod";
+    a.code_id = code.code.id;
+    a.name = names[i];
+    alerts.push_back(a);
+  }
+  st.codes.emplace("k", std::make_shared<const model::CodeList>(codes));
+  st.alerts = alerts;
+  std::string out;
+  metrics::write_snapshot(st, [&](std::string_view p) { out.append(p); });
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string id = "c" + std::to_string(i);
+    EXPECT_NE(out.find("id=\"" + id + "\",name=\"" + escaped(names[i]) + "\",state=\"active\""), std::string::npos)
+        << "code " << i;
+    EXPECT_NE(out.find("id=\"" + id + "\",name=\"" + escaped(names[i]) + "\"} 1\n"), std::string::npos)
+        << "alert " << i;
+  }
+  // Every line is a comment or a whole sample, and no name's escape spilled into another line.
+  std::size_t info = 0;
+  std::size_t active = 0;
+  for (std::size_t at = 0; at < out.size();) {
+    const std::size_t end = out.find('\n', at);
+    ASSERT_NE(end, std::string::npos);
+    const std::string_view line(out.data() + at, end - at);
+    info += line.starts_with("acmon_code_info{") ? 1 : 0;
+    active += line.starts_with("acmon_alert_active{") ? 1 : 0;
+    EXPECT_TRUE(line.starts_with("# ") || line.starts_with("acmon_") || line.starts_with("process_")) << line;
+    at = end + 1;
+  }
+  EXPECT_EQ(info, names.size());
+  EXPECT_EQ(active, names.size());
+}
+
 TEST(StatusPage, ListsTheSoonestExpiringAndMostUsedCodesAndEscapesEverything) {
   model::Snapshot snap;
   auto code = [](const std::string& id, std::int64_t expires, std::int64_t used, std::int64_t limit) {

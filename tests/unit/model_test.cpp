@@ -162,6 +162,19 @@ TEST(AlertSummary, CountsToOrFromItsMomentWhenRead) {
   up.span_at = t - 900;
   EXPECT_EQ(up.summary_at(t), "last success 15m ago, 3 failed run(s): a {span} in the error");  // the first only
 
+  // With the moment it started: counting down to a moment now past reads 0s, not the time since as
+  // if it were still to come; counting up from a moment the clock has not reached reads 0s too.
+  a.ends_at.reset();
+  a.starts_at = t;
+  EXPECT_EQ(a.summary_at(t + 3 * 3600), "expires in 2d");
+  EXPECT_EQ(a.summary_at(t + 2 * 86400 + 3 * 3600 + 59), "expires in 0s");
+  EXPECT_EQ(a.summary_at(t + 2525 * 86400), "expires in 0s");
+  up.starts_at = t;
+  EXPECT_EQ(up.summary_at(t + 3600), "last success 1h 15m ago, 3 failed run(s): a {span} in the error");
+  EXPECT_EQ(up.summary_at(t - 3600), "last success 0s ago, 3 failed run(s): a {span} in the error");
+  up.span_at = t;  // a last success in the second the alert started still counts up
+  EXPECT_EQ(up.summary_at(t + 120), "last success 2m ago, 3 failed run(s): a {span} in the error");
+
   acmon::model::AlertRecord plain;
   plain.summary = "43/50 used {span}";  // without a moment it is text as it stands
   EXPECT_EQ(plain.summary_at(t), "43/50 used {span}");

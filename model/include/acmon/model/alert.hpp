@@ -27,8 +27,9 @@ struct AlertRecord {
   // "43/50 used", or, for a span that counts, "expires in {span}" with span_at (summary_at).
   std::string summary;
   // Where the summary counts to (an expiry, a forecast) or from (a last success): its first
-  // "{span}" reads the time between then and the moment the summary is read. A summary that
-  // counts needs no rewriting as time passes; it is exact whenever it is read.
+  // "{span}" reads the time between then and the moment the summary is read, down to 0s once a
+  // moment it counts down to (one after starts_at) has passed. A summary that counts needs no
+  // rewriting as time passes; it is exact whenever it is read.
   std::optional<UnixTime> span_at;
   UnixTime starts_at = 0;
   std::optional<UnixTime> ends_at;
