@@ -99,8 +99,20 @@ void scope_alerts(const std::vector<model::ScopeStatus>& scopes, const config::C
     if (it == cfg.collectors.end() || !sc.last_run_at || !model::watched(cfg, sc.scope)) {
       continue;  // not configured any more, or never run: nothing to judge yet
     }
-    const std::int64_t limit = 3 * it->interval;
-    const UnixTime since = sc.last_success_at.value_or(sc.first_run_at.value_or(*sc.last_run_at));
+    // An organization's listing of its members (its "*" scope, account = the organization) runs
+    // every refresh, not every interval of the collector: judged by the collector's interval alone,
+    // it would read as failing from 3 intervals after each listing until the next.
+    std::int64_t every = it->interval;
+    if (sc.scope.region == "*" && !sc.scope.organization.empty() && sc.scope.account == sc.scope.organization) {
+      if (const auto* org = cfg.find_organization(sc.scope.organization)) {
+        every = std::max(every, org->refresh);
+      }
+    }
+    const std::int64_t limit = 3 * every;
+    UnixTime since = sc.last_success_at.value_or(sc.first_run_at.value_or(*sc.last_run_at));
+    if (it->interval_shortened_at) {
+      since = std::max(since, *it->interval_shortened_at);
+    }
     const bool stale = now - since > limit;
     const bool failing = sc.consecutive_failures >= 3;
     if (!stale && !failing) {

@@ -126,6 +126,10 @@ std::vector<ScopeOutcome> Service::run_unit(const std::shared_ptr<Unit>& u, bool
       }
       ok = false;
     } else {
+      if (auto cleared =
+              record_discovery_recovery(discovery_scope(collector->config()), *m_store, m_store_mutex, m_clock)) {
+        outcomes.push_back(std::move(*cleared));
+      }
       std::lock_guard lock(m_sched_mutex);
       // A reload may have removed or replaced the collector meanwhile: then this finding is stale.
       auto self = m_units.find(u->key);

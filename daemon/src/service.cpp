@@ -68,6 +68,11 @@ void Service::build_units(const std::shared_ptr<Generation>& gen) {
     std::shared_ptr<Unit> u;
     if (auto it = m_units.find(key); it != m_units.end()) {
       u = it->second;
+      // An interval made shorter by a reload brings the next run forward: the old one's may be an
+      // hour away.
+      if (c.interval < u->interval) {
+        u->due = std::min(u->due, now + jitter(milliseconds(1500), 0.6));
+      }
     } else {
       u = std::make_shared<Unit>();
       u->key = key;
@@ -248,6 +253,22 @@ std::string Service::reload(config::Config next) {
     // The members as last listed stay: the configuration file does not hold them.
     std::lock_guard lock(m_sched_mutex);
     next.members = m_cfg.members;
+    // A collector whose interval became shorter is judged stale against it only from now (its
+    // scopes ran on the old one until now), and runs soon (build_units); one whose interval did
+    // not change keeps the moment it last became shorter.
+    const UnixTime now = m_clock.now();
+    for (auto& c : next.collectors) {
+      const auto before = std::find_if(m_cfg.collectors.begin(), m_cfg.collectors.end(),
+                                       [&](const config::Collector& o) { return o.name == c.name; });
+      if (before == m_cfg.collectors.end()) {
+        continue;
+      }
+      if (c.interval < before->interval) {
+        c.interval_shortened_at = now;
+      } else if (c.interval == before->interval) {
+        c.interval_shortened_at = before->interval_shortened_at;
+      }
+    }
   }
   auto gen = make_generation(next);
   {

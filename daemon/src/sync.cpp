@@ -117,8 +117,54 @@ ScopeOutcome sync_scope(collectors::Collector& collector, const model::Scope& sc
 
 ScopeOutcome record_discovery_failure(const config::Collector& c, const Error& error, db::Store& store,
                                       std::mutex& store_mutex, const Clock& clock) {
-  return record_discovery_failure(model::Scope{c.name, c.product, c.account, "*", ""}, error, store, store_mutex,
-                                  clock);
+  return record_discovery_failure(discovery_scope(c), error, store, store_mutex, clock);
+}
+
+namespace {
+
+// A listing of regions or of members that worked, recorded against its "*" scope as a run with no
+// codes.
+ScopeOutcome record_empty_success(const model::Scope& scope, const char* what, db::Store& store,
+                                  std::mutex& store_mutex, const Clock& clock) {
+  ScopeOutcome o;
+  o.scope = scope;
+  db::RunInfo run;
+  run.started_at = run.finished_at = clock.now();
+  std::lock_guard lock(store_mutex);
+  auto r = store.record_success(scope, {}, run, clock.now());
+  if (!r) {
+    o.store_error = naming_database(store, r.error().message);
+    o.error = std::string("the listing of the ") + what + " could not be recorded: " + o.store_error;
+    o.stored = false;
+    return o;
+  }
+  o.ok = true;
+  o.written = *r;
+  return o;
+}
+
+}  // namespace
+
+model::Scope discovery_scope(const config::Collector& c) {
+  return model::Scope{c.name, c.product, c.account, "*", ""};
+}
+
+std::optional<ScopeOutcome> record_discovery_recovery(const model::Scope& scope, db::Store& store,
+                                                      std::mutex& store_mutex, const Clock& clock) {
+  {
+    std::lock_guard lock(store_mutex);
+    auto scopes = store.scopes();
+    if (!scopes) {
+      return std::nullopt;  // unread now: the next discovery that works asks again
+    }
+    const auto key = model::scope_key(scope);
+    const bool known = std::any_of(scopes->begin(), scopes->end(),
+                                   [&](const model::ScopeStatus& s) { return model::scope_key(s.scope) == key; });
+    if (!known) {
+      return std::nullopt;
+    }
+  }
+  return record_empty_success(scope, "regions", store, store_mutex, clock);
 }
 
 ScopeOutcome record_member_listing(const config::Collector& c, const config::Organization& org,
@@ -128,21 +174,7 @@ ScopeOutcome record_member_listing(const config::Collector& c, const config::Org
   if (error) {
     return record_discovery_failure(scope, *error, store, store_mutex, clock);
   }
-  ScopeOutcome o;
-  o.scope = scope;
-  db::RunInfo run;
-  run.started_at = run.finished_at = clock.now();
-  std::lock_guard lock(store_mutex);
-  auto r = store.record_success(scope, {}, run, clock.now());
-  if (!r) {
-    o.store_error = naming_database(store, r.error().message);
-    o.error = "the listing of the members could not be recorded: " + o.store_error;
-    o.stored = false;
-    return o;
-  }
-  o.ok = true;
-  o.written = *r;
-  return o;
+  return record_empty_success(scope, "members", store, store_mutex, clock);
 }
 
 ScopeOutcome record_discovery_failure(const model::Scope& scope, const Error& error, db::Store& store,
@@ -169,7 +201,7 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
     model::Scope scope;
   };
   std::vector<Task> tasks;
-  std::vector<ScopeOutcome> failed_discovery;
+  std::vector<ScopeOutcome> star_outcomes;                // of region discoveries and member listings ("*" scopes)
   std::vector<std::shared_ptr<CredentialProvider>> held;  // member credentials the collectors use
   auto add = [&](const config::Collector& c, CredentialProvider& cred, const model::Scope* discovery,
                  const std::string& organization) {
@@ -177,10 +209,14 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
     auto scopes = chosen.back()->scopes();
     if (!scopes) {
       // Recorded against the "*" scope, so it shows as a failing collector.
-      failed_discovery.push_back(
+      star_outcomes.push_back(
           discovery == nullptr ? record_discovery_failure(c, scopes.error(), m_store, m_store_mutex, m_clock)
                                : record_discovery_failure(*discovery, scopes.error(), m_store, m_store_mutex, m_clock));
       return;
+    }
+    if (auto cleared = record_discovery_recovery(discovery == nullptr ? discovery_scope(c) : *discovery, m_store,
+                                                 m_store_mutex, m_clock)) {
+      star_outcomes.push_back(std::move(*cleared));
     }
     for (auto& s : *scopes) {
       if (model::in_shard(s, m_cfg.daemon.shard_index, m_cfg.daemon.shard_total)) {
@@ -203,7 +239,7 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
           list_members(*org, m_client, *m_credentials.at(org->account), m_store, m_store_mutex, m_clock, &m_pacer);
     }
     const auto& listing = m_members.at(org->name);
-    failed_discovery.push_back(record_member_listing(c, *org, listing.error, m_store, m_store_mutex, m_clock));
+    star_outcomes.push_back(record_member_listing(c, *org, listing.error, m_store, m_store_mutex, m_clock));
     if (listing.error) {
       continue;  // the members stay as last listed; nothing of theirs is listed or deleted now
     }
@@ -227,7 +263,7 @@ std::vector<ScopeOutcome> Syncer::run(const std::vector<std::string>& only, int 
         [&, i] { outcomes[i] = sync_scope(*tasks[i].collector, tasks[i].scope, m_store, m_store_mutex, m_clock); });
   }
   pool.wait();
-  outcomes.insert(outcomes.end(), failed_discovery.begin(), failed_discovery.end());
+  outcomes.insert(outcomes.end(), star_outcomes.begin(), star_outcomes.end());
   return outcomes;
 }
 

@@ -72,11 +72,12 @@ class DaemonFaults : public ::testing::Test {
   }
 
   // A configuration of the named parts: smc, ecs (one region), ecs2 (two regions), pdb.
-  config::Config make_config(const std::set<std::string>& parts, const std::string& extra_daemon = "") {
+  config::Config make_config(const std::set<std::string>& parts, const std::string& extra_daemon = "",
+                             const std::string& interval = "1h") {
     std::string toml = "[daemon]\ndatabase = \"" + db_path().string() + "\"\nlisten = \"127.0.0.1:0\"\n" + extra_daemon;
     toml += "[[accounts]]\nname = \"f\"\naccess_key_id = \"LTAIfaults\"\naccess_key_secret_file = \"" +
             (dir / "secret").string() + "\"\n";
-    const std::string common = "endpoint = \"" + sim->base_url() + "\"\ninterval = \"1h\"\n";
+    const std::string common = "endpoint = \"" + sim->base_url() + "\"\ninterval = \"" + interval + "\"\n";
     if (parts.count("smc") != 0) {
       toml += "[[collectors]]\nname = \"f-smc\"\naccount = \"f\"\nproduct = \"smc\"\n" + common;
     }
@@ -89,6 +90,9 @@ class DaemonFaults : public ::testing::Test {
           "[[collectors]]\nname = \"f-ecs\"\naccount = \"f\"\nproduct = \"ecs\"\n"
           "regions = [\"cn-hangzhou\", \"cn-shanghai\"]\n" +
           common;
+    }
+    if (parts.count("ecs*") != 0) {
+      toml += "[[collectors]]\nname = \"f-ecs\"\naccount = \"f\"\nproduct = \"ecs\"\nregions = [\"*\"]\n" + common;
     }
     if (parts.count("pdb") != 0) {
       toml += "[[collectors]]\nname = \"f-pdb\"\naccount = \"f\"\nproduct = \"polardb\"\norder_ids = [\"" +
@@ -210,6 +214,43 @@ TEST_F(DaemonFaults, ReadinessFollowsTheScopesThatExistNow) {
   // Removing a scope that has run keeps acmon ready.
   service->reload(make_config({"pdb"}));
   EXPECT_TRUE(service->ready());
+}
+
+// Item: a region discovery that failed once (recorded against the collector's "*" scope) is not
+// failing for ever once discovery works again: each discovery after records a success there, so
+// neither acmon_collector_up nor collector_failing holds on to the old failure.
+TEST_F(DaemonFaults, ARegionDiscoveryThatFailedOnceRecovers) {
+  sim->set_faults(json::array({{{"kind", "error500"}, {"action", "DescribeRegions"}, {"times", 0}}}));
+  start_service(make_config({"ecs*"}), manual());
+  service->run_all_once();
+  auto text = service->metrics_text();
+  EXPECT_EQ(series(text, "acmon_collector_up"), (std::set<std::string>{up("f-ecs", "ecs", ",region=\"*\"") + " 0"}));
+  sim->set_faults(json::array());
+  for (int i = 0; i < 4; ++i) {  // past 3 intervals (1h) since the failure
+    clock.advance(3600);
+    service->run_all_once();
+  }
+  text = service->metrics_text();
+  const auto ups = series(text, "acmon_collector_up");
+  EXPECT_EQ(ups.count(up("f-ecs", "ecs", ",region=\"*\"") + " 1"), 1U);
+  EXPECT_EQ(ups.count(up("f-ecs", "ecs", ",region=\"cn-hangzhou\"") + " 1"), 1U);  // and the regions it found
+  EXPECT_GE(ups.size(), 3U);
+  for (const auto& u : ups) {
+    EXPECT_EQ(u.substr(u.size() - 2), " 1") << u;
+  }
+  EXPECT_EQ(text.find("rule=\"collector_failing\""), std::string::npos) << text.substr(text.find("acmon_alert_active"));
+}
+
+// Item: a reload that makes the interval shorter (1h to 10s) brings the next run forward; left on
+// the old schedule it would come an hour later, and the scope would read as failing long before.
+TEST_F(DaemonFaults, AShorterIntervalBringsTheNextRunForward) {
+  start_service(make_config({"smc"}));  // scheduled
+  const std::string ok =
+      "acmon_collector_runs_total{collector=\"f-smc\",product=\"smc\",account=\"f\",result=\"success\"} ";
+  ASSERT_TRUE(wait_until([&] { return service->metrics_text().find(ok + "1\n") != std::string::npos; }));
+  service->reload(make_config({"smc"}, "", "10s"));
+  EXPECT_TRUE(wait_until([&] { return service->metrics_text().find(ok + "2\n") != std::string::npos; },
+                         std::chrono::seconds(8)));
 }
 
 // Item: a full disk (here SQLite's max_page_count: the same SQLITE_FULL path) fails the run:

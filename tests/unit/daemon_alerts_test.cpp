@@ -117,6 +117,57 @@ TEST(AlertRules, ACollectorsThresholdsOverrideTheGlobalOnes) {
                                                "code_usage_high critical e 90/100 used"}));
 }
 
+// An organization's listing of its members runs every refresh (1h here), not every interval of
+// its collector (5m): 20 minutes after a listing is not 3 missed runs.
+TEST(AlertRules, AnOrganizationsListingIsJudgedByItsRefresh) {
+  const auto cfg = config::parse(R"(
+[[accounts]]
+name = "mgmt"
+credentials = "env"
+[[organizations]]
+name = "corp"
+account = "mgmt"
+refresh = "1h"
+[[collectors]]
+account = "corp"
+product = "smc"
+interval = "5m"
+)",
+                                 "t.toml");
+  model::ScopeStatus listing;
+  listing.scope = model::Scope{"corp-smc", config::Product::smc, "corp", "*", "", "corp"};
+  listing.last_run_at = listing.last_success_at = k_now - 20 * 60;
+  listing.last_ok = true;
+  std::vector<model::AlertRecord> out;
+  daemon::scope_alerts({listing}, cfg, k_now, out);
+  EXPECT_TRUE(out.empty()) << out.front().summary;
+  listing.last_run_at = listing.last_success_at = k_now - 3 * 3600 - 1;  // three listings missed
+  daemon::scope_alerts({listing}, cfg, k_now, out);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(out[0].summary_at(k_now), "last success 3h ago");
+}
+
+// A reload that makes an interval shorter (1h to 5m) judges a scope against the new one only from
+// the reload: its last success 40 minutes ago was on time under the old interval.
+TEST(AlertRules, AShorterIntervalCountsFromTheReloadThatMadeIt) {
+  auto cfg = make_config();
+  model::ScopeStatus s;
+  s.scope = model::Scope{"prod-smc", config::Product::smc, "prod", "", ""};
+  s.last_run_at = s.last_success_at = k_now - 40 * 60;
+  s.last_ok = true;
+  std::vector<model::AlertRecord> out;
+  daemon::scope_alerts({s}, cfg, k_now, out);
+  EXPECT_EQ(out.size(), 1U);  // without the reload's moment: 40m is past 3 x 5m
+  out.clear();
+  cfg.collectors[0].interval_shortened_at = k_now - 60;
+  daemon::scope_alerts({s}, cfg, k_now, out);
+  EXPECT_TRUE(out.empty());
+  cfg.collectors[0].interval_shortened_at = k_now - 15 * 60 - 1;  // no run since: 3 new intervals missed
+  daemon::scope_alerts({s}, cfg, k_now, out);
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(out[0].summary_at(k_now), "last success 40m ago");
+}
+
 TEST(AlertRules, CodesOfCollectorsNoLongerConfiguredAreIgnored) {
   auto gone = smc("a", 3600, 99);
   gone.collector = "old-smc";

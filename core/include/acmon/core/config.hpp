@@ -101,6 +101,9 @@ struct Collector {
   ThresholdOverrides thresholds;
   int utc_offset = 0;  // polardb: seconds east of UTC of its zone-less times
   int line = 0;
+  // Not read from the file: when a reload made the interval shorter (Unix seconds). A scope is
+  // judged stale against the new interval only from then: before it, it ran on the old one.
+  std::optional<std::int64_t> interval_shortened_at;
 };
 
 struct Notify {

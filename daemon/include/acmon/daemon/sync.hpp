@@ -51,6 +51,14 @@ ScopeOutcome record_discovery_failure(const config::Collector& c, const Error& e
 // The same against a given "*" scope (a member's region discovery, an organization's listing).
 ScopeOutcome record_discovery_failure(const model::Scope& scope, const Error& error, db::Store& store,
                                       std::mutex& store_mutex, const Clock& clock);
+// The "*" scope a collector's region discovery is recorded against.
+model::Scope discovery_scope(const config::Collector& c);
+// A region discovery that worked, once a failed one made this "*" scope: recorded as a run that
+// succeeded, then at every discovery after, so that neither acmon_collector_up nor collector_failing
+// holds on to the failure or takes the scope for stale (nothing else writes that scope). Nothing
+// for a collector whose discovery never failed: it has no such scope.
+std::optional<ScopeOutcome> record_discovery_recovery(const model::Scope& scope, db::Store& store,
+                                                      std::mutex& store_mutex, const Clock& clock);
 // An organization's listing of its members, recorded against its collector's scope
 // {collector, account = organization, region "*"}: a failure, or an empty success.
 ScopeOutcome record_member_listing(const config::Collector& c, const config::Organization& org,
