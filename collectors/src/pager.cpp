@@ -124,13 +124,15 @@ bool unsupported_here(const ProductApi& api, bool discovered, int page, const Er
 }
 
 // Fetches one page, counts it and reads it into parser. nullopt: the region has no such API (an
-// empty, complete listing). The document lives in parser until its next page.
+// empty, complete listing, with the answer kept in pass.unsupported). The document lives in parser
+// until its next page.
 Result<std::optional<Item>> fetch_page(const ProductApi& api, bool discovered, int page, const FetchPage& fetch,
-                                       const signing::Params& params, Listing& out, simdjson::dom::parser& parser) {
+                                       const signing::Params& params, Pass& pass, simdjson::dom::parser& parser) {
   auto body = fetch(params);
-  ++out.pages;
+  ++pass.listing.pages;
   if (!body) {
     if (unsupported_here(api, discovered, page, body.error())) {
+      pass.unsupported = body.error();
       return std::optional<Item>{};
     }
     return at_page(body.error(), page);
@@ -152,7 +154,7 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
     signing::Params params = api.scope_params(scope);
     params["PageNumber"] = std::to_string(page);
     params[api.size_param] = std::to_string(api.page_size);
-    ACMON_TRY(fetched, fetch_page(api, discovered, page, fetch, params, out, parser));
+    ACMON_TRY(fetched, fetch_page(api, discovered, page, fetch, params, pass, parser));
     if (!*fetched) {
       return std::move(out);
     }
@@ -217,7 +219,7 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
     if (!token.empty()) {
       params["NextToken"] = token;
     }
-    ACMON_TRY(fetched, fetch_page(api, discovered, page, fetch, params, out, parser));
+    ACMON_TRY(fetched, fetch_page(api, discovered, page, fetch, params, pass, parser));
     if (!*fetched) {
       return std::move(out);
     }
