@@ -280,6 +280,25 @@ TEST_F(CollectorTest, ApiNotSupportedInADiscoveredRegionWithLiveCodesIsAnError) 
   EXPECT_TRUE(empty->codes.empty());
 }
 
+// A gateway's error document under HTTP 200: throttling is retried like any throttling, and another
+// Code fails the listing with that Code, not as a page that lacks its fields.
+TEST_F(CollectorTest, AnErrorDocumentUnderStatus200IsAnApiError) {
+  json data = {{"smc", smc_n(230)}};
+  data["faults"] = {{{"kind", "error"}, {"status", 200}, {"code", "Throttling.User"}, {"after", 2}, {"times", 2}}};
+  start(data);
+  auto r = list_one(cfg(config::Product::smc));
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(r->codes.size(), 230U);
+  EXPECT_EQ(sleeper.delays.size(), 2U);
+  sim->set_faults(json::array(
+      {{{"kind", "error"}, {"status", 200}, {"code", "InternalError.Dispatch"}, {"after", 2}, {"times", 0}}}));
+  auto failed = list_one(cfg(config::Product::smc));
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().kind, ErrorKind::api);
+  EXPECT_EQ(failed.error().code, "InternalError.Dispatch");
+  EXPECT_NE(failed.error().message.find("page 3"), std::string::npos) << failed.error().describe();
+}
+
 TEST_F(CollectorTest, AFaultOnPage3Of5FailsTheWholeListing) {
   for (const char* kind : {"throttle", "error500", "malformed", "drop", "truncated"}) {
     json data = {{"smc", smc_n(230)}};
