@@ -82,9 +82,17 @@ void reserve(Listing& out, std::int64_t expected) {
   out.codes.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(expected, 0, k_max_reserve)));
 }
 
-// Parses a page's items into the listing.
+// Parses a page's items into the listing. A page never holds more items than the page size asked
+// for: one that does is not the page that was asked for (its items are not trusted to be the
+// listing's), and a hostile one could make the listing as large as it likes.
 Result<void> take_items(const ProductApi& api, const model::Scope& scope, int utc_offset, array items, Listing& out,
                         PageStarts& starts, int page) {
+  if (const std::size_t n = items.size(); n > static_cast<std::size_t>(api.page_size)) {
+    return at_page(
+        make_error(ErrorKind::parse, std::to_string(n) + " items, more than the " + std::to_string(api.page_size) +
+                                         " asked for by " + api.size_param + "; the listing is not trusted"),
+        page);
+  }
   starts.emplace_back(out.codes.size(), page);
   for (const Item item : items) {
     auto c = api.parse(item, scope, utc_offset);
