@@ -156,6 +156,17 @@ Result<Listing> Collector::list(const Scope& scope, int* pages_read, const Missi
     if (missing == 0) {
       break;
     }
+    if (work.unsupported) {
+      // "No such API here" says nothing about codes the store holds as live in this region: they
+      // were listed there before, so the answer is doubtful, and two passes agreeing on it would
+      // mark every one of them deleted. The run fails instead.
+      Error e = *work.unsupported;
+      e.message = "region " + scope.region + " answered " + e.code + " on page 1 while " + std::to_string(missing) +
+                  " live code(s) are stored for it: not taken as an empty listing" +
+                  (e.message.empty() ? std::string() : " (" + e.message + ")");
+      result = std::move(e);
+      break;
+    }
     std::vector<std::string> ids;
     ids.reserve(result->codes.size());
     for (const auto& c : result->codes) {

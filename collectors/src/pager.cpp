@@ -2,6 +2,7 @@
 // with pass.changed set; Collector::list decides whether to read it again.
 #include "pager.hpp"
 
+#include "acmon/core/api.hpp"
 #include "acmon/core/text.hpp"
 
 #include <algorithm>
@@ -19,6 +20,9 @@ using nlohmann::json;
 using simdjson::dom::array;
 
 namespace {
+
+// The longest API error Code or RequestId kept, as api::check_answer keeps them.
+constexpr std::size_t k_max_code = 100;
 
 // Errors say which page; the caller knows the scope (Scope::describe()).
 Error at_page(Error e, int page) {
@@ -47,6 +51,26 @@ Result<std::int64_t> read_total(Item doc, const char* field) {
   return make_error(ErrorKind::parse, std::string("the response has no numeric ") + field);
 }
 
+// A page without its list that carries a Code is an error document answered under a success
+// status (api::check_answer already refuses Throttling* and a Code without a RequestId): the API
+// error it names, not a page that lacks fields. nullopt: no string Code.
+std::optional<Error> error_document(Item doc) {
+  std::string_view code;
+  if (doc["Code"].get(code) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  Error e = make_error(ErrorKind::api, "");
+  e.code = cap_text(code, k_max_code);
+  e.http_status = 200;
+  if (std::string_view s; doc["Message"].get(s) == simdjson::SUCCESS) {
+    e.message = cap_text(api::redact(std::string(s)));
+  }
+  if (std::string_view s; doc["RequestId"].get(s) == simdjson::SUCCESS) {
+    e.request_id = cap_text(s, k_max_code);
+  }
+  return e;
+}
+
 // Where each page's codes begin in the listing: (index of its first code, page number).
 using PageStarts = std::vector<std::pair<std::size_t, int>>;
 
@@ -58,9 +82,17 @@ void reserve(Listing& out, std::int64_t expected) {
   out.codes.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(expected, 0, k_max_reserve)));
 }
 
-// Parses a page's items into the listing.
+// Parses a page's items into the listing. A page never holds more items than the page size asked
+// for: one that does is not the page that was asked for (its items are not trusted to be the
+// listing's), and a hostile one could make the listing as large as it likes.
 Result<void> take_items(const ProductApi& api, const model::Scope& scope, int utc_offset, array items, Listing& out,
                         PageStarts& starts, int page) {
+  if (const std::size_t n = items.size(); n > static_cast<std::size_t>(api.page_size)) {
+    return at_page(
+        make_error(ErrorKind::parse, std::to_string(n) + " items, more than the " + std::to_string(api.page_size) +
+                                         " asked for by " + api.size_param + "; the listing is not trusted"),
+        page);
+  }
   starts.emplace_back(out.codes.size(), page);
   for (const Item item : items) {
     auto c = api.parse(item, scope, utc_offset);
@@ -124,13 +156,15 @@ bool unsupported_here(const ProductApi& api, bool discovered, int page, const Er
 }
 
 // Fetches one page, counts it and reads it into parser. nullopt: the region has no such API (an
-// empty, complete listing). The document lives in parser until its next page.
+// empty, complete listing, with the answer kept in pass.unsupported). The document lives in parser
+// until its next page.
 Result<std::optional<Item>> fetch_page(const ProductApi& api, bool discovered, int page, const FetchPage& fetch,
-                                       const signing::Params& params, Listing& out, simdjson::dom::parser& parser) {
+                                       const signing::Params& params, Pass& pass, simdjson::dom::parser& parser) {
   auto body = fetch(params);
-  ++out.pages;
+  ++pass.listing.pages;
   if (!body) {
     if (unsupported_here(api, discovered, page, body.error())) {
+      pass.unsupported = body.error();
       return std::optional<Item>{};
     }
     return at_page(body.error(), page);
@@ -152,13 +186,18 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
     signing::Params params = api.scope_params(scope);
     params["PageNumber"] = std::to_string(page);
     params[api.size_param] = std::to_string(api.page_size);
-    ACMON_TRY(fetched, fetch_page(api, discovered, page, fetch, params, out, parser));
+    ACMON_TRY(fetched, fetch_page(api, discovered, page, fetch, params, pass, parser));
     if (!*fetched) {
       return std::move(out);
     }
     const Item doc = **fetched;
     auto t = read_total(doc, api.total_field);
     const auto items = page_array(doc, api.items_field);
+    if (!items) {
+      if (auto e = error_document(doc)) {
+        return at_page(*e, page);
+      }
+    }
     if (!t || !items) {
       return at_page(make_error(ErrorKind::parse,
                                 std::string("the response lacks ") + api.total_field + " or " + api.items_field + "[]"),
@@ -217,13 +256,16 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
     if (!token.empty()) {
       params["NextToken"] = token;
     }
-    ACMON_TRY(fetched, fetch_page(api, discovered, page, fetch, params, out, parser));
+    ACMON_TRY(fetched, fetch_page(api, discovered, page, fetch, params, pass, parser));
     if (!*fetched) {
       return std::move(out);
     }
     const Item doc = **fetched;
     const auto items = page_array(doc, api.items_field);
     if (!items) {
+      if (auto e = error_document(doc)) {
+        return at_page(*e, page);
+      }
       return at_page(make_error(ErrorKind::parse, std::string("the response lacks ") + api.items_field + "[]"), page);
     }
     if (auto r = take_items(api, scope, utc_offset, *items, out, starts, page); !r) {

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "acmon/collectors/collector.hpp"
 #include "product_api.hpp"
@@ -15,6 +16,9 @@ namespace acmon::collectors::detail {
 struct Pass {
   Listing listing;
   bool changed = false;
+  // The first page's answer that the discovered region has no such API (the listing is then
+  // empty): it says "no codes" only while the store holds none live there (Collector::list).
+  std::optional<Error> unsupported;
 };
 
 // Sends the product's list action with these parameters (paging included): the body of the
@@ -23,7 +27,8 @@ using FetchPage = std::function<Result<std::string>(const signing::Params& param
 
 // Reads every page of scope with api into pass.listing (pages counted there, on failure too) and
 // returns it. Errors name the page ("page 3: …"). discovered: the scope's region came from
-// discovery, so a first page answering api.unsupported_code is an empty, complete listing.
+// discovery, so a first page answering api.unsupported_code is an empty, complete listing (that
+// answer kept in pass.unsupported).
 // expected: how many codes the listing likely holds (room is made for them when the answer gives
 // no total).
 Result<Listing> read_pages(const ProductApi& api, const model::Scope& scope, int utc_offset, bool discovered,

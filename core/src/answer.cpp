@@ -73,12 +73,17 @@ Result<void> judge(const http::Response& response, simdjson::dom::parser& parser
       return e;
     }
     const auto code = string_member(obj, "Code");
-    if (code && obj["RequestId"].error() == simdjson::NO_SUCH_FIELD) {
-      // Some gateways answer 200 with an error document; without a RequestId it cannot be a result.
+    // Some gateways answer 200 with an error document; without a RequestId it cannot be a result.
+    // Throttling is never a result, RequestId or not: taken as one, it would reach the collector
+    // as a page without its list, and neither the retry nor the pacer would slow down for it.
+    if (code && (code->starts_with("Throttling") || obj["RequestId"].error() == simdjson::NO_SUCH_FIELD)) {
       const auto message = string_member(obj, "Message");
       Error e = make_error(ErrorKind::api, message ? cap_text(redact(std::string(*message))) : std::string());
       e.code = cap_text(*code, k_max_code);
       e.http_status = response.status;
+      if (const auto request_id = string_member(obj, "RequestId")) {
+        e.request_id = cap_text(*request_id, k_max_code);
+      }
       return e;
     }
     return {};

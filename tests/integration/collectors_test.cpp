@@ -257,6 +257,48 @@ TEST_F(CollectorTest, DiscoveredRegionWithoutTheApiIsEmptyButANamedOneIsAnError)
   EXPECT_EQ(named.error().code, "RegionId.ApiNotSupported");
 }
 
+// A discovered region that once listed codes and now answers "no such API" on page 1 is doubtful:
+// taken as an empty listing, both confirming passes would agree and every code would be deleted.
+TEST_F(CollectorTest, ApiNotSupportedInADiscoveredRegionWithLiveCodesIsAnError) {
+  json data = {{"ecs", records("ecs", 0, 3)}};
+  data["regions"] = {{{"RegionId", "cn-hangzhou"}, {"supported", false}}};
+  start(data);
+  auto c = cfg(config::Product::ecs);
+  c.regions = {"*"};
+  const std::unordered_set<std::string> known{"act-0", "act-1", "act-2"};
+  auto r = list_one(c, &known);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "RegionId.ApiNotSupported");
+  EXPECT_NE(r.error().message.find("region cn-hangzhou answered RegionId.ApiNotSupported on page 1 while 3 live "
+                                   "code(s) are stored for it: not taken as an empty listing"),
+            std::string::npos)
+      << r.error().describe();
+  // Nothing stored live there: the region simply has no codes.
+  const std::unordered_set<std::string> none;
+  auto empty = list_one(c, &none);
+  ASSERT_TRUE(empty) << empty.error().describe();
+  EXPECT_TRUE(empty->codes.empty());
+}
+
+// A gateway's error document under HTTP 200: throttling is retried like any throttling, and another
+// Code fails the listing with that Code, not as a page that lacks its fields.
+TEST_F(CollectorTest, AnErrorDocumentUnderStatus200IsAnApiError) {
+  json data = {{"smc", smc_n(230)}};
+  data["faults"] = {{{"kind", "error"}, {"status", 200}, {"code", "Throttling.User"}, {"after", 2}, {"times", 2}}};
+  start(data);
+  auto r = list_one(cfg(config::Product::smc));
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(r->codes.size(), 230U);
+  EXPECT_EQ(sleeper.delays.size(), 2U);
+  sim->set_faults(json::array(
+      {{{"kind", "error"}, {"status", 200}, {"code", "InternalError.Dispatch"}, {"after", 2}, {"times", 0}}}));
+  auto failed = list_one(cfg(config::Product::smc));
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().kind, ErrorKind::api);
+  EXPECT_EQ(failed.error().code, "InternalError.Dispatch");
+  EXPECT_NE(failed.error().message.find("page 3"), std::string::npos) << failed.error().describe();
+}
+
 TEST_F(CollectorTest, AFaultOnPage3Of5FailsTheWholeListing) {
   for (const char* kind : {"throttle", "error500", "malformed", "drop", "truncated"}) {
     json data = {{"smc", smc_n(230)}};

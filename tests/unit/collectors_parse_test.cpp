@@ -233,3 +233,37 @@ TEST(Paging, AnIdOnTwoPagesIsRefusedNamingThePageAndTheId) {
   EXPECT_EQ(ok->codes.size(), 80U);
   EXPECT_EQ(pages, 2);
 }
+
+TEST(Paging, APageWithMoreItemsThanAskedForIsRefused) {
+  // PageSize=50 was asked for: a page of 51 is not that page, even when the total agrees.
+  Rig rig;
+  rig.transport.pages = {smc_page(0, 51, 51).dump()};
+  Collector smc = rig.collector(config::Product::smc);
+  auto r = smc.list(Scope{"c", config::Product::smc, "a", "", ""});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message, "page 1: 51 items, more than the 50 asked for by PageSize; the listing is not trusted");
+  // MaxResults=50 with NextToken: the second page carries 60.
+  json items = json::array();
+  for (int i = 0; i < 110; ++i) {
+    json item = ecs_item();
+    item["ActivationId"] = "act-" + std::to_string(i);
+    items.push_back(item);
+  }
+  const json first = {
+      {"RequestId", "r"}, {"NextToken", "t1"}, {"ActivationList", json(items.begin(), items.begin() + 50)}};
+  const json second = {
+      {"RequestId", "r"}, {"NextToken", ""}, {"ActivationList", json(items.begin() + 50, items.end())}};
+  rig.transport.pages = {first.dump(), second.dump()};
+  rig.transport.sent = 0;
+  Collector ecs = rig.collector(config::Product::ecs, {"cn-hangzhou"});
+  auto e = ecs.list(Scope{"c", config::Product::ecs, "a", "cn-hangzhou", ""});
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().message,
+            "page 2: 60 items, more than the 50 asked for by MaxResults; the listing is not trusted");
+  // Exactly the page size is a page.
+  rig.transport.pages = {smc_page(0, 50, 50).dump()};
+  rig.transport.sent = 0;
+  auto full = smc.list(Scope{"c", config::Product::smc, "a", "", ""});
+  ASSERT_TRUE(full.has_value()) << full.error().describe();
+  EXPECT_EQ(full->codes.size(), 50U);
+}

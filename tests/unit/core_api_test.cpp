@@ -5,6 +5,7 @@
 
 #include "acmon/core/api.hpp"
 #include "acmon/core/backoff.hpp"
+#include "acmon/core/pace.hpp"
 #include "doubles.hpp"
 
 using namespace acmon;
@@ -83,6 +84,23 @@ TEST(Interpret, ServerStringToSignIsRedacted) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message.find("secret-token"), std::string::npos);
   EXPECT_NE(r.error().message.find("redacted"), std::string::npos);
+}
+
+TEST(Interpret, AThrottlingCodeUnderASuccessStatusIsAnError) {
+  // RequestId and all, as a gateway may send it: still throttling, never a result.
+  auto r = api::interpret(answer(200, R"({"RequestId":"RID-7","Code":"Throttling.User","Message":"slow down"})"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::api);
+  EXPECT_EQ(r.error().code, "Throttling.User");
+  EXPECT_EQ(r.error().request_id, "RID-7");
+  EXPECT_EQ(r.error().http_status, 200);
+  EXPECT_TRUE(api::is_retryable(r.error()));
+  // A result that carries a Code naming success stays a result.
+  for (const char* code : {"200", "Success", "OK"}) {
+    auto ok =
+        api::interpret(answer(200, std::string(R"({"RequestId":"x","Code":")") + code + R"(","AccessTokens":[]})"));
+    EXPECT_TRUE(ok) << code << ": " << ok.error().describe();
+  }
 }
 
 TEST(Retryable, ThrottlingServerErrorsAndTransportOnly) {
@@ -175,6 +193,33 @@ TEST(Client, GivesUpAfterMaxAttempts) {
   EXPECT_EQ(r.error().code, "Throttling.User");
   EXPECT_NE(r.error().message.find("gave up after 3 attempts"), std::string::npos);
   EXPECT_EQ(s.delays.size(), 2U);
+}
+
+TEST(Client, AThrottlingAnswerUnderStatus200IsRetriedAndSlowsThePacer) {
+  ReplayTransport t;
+  t.answers.emplace_back(answer(200, R"({"RequestId":"R1","Code":"Throttling.User","Message":"slow down"})"));
+  t.answers.emplace_back(answer(200, R"({"RequestId":"R2","AccessTokens":[]})"));
+  acmon::testing::RecordingSleeper s;
+  ManualClock clock(1700000000);
+  Counting obs;
+  const auto steady = std::chrono::steady_clock::now();
+  api::Pacer pacer([steady] { return steady; });
+  api::Client client(t, clock, s, api::RetryPolicy{4, std::chrono::milliseconds(100), std::chrono::milliseconds(100)},
+                     &obs);
+  acmon::testing::FixedCredentials p{"id", "secret"};
+  api::Call c = list_call();
+  c.pacer = &pacer;
+  c.rate = 100;
+  c.pace_key = api::pace_key("a", c.action, "");
+  auto r = client.call(c, p);
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_TRUE(r->contains("AccessTokens"));
+  EXPECT_EQ(obs.codes, (std::vector<std::string>{"Throttling.User", "200"}));
+  EXPECT_EQ(obs.retries, 1);
+  // The backoff, then the second the pacer holds a throttled key (its clock stands still here).
+  ASSERT_EQ(s.delays.size(), 2U);
+  EXPECT_LE(s.delays[0].count(), 100);
+  EXPECT_EQ(s.delays[1].count(), 1000);
 }
 
 TEST(Client, BuildV1PutsASignedQueryOnAGet) {

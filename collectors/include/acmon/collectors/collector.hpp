@@ -64,7 +64,8 @@ class Collector {
   //   sure it is gone. expected: how many codes the scope had, to size the listing.
   // - known: the same check against the live ids themselves.
   // - A region found by discovery whose first page answers RegionId.ApiNotSupported is an empty,
-  //   complete listing; that answer on any later page is an error.
+  //   complete listing while missing finds no live code stored for the scope; with live codes
+  //   stored, or on any later page, that answer is an error.
   // pages_read, when given, receives the number of pages requested in all passes, on failure too.
   using MissingLive = std::function<Result<std::size_t>(const std::vector<model::Code>& listed)>;
   [[nodiscard]] Result<Listing> list(const model::Scope& scope, int* pages_read, const MissingLive& missing,
