@@ -290,6 +290,43 @@ TEST_F(StoreTest, ACheckpointLeavesNothingInTheLog) {
   EXPECT_EQ(store->codes({}, 2000)->size(), 300U);
 }
 
+// The one-day cutoff on resolutions is for receivers that never heard of the alert: one told that it
+// fired is owed its resolution however long it was unreachable.
+TEST_F(StoreTest, AResolutionIsOwedToAReceiverToldOfTheFiringHoweverLate) {
+  AlertRecord a;
+  a.rule = "code_expiring";
+  a.severity = "warning";
+  a.product = "smc";
+  a.account = "prod";
+  a.code_id = "a";
+  a.collector = "prod-smc";
+  a.name = "n";
+  a.summary = "expires in 2d";
+  AlertRecord b = a;
+  b.code_id = "b";
+  ASSERT_TRUE(store->reconcile_alerts({a, b}, 1000));
+  auto firing = store->pending_notifications("told", 0, 1000 - 86400);
+  ASSERT_TRUE(firing) << firing.error().message;
+  ASSERT_EQ(firing->size(), 2U);
+  ASSERT_TRUE(store->mark_notified("told", *firing, 1000));
+  ASSERT_TRUE(store->reconcile_alerts({}, 2000));  // both resolve at 2000
+  // Ten days on: the receiver told of both gets both resolutions; one told of neither, none.
+  const UnixTime later = 2000 + 10 * 86400;
+  auto owed = store->pending_notifications("told", 0, later - 86400);
+  ASSERT_TRUE(owed) << owed.error().message;
+  ASSERT_EQ(owed->size(), 2U);
+  EXPECT_TRUE((*owed)[0].resolved);
+  EXPECT_TRUE((*owed)[1].resolved);
+  auto stranger = store->pending_notifications("never told", 0, later - 86400);
+  ASSERT_TRUE(stranger) << stranger.error().message;
+  EXPECT_TRUE(stranger->empty());
+  // Delivered once, owed no more.
+  ASSERT_TRUE(store->mark_notified("told", *owed, later));
+  auto after = store->pending_notifications("told", 0, later - 86400);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->empty());
+}
+
 TEST_F(StoreTest, UnopenableFileNamesThePath) {
   auto s = Store::open((dir / "no" / "such" / "dir.db").string());
   ASSERT_FALSE(s);

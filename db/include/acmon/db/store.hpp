@@ -139,7 +139,8 @@ class Store {
   Result<std::vector<model::AlertRecord>> alerts(bool include_resolved, UnixTime since = 0);
 
   // Notifications owed to a receiver (named by target): firing alerts not sent since
-  // resend_before (or never), and resolutions not yet delivered that ended after not_before.
+  // resend_before (or never), and resolutions not yet delivered: every one of an alert the
+  // receiver was told fired, and of the others those that ended after not_before.
   Result<std::vector<PendingNotification>> pending_notifications(const std::string& target, UnixTime resend_before,
                                                                  UnixTime not_before);
   Result<void> mark_notified(const std::string& target, const std::vector<PendingNotification>& sent, UnixTime now);
