@@ -53,9 +53,7 @@ std::string alertmanager_body(const std::vector<db::PendingNotification>& alerts
     a["labels"] = labels_json(p.alert);
     a["annotations"] = {{"summary", p.alert.summary_at(now)}, {"description", description(p.alert, now)}};
     a["startsAt"] = format_rfc3339(p.alert.starts_at);
-    if (p.alert.ends_at) {
-      a["endsAt"] = format_rfc3339(*p.alert.ends_at);
-    }
+    a["endsAt"] = format_rfc3339(p.alert.ends_at ? *p.alert.ends_at : now + k_alertmanager_validity);
     if (!generator_url.empty()) {
       a["generatorURL"] = generator_url;
     }
@@ -78,7 +76,10 @@ Result<int> deliver(const config::Notify& receiver, http::Transport& transport, 
   Result<std::vector<db::PendingNotification>> pending = std::vector<db::PendingNotification>{};
   {
     std::lock_guard lock(store_mutex);
-    pending = store.pending_notifications(target, am ? now - k_alertmanager_resend + 1 : 0, now - k_resolution_horizon);
+    // Alertmanager is sent firing alerts again once a resend is due (or the clock stepped back
+    // past the last one); a webhook is told of a firing once.
+    pending = am ? store.pending_notifications(target, now - k_alertmanager_resend + 1, now - k_resolution_horizon, now)
+                 : store.pending_notifications(target, 0, now - k_resolution_horizon);
   }
   if (!pending) {
     return pending.error();

@@ -3,6 +3,7 @@
 // writer work side by side, and a busy timeout makes writers wait for each other).
 #pragma once
 
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -139,10 +140,13 @@ class Store {
   Result<std::vector<model::AlertRecord>> alerts(bool include_resolved, UnixTime since = 0);
 
   // Notifications owed to a receiver (named by target): firing alerts not sent since
-  // resend_before (or never), and resolutions not yet delivered: every one of an alert the
-  // receiver was told fired, and of the others those that ended after not_before.
-  Result<std::vector<PendingNotification>> pending_notifications(const std::string& target, UnixTime resend_before,
-                                                                 UnixTime not_before);
+  // resend_before (or never), or last sent after sent_after (the times are wall-clock: once the
+  // clock steps back, a sending stamped in the future is due, not waited for); and resolutions not
+  // yet delivered: every one of an alert the receiver was told fired, and of the others those that
+  // ended after not_before.
+  Result<std::vector<PendingNotification>> pending_notifications(
+      const std::string& target, UnixTime resend_before, UnixTime not_before,
+      UnixTime sent_after = std::numeric_limits<UnixTime>::max());
   Result<void> mark_notified(const std::string& target, const std::vector<PendingNotification>& sent, UnixTime now);
 
   // Whether the path still names the file this Store opened (same device and inode). A file
