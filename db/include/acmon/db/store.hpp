@@ -33,7 +33,7 @@ struct Hashes;
 constexpr int k_wal_bound_pages = 16384;
 
 // The current schema version (PRAGMA user_version).
-constexpr int k_schema_version = 6;
+constexpr int k_schema_version = 7;
 
 struct RunInfo {
   UnixTime started_at = 0;
@@ -178,6 +178,9 @@ class Store {
   // and every stored fingerprint is computed again under it; again too when the fingerprints were
   // computed with another algorithm than this OpenSSL offers (KeyedHash).
   Result<void> load_hashes();
+  // Inside the migration's transaction, from a schema before 7: each notification receiver keyed
+  // by the SHA-256 (hex) of what was stored for it ("TYPE:URL"), as daemon::receiver_key makes it.
+  Result<void> rekey_receivers();
   // A scope's row as stored, by its key (collector, region, order id, member): its id and the
   // codes its last successful listing held. nullopt: never stored.
   struct StoredScope {
