@@ -241,7 +241,8 @@ Notify read_notify(const toml::table& t, const std::string& prefix, const std::s
   }
   n.url = r.required_string("url");
   if (!valid_url(n.url)) {
-    r.fail("url", quoted(n.url) + " is not an http:// or https:// URL");
+    // Not quoted: a receiver's URL may carry its secret (a token, a password).
+    r.fail("url", "not an http:// or https:// URL without white space (the URL is not quoted: it may carry a secret)");
   }
   r.finish();
   return n;

@@ -56,6 +56,28 @@ void append_escape(std::string& out, unsigned char c) {
 
 }  // namespace
 
+std::string url_origin(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) {
+    return {};
+  }
+  std::string_view authority = url.substr(scheme + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    authority = authority.substr(at + 1);
+  }
+  // The port follows the last ':' outside an IPv6 address's brackets.
+  const auto bracket = authority.rfind(']');
+  const auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+    const std::string_view port = authority.substr(colon + 1);
+    if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos) {
+      authority = authority.substr(0, colon);
+    }
+  }
+  return cap_text(std::string(url.substr(0, scheme)) + "://" + std::string(authority), 200);
+}
+
 std::string cap_text(std::string_view s, std::size_t max) {
   std::string out;
   out.reserve(std::min(s.size(), max) + 4);

@@ -2,12 +2,27 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acmon/core/crypto.hpp"
+#include "acmon/core/text.hpp"
+
 namespace acmon::daemon {
 
 using nlohmann::ordered_json;
 
+namespace {
+
+const char* type_name(const config::Notify& n) {
+  return n.type == config::Notify::Type::alertmanager ? "alertmanager" : "webhook";
+}
+
+}  // namespace
+
+std::string receiver_key(const config::Notify& n) {
+  return crypto::sha256_hex(std::string(type_name(n)) + ":" + n.url);
+}
+
 std::string target_name(const config::Notify& n) {
-  return std::string(n.type == config::Notify::Type::alertmanager ? "alertmanager:" : "webhook:") + n.url;
+  return std::string(type_name(n)) + " " + url_origin(n.url) + " (receiver " + receiver_key(n).substr(0, 8) + ")";
 }
 
 namespace {
@@ -53,9 +68,7 @@ std::string alertmanager_body(const std::vector<db::PendingNotification>& alerts
     a["labels"] = labels_json(p.alert);
     a["annotations"] = {{"summary", p.alert.summary_at(now)}, {"description", description(p.alert, now)}};
     a["startsAt"] = format_rfc3339(p.alert.starts_at);
-    if (p.alert.ends_at) {
-      a["endsAt"] = format_rfc3339(*p.alert.ends_at);
-    }
+    a["endsAt"] = format_rfc3339(p.alert.ends_at ? *p.alert.ends_at : now + k_alertmanager_validity);
     if (!generator_url.empty()) {
       a["generatorURL"] = generator_url;
     }
@@ -73,12 +86,16 @@ std::string webhook_body(const db::PendingNotification& change, UnixTime now) {
 
 Result<int> deliver(const config::Notify& receiver, http::Transport& transport, db::Store& store,
                     std::mutex& store_mutex, UnixTime now, const std::string& generator_url) {
-  const std::string target = target_name(receiver);
+  const std::string key = receiver_key(receiver);
+  const std::string shown = target_name(receiver);
   const bool am = receiver.type == config::Notify::Type::alertmanager;
   Result<std::vector<db::PendingNotification>> pending = std::vector<db::PendingNotification>{};
   {
     std::lock_guard lock(store_mutex);
-    pending = store.pending_notifications(target, am ? now - k_alertmanager_resend + 1 : 0, now - k_resolution_horizon);
+    // Alertmanager is sent firing alerts again once a resend is due (or the clock stepped back
+    // past the last one); a webhook is told of a firing once.
+    pending = am ? store.pending_notifications(key, now - k_alertmanager_resend + 1, now - k_resolution_horizon, now)
+                 : store.pending_notifications(key, 0, now - k_resolution_horizon);
   }
   if (!pending) {
     return pending.error();
@@ -99,7 +116,7 @@ Result<int> deliver(const config::Notify& receiver, http::Transport& transport, 
       return r.error();
     }
     if (r->status < 200 || r->status >= 300) {
-      Error e = make_error(ErrorKind::http, target + " answered HTTP " + std::to_string(r->status));
+      Error e = make_error(ErrorKind::http, shown + " answered HTTP " + std::to_string(r->status));
       e.http_status = r->status;
       return e;
     }
@@ -116,7 +133,7 @@ Result<int> deliver(const config::Notify& receiver, http::Transport& transport, 
       if (auto r = post(receiver.url, webhook_body(p, now)); !r) {
         if (!sent.empty()) {
           std::lock_guard lock(store_mutex);
-          (void)store.mark_notified(target, sent, now);
+          (void)store.mark_notified(key, sent, now);
         }
         return r.error();
       }
@@ -124,7 +141,7 @@ Result<int> deliver(const config::Notify& receiver, http::Transport& transport, 
     }
   }
   std::lock_guard lock(store_mutex);
-  if (auto r = store.mark_notified(target, sent, now); !r) {
+  if (auto r = store.mark_notified(key, sent, now); !r) {
     return r.error();
   }
   return static_cast<int>(sent.size());

@@ -272,15 +272,19 @@ Result<std::vector<AlertRecord>> Store::alerts(bool include_resolved, UnixTime s
 }
 
 Result<std::vector<PendingNotification>> Store::pending_notifications(const std::string& target, UnixTime resend_before,
-                                                                      UnixTime not_before) {
+                                                                      UnixTime not_before, UnixTime sent_after) {
   Stmt q(m_db, std::string("SELECT ") +
                    "a.id, a.rule, a.severity, a.product, a.account, a.region, a.order_id, a.code_id, a.collector, "
                    "a.name, a.summary, a.starts_at, a.ends_at, a.span_at FROM alerts a LEFT JOIN notifications n "
                    "ON n.alert_id = a.id AND n.target = ?1 WHERE "
-                   "(a.ends_at IS NULL AND (n.firing_sent_at IS NULL OR n.firing_sent_at < ?2)) OR "
-                   "(a.ends_at IS NOT NULL AND a.ends_at >= ?3 AND n.resolved_sent_at IS NULL) "
+                   "(a.ends_at IS NULL AND (n.firing_sent_at IS NULL OR n.firing_sent_at < ?2 OR "
+                   "n.firing_sent_at > ?4)) OR "
+                   // The cutoff is for a receiver that never heard of the alert: one told that it
+                   // fired is owed the resolution however long it was unreachable.
+                   "(a.ends_at IS NOT NULL AND n.resolved_sent_at IS NULL AND "
+                   "(a.ends_at >= ?3 OR n.firing_sent_at IS NOT NULL)) "
                    "ORDER BY a.id");
-  q.bind(1, std::string_view(target)).bind(2, resend_before).bind(3, not_before);
+  q.bind(1, std::string_view(target)).bind(2, resend_before).bind(3, not_before).bind(4, sent_after);
   std::vector<PendingNotification> out;
   if (auto r = q.each([&] {
         PendingNotification p;

@@ -116,6 +116,13 @@ ALTER TABLE alerts ADD COLUMN span_at INTEGER;
     R"sql(
 CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 )sql",
+    // 7: the notifications table keys a receiver by the SHA-256 of "TYPE:URL" (daemon::receiver_key)
+    // where it held "TYPE:URL" itself: a receiver's URL may carry its secret (a DingTalk token in
+    // the query, a Slack token in the path, a password before the host). SQLite has no SHA-256:
+    // Store::rekey_receivers rewrites the rows.
+    R"sql(
+-- Store::rekey_receivers
+)sql",
 };
 
 bool is_file_path(const std::string& path) {
@@ -285,6 +292,11 @@ Result<void> Store::migrate_steps() {
       return make_error(ErrorKind::db, "migration to schema " + std::to_string(next) + ": " + r.error().message);
     }
   }
+  if (version < 7) {
+    if (auto r = rekey_receivers(); !r) {
+      return make_error(ErrorKind::db, "migration to schema 7: " + r.error().message);
+    }
+  }
   if (auto r = load_hashes(); !r) {
     return r.error();
   }
@@ -390,6 +402,35 @@ Result<void> Store::load_hashes() {
     }
   }
   return {};
+}
+
+Result<void> Store::rekey_receivers() {
+  // Read first, then written (no update of a table under a statement still reading it).
+  std::vector<std::string> targets;
+  {
+    Stmt all(m_db, "SELECT DISTINCT target FROM notifications");
+    if (auto r = all.each([&] { targets.push_back(all.text(0)); }); !r) {
+      return r.error();
+    }
+  }
+  if (targets.empty()) {
+    return {};
+  }
+  // The old text is overwritten where it stood, not left in the file's free space.
+  if (auto r = exec(m_db, "PRAGMA secure_delete=ON"); !r) {
+    return r.error();
+  }
+  Result<void> done;
+  Stmt upd(m_db, "UPDATE notifications SET target=?2 WHERE target=?1");
+  for (const std::string& target : targets) {
+    const std::string key = crypto::sha256_hex(target);
+    upd.bind(1, std::string_view(target)).bind(2, std::string_view(key));
+    if (done = upd.run(); !done) {
+      break;
+    }
+  }
+  (void)exec(m_db, "PRAGMA secure_delete=OFF");
+  return done;
 }
 
 }  // namespace acmon::db

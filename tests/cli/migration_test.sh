@@ -14,7 +14,7 @@ trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 # The schema this acmon writes (k_schema_version in db/include/acmon/db/store.hpp). A new
 # migration bumps it: add tests/fixtures/schema-vN.sql for the version it leaves behind.
-current=6
+current=7
 db=$work/acmon.db
 C=(--config "$work/acmon.toml")
 sql() { sqlite3 -batch "$1" "$2" 2>&1; }  # prints sqlite3's error instead of an empty answer
@@ -164,6 +164,31 @@ expect "a sync on it continues the old scope: the unchanged code unchanged, the 
 expect "... and the history of a code goes on" 0 '.' -- "$ACMON" history at-old-1 --json "${C5[@]}"
 got=$(json_eval 'console.log(d.map(e => e.event + ":" + e.detail).join(","))' <<<"$out")
 check "... created, used +2, used +3 ($got)" "[ '$got' = 'created:,used:used +2,used:used +3' ]"
+
+# ---- a version 6 database (before receivers were keyed by a hash of their URL) -----------------
+db6=$work/acmon-v6.db
+C6=(--config "$work/acmon-v6.toml")
+if ! out=$(sqlite3 -batch "$db6" <"$here/../fixtures/schema-v6.sql" 2>&1); then
+  bad "the version 6 fixture loads: $out"
+fi
+# Each receiver's key: the SHA-256 of what version 6 stored for it ("TYPE:URL").
+want_keys=$(sql "$db6" 'SELECT DISTINCT target FROM notifications' | while IFS= read -r t; do
+  printf '%s' "$t" | sha256sum | cut -d' ' -f1
+done | sort | paste -sd,)
+acmon_config "$work/acmon-v6.toml" --database "$db6" --listen 127.0.0.1:0 --account mig --key-id LTAImig --secret-file "$work/secret" --smc
+expect "acmon alerts reads the version 6 database's firing alert" 0 'code_expiring.*at-old-2' -- "$ACMON" alerts "${C6[@]}"
+check "... migrated to version $current" "[ \"\$(sql '$db6' 'PRAGMA user_version')\" = $current ]"
+check "... every receiver keyed by the SHA-256 of its stored URL ($want_keys)" \
+  "[ \"\$(sql '$db6' 'SELECT group_concat(target) FROM (SELECT DISTINCT target FROM notifications ORDER BY target)')\" = '$want_keys' ]"
+check "... what each was told kept" \
+  "[ \"\$(sql '$db6' \"SELECT group_concat(alert_id || ':' || firing_sent_at || ':' || ifnull(resolved_sent_at, '-')) FROM notifications\")\" = '1:1767225600:-,1:1767225600:-' ]"
+check "... and no URL or secret of a receiver left in the file" "! grep -aqE 'mig-s3cret|dingtalk' '$db6'* "
+check "... every row kept (2 scopes, 3 runs, 3 codes, 5 history rows, 1 alert, 2 notifications, 1 member)" \
+  "[ \"\$(sql '$db6' 'SELECT (SELECT count(*) FROM scopes) || \",\" || (SELECT count(*) FROM runs) || \",\" || (SELECT count(*) FROM codes) || \",\" || (SELECT count(*) FROM history) || \",\" || (SELECT count(*) FROM alerts) || \",\" || (SELECT count(*) FROM notifications) || \",\" || (SELECT count(*) FROM members)')\" = 2,3,3,5,1,2,1 ]"
+check "... no row refers to nothing, and integrity_check passes" \
+  "[ -z \"\$(sql '$db6' 'PRAGMA foreign_key_check')\" ] && [ \"\$(sql '$db6' 'PRAGMA integrity_check')\" = ok ]"
+expect "a sync on it continues the old scope: the unchanged code unchanged, the used one used" 0 \
+  'mig-smc: ok, 3 codes \(1 new, 1 changed, 0 deleted\)' -- "$ACMON" sync --no-notify "${C6[@]}"
 
 # ---- a database from a newer acmon -----------------------------------------------------------
 newer=$((current + 1))

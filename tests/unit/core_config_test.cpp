@@ -208,6 +208,16 @@ TEST(Config, NotifyRules) {
   expect_error("[[notify]]\ntype = \"email\"\nurl = \"http://x\"\n", 2, "notify[0].type", "not one of alertmanager");
   expect_error("[[notify]]\ntype = \"webhook\"\n", 1, "notify[0]", "missing required key 'url'");
   expect_error("[[notify]]\ntype = \"webhook\"\nurl = \"ftp://x\"\n", 3, "notify[0].url", "not an http");
+  // A receiver's URL may carry its secret (a token in the query or path, a password before the
+  // host): the error is not to quote it.
+  for (const char* url :
+       {"ftp://hooks.example.com/robot/send?access_token=s3cret", "https://acmon:s3cret@am.example.com:9093/ x",
+        "oapi.dingtalk.com/robot?access_token=s3cret"}) {
+    const std::string text = std::string("[[notify]]\ntype = \"webhook\"\nurl = \"") + url + "\"\n";
+    expect_error(text, 3, "notify[0].url", "not an http");
+    EXPECT_EQ(std::string(acmon::testing::error_of(text).what()).find("s3cret"), std::string::npos)
+        << acmon::testing::error_of(text).what();
+  }
 }
 
 TEST(Config, MissingFileNamesTheFile) {

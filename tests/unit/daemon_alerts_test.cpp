@@ -217,7 +217,7 @@ TEST(AlertRules, LabelsAndIdentity) {
   EXPECT_EQ(renamed.key(), alerts[0].key());  // the summary is not
 }
 
-TEST(NotifyBodies, AlertmanagerCarriesAlertnameAndEndsAtOnlyWhenResolved) {
+TEST(NotifyBodies, AlertmanagerCarriesAlertnameAndAnEndsAt) {
   model::AlertRecord a;
   a.rule = "code_usage_high";
   a.severity = "warning";
@@ -245,7 +245,8 @@ TEST(NotifyBodies, AlertmanagerCarriesAlertnameAndEndsAtOnlyWhenResolved) {
   EXPECT_FALSE(body[0]["labels"].contains("collector"));
   EXPECT_EQ(body[0]["annotations"]["summary"], "43/50 used");
   EXPECT_EQ(body[0]["startsAt"], format_rfc3339(k_now));
-  EXPECT_FALSE(body[0].contains("endsAt"));
+  // Firing: valid for four resends from when it is sent, unless sent again.
+  EXPECT_EQ(body[0]["endsAt"], format_rfc3339(k_now + 60 + daemon::k_alertmanager_validity));
   EXPECT_EQ(body[1]["endsAt"], format_rfc3339(k_now + 60));
   // A counting summary reads as of the moment the body is made.
   EXPECT_EQ(body[2]["annotations"]["summary"], "expires in 1h 59m");

@@ -184,6 +184,65 @@ TEST_F(StoreTest, AVersion4DatabaseKeepsItsAlertsAndTheirSummariesAsWritten) {
   EXPECT_EQ((*firing)[0].summary_at(1000 + 3600), "expires in 2d 2h");
 }
 
+// Version 6 named each receiver by its URL, secret and all; from version 7 it is keyed by the
+// SHA-256 of what version 6 stored, and what each receiver was told stays told.
+TEST_F(StoreTest, AVersion6DatabaseKeysItsReceiversByAHashOfTheirURL) {
+  AlertRecord a;
+  a.rule = "code_expiring";
+  a.severity = "warning";
+  a.product = "smc";
+  a.account = "prod";
+  a.code_id = "a";
+  a.collector = "prod-smc";
+  a.name = "n";
+  a.summary = "expires in 2d";
+  AlertRecord b = a;
+  b.code_id = "b";
+  ASSERT_TRUE(store->reconcile_alerts({a, b}, 1000));
+  const std::string hook = "webhook:https://oapi.dingtalk.com/robot/send?access_token=s3cret";
+  const std::string am = "alertmanager:https://acmon:s3cret@am.example.com:9093";
+  auto firing = store->pending_notifications(hook, 0, 0);
+  ASSERT_TRUE(firing);
+  ASSERT_EQ(firing->size(), 2U);
+  // What version 6 stored: the webhook told of both firings, Alertmanager of the first.
+  ASSERT_TRUE(store->mark_notified(hook, *firing, 1000));
+  ASSERT_TRUE(store->mark_notified(am, {(*firing)[0]}, 1000));
+  ASSERT_TRUE(store->reconcile_alerts({b}, 2000));  // a resolves
+  auto resolved = store->pending_notifications(hook, 0, 0);
+  ASSERT_TRUE(resolved);
+  ASSERT_EQ(resolved->size(), 1U);
+  ASSERT_TRUE(store->mark_notified(hook, *resolved, 2000));
+  ASSERT_EQ(sqlite3_exec(store->handle(), "PRAGMA user_version=6", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_TRUE(reopen());
+  EXPECT_EQ(count("PRAGMA user_version"), k_schema_version);
+  EXPECT_EQ(count("SELECT count(*) FROM notifications"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM notifications WHERE target LIKE '%s3cret%' OR target LIKE '%:%'"), 0);
+  const std::string hook_key = crypto::sha256_hex(hook);
+  const std::string am_key = crypto::sha256_hex(am);
+  EXPECT_EQ(text(("SELECT group_concat(alert_id) FROM (SELECT alert_id FROM notifications WHERE target='" + hook_key +
+                  "' ORDER BY alert_id)")
+                     .c_str()),
+            "1,2");
+  EXPECT_EQ(text(("SELECT group_concat(alert_id || ':' || firing_sent_at || ':' || ifnull(resolved_sent_at, '-')) "
+                  "FROM notifications WHERE target='" +
+                  am_key + "'")
+                     .c_str()),
+            "1:1000:-");
+  // Under its key each receiver is owed what it was owed before: the webhook nothing, Alertmanager
+  // the resolution of a and the firing of b.
+  auto hook_owed = store->pending_notifications(hook_key, 0, 0);
+  ASSERT_TRUE(hook_owed);
+  EXPECT_TRUE(hook_owed->empty());
+  auto am_owed = store->pending_notifications(am_key, 0, 0);
+  ASSERT_TRUE(am_owed);
+  ASSERT_EQ(am_owed->size(), 2U);
+  EXPECT_TRUE((*am_owed)[0].resolved);
+  EXPECT_FALSE((*am_owed)[1].resolved);
+  // Opened again, nothing is hashed twice.
+  ASSERT_TRUE(reopen());
+  EXPECT_EQ(count(("SELECT count(*) FROM notifications WHERE target='" + hook_key + "'").c_str()), 2);
+}
+
 TEST_F(StoreTest, AnIdListedTwiceIsWrittenOnceWithTheLaterValues) {
   // New codes are inserted rather than upserted: a repeated id must not fail the run.
   auto w = sync({code("a", 1), code("b"), code("a", 5)}, 2000);
@@ -288,6 +347,43 @@ TEST_F(StoreTest, ACheckpointLeavesNothingInTheLog) {
   EXPECT_EQ(sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));  // all copied
   sqlite3_finalize(st);
   EXPECT_EQ(store->codes({}, 2000)->size(), 300U);
+}
+
+// The one-day cutoff on resolutions is for receivers that never heard of the alert: one told that it
+// fired is owed its resolution however long it was unreachable.
+TEST_F(StoreTest, AResolutionIsOwedToAReceiverToldOfTheFiringHoweverLate) {
+  AlertRecord a;
+  a.rule = "code_expiring";
+  a.severity = "warning";
+  a.product = "smc";
+  a.account = "prod";
+  a.code_id = "a";
+  a.collector = "prod-smc";
+  a.name = "n";
+  a.summary = "expires in 2d";
+  AlertRecord b = a;
+  b.code_id = "b";
+  ASSERT_TRUE(store->reconcile_alerts({a, b}, 1000));
+  auto firing = store->pending_notifications("told", 0, 1000 - 86400);
+  ASSERT_TRUE(firing) << firing.error().message;
+  ASSERT_EQ(firing->size(), 2U);
+  ASSERT_TRUE(store->mark_notified("told", *firing, 1000));
+  ASSERT_TRUE(store->reconcile_alerts({}, 2000));  // both resolve at 2000
+  // Ten days on: the receiver told of both gets both resolutions; one told of neither, none.
+  const UnixTime later = 2000 + 10 * 86400;
+  auto owed = store->pending_notifications("told", 0, later - 86400);
+  ASSERT_TRUE(owed) << owed.error().message;
+  ASSERT_EQ(owed->size(), 2U);
+  EXPECT_TRUE((*owed)[0].resolved);
+  EXPECT_TRUE((*owed)[1].resolved);
+  auto stranger = store->pending_notifications("never told", 0, later - 86400);
+  ASSERT_TRUE(stranger) << stranger.error().message;
+  EXPECT_TRUE(stranger->empty());
+  // Delivered once, owed no more.
+  ASSERT_TRUE(store->mark_notified("told", *owed, later));
+  auto after = store->pending_notifications("told", 0, later - 86400);
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->empty());
 }
 
 TEST_F(StoreTest, UnopenableFileNamesThePath) {

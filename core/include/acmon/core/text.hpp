@@ -27,4 +27,10 @@ constexpr std::size_t k_max_error_text = 300;
 // more. Backslashes are kept as they are.
 std::string cap_text(std::string_view s, std::size_t max = k_max_error_text);
 
+// A URL's scheme, host and port ("https://hooks.example.com:8443"): all that may be shown of a URL
+// that can carry a secret in its userinfo ("user:password@"), its path (a Slack hook's token) or
+// its query (DingTalk's access_token). A port that is not digits (a password's end, cut by an
+// unescaped "/" or "?") is left out too. Empty when url has no "scheme://".
+std::string url_origin(std::string_view url);
+
 }  // namespace acmon

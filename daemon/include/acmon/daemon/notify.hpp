@@ -14,16 +14,30 @@
 
 namespace acmon::daemon {
 
-// How often a firing alert is sent to Alertmanager again (well inside its resolve_timeout).
+// How often a firing alert is sent to Alertmanager again.
 constexpr std::int64_t k_alertmanager_resend = 60;
+// A firing alert is sent with endsAt = now + this. Alertmanager resolves an alert once its endsAt
+// has passed; without one it takes now + its resolve_timeout (5m by default), which acmon does not
+// know. Four resends, as Prometheus does (4 x its resend delay): three in a row may be lost before
+// a live alert resolves, and one acmon no longer sends (acmon stopped) resolves 4 minutes on.
+constexpr std::int64_t k_alertmanager_validity = 4 * k_alertmanager_resend;
 // Resolutions older than this are not sent to a receiver that never heard of them.
 constexpr std::int64_t k_resolution_horizon = 86400;
 
-// The receiver's identity in the store: "alertmanager:URL" or "webhook:URL".
+// What the store knows a receiver by (the notifications table's target): the SHA-256, in hex, of
+// "alertmanager:URL" or "webhook:URL". Not the URL itself, which may carry the receiver's secret (a
+// token in its query or path, a password before its host). Schema 6 stored "TYPE:URL" there; the
+// migration to schema 7 hashes it the same way, so what each receiver was told survives it.
+std::string receiver_key(const config::Notify& n);
+// The receiver as logs, `acmon sync` and error messages show it: its type, the URL's scheme, host
+// and port (never its userinfo, path or query), and the first 8 hex digits of its key, which tell
+// two receivers on one host apart and find its rows in the database:
+// "webhook https://oapi.dingtalk.com (receiver 3f0c9a12)".
 std::string target_name(const config::Notify& n);
 
 // POST /api/v2/alerts body: labels (alertname = rule), annotations (summary and description, as
-// they read at now), startsAt, endsAt for resolved alerts, generatorURL.
+// they read at now), startsAt, endsAt (when it resolved, or for a firing alert now +
+// k_alertmanager_validity), generatorURL.
 std::string alertmanager_body(const std::vector<db::PendingNotification>& alerts, const std::string& generator_url,
                               UnixTime now);
 // The webhook body of one alert change: {"status", "alert": {...}} with the `acmon alerts --json` keys.

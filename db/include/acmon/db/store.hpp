@@ -3,6 +3,7 @@
 // writer work side by side, and a busy timeout makes writers wait for each other).
 #pragma once
 
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,7 +33,7 @@ struct Hashes;
 constexpr int k_wal_bound_pages = 16384;
 
 // The current schema version (PRAGMA user_version).
-constexpr int k_schema_version = 6;
+constexpr int k_schema_version = 7;
 
 struct RunInfo {
   UnixTime started_at = 0;
@@ -139,9 +140,13 @@ class Store {
   Result<std::vector<model::AlertRecord>> alerts(bool include_resolved, UnixTime since = 0);
 
   // Notifications owed to a receiver (named by target): firing alerts not sent since
-  // resend_before (or never), and resolutions not yet delivered that ended after not_before.
-  Result<std::vector<PendingNotification>> pending_notifications(const std::string& target, UnixTime resend_before,
-                                                                 UnixTime not_before);
+  // resend_before (or never), or last sent after sent_after (the times are wall-clock: once the
+  // clock steps back, a sending stamped in the future is due, not waited for); and resolutions not
+  // yet delivered: every one of an alert the receiver was told fired, and of the others those that
+  // ended after not_before.
+  Result<std::vector<PendingNotification>> pending_notifications(
+      const std::string& target, UnixTime resend_before, UnixTime not_before,
+      UnixTime sent_after = std::numeric_limits<UnixTime>::max());
   Result<void> mark_notified(const std::string& target, const std::vector<PendingNotification>& sent, UnixTime now);
 
   // Whether the path still names the file this Store opened (same device and inode). A file
@@ -173,6 +178,9 @@ class Store {
   // and every stored fingerprint is computed again under it; again too when the fingerprints were
   // computed with another algorithm than this OpenSSL offers (KeyedHash).
   Result<void> load_hashes();
+  // Inside the migration's transaction, from a schema before 7: each notification receiver keyed
+  // by the SHA-256 (hex) of what was stored for it ("TYPE:URL"), as daemon::receiver_key makes it.
+  Result<void> rekey_receivers();
   // A scope's row as stored, by its key (collector, region, order id, member): its id and the
   // codes its last successful listing held. nullopt: never stored.
   struct StoredScope {
