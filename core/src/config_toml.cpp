@@ -111,6 +111,11 @@ void read_daemon(const toml::table& t, const std::string& file, Daemon& d) {
     d.log_level = *v;
   }
   if (auto v = r.duration("retention")) {
+    // Less than a day is a slip ("30m" for 30 months) rather than a wish: pruning would take the
+    // resolved alerts (and what each receiver is still owed) and the history forecasts read.
+    if (*v < 86400) {
+      r.fail("retention", "must be at least 1d (history and resolved alerts older than it are deleted)");
+    }
     d.retention = *v;
   }
   if (auto v = r.number("concurrency", 1, 256, false, "a whole number of scopes from 1 to 256")) {

@@ -52,9 +52,14 @@ UnixTime code_alerts(const model::CodeRef& c, const config::Thresholds& t, UnixT
                      std::optional<model::AlertRecord> (&slots)[k_code_rules]) {
   UnixTime until = k_never;
   const auto expires_at = c.expires_at();
+  // An expiry that has come since the last listing ends the code's usage and forecast alerts too.
+  const model::CodeState state = c.state_at(now);
+  if (expires_at && state != model::CodeState::expired && state != model::CodeState::deleted) {
+    sooner(until, now, *expires_at);  // where the usage and forecast alerts of a live code end
+  }
   // code_expiring: from expiry_warning before the expiry, critical from expiry_critical before,
   // until the expiry; its summary counts down to the expiry.
-  if (c.state() == model::CodeState::active && expires_at) {
+  if (state == model::CodeState::active && expires_at) {
     const std::int64_t left = *expires_at - now;
     if (left > 0 && left <= t.expiry_warning) {
       slots[0] = code_alert(c, "code_expiring", left <= t.expiry_critical ? "critical" : "warning", "expires in {span}",
@@ -67,7 +72,7 @@ UnixTime code_alerts(const model::CodeRef& c, const config::Thresholds& t, UnixT
   // code_usage_high: of the code's data alone.
   const auto limit = c.limit();
   const auto registered = c.registered();
-  if ((c.state() == model::CodeState::active || c.state() == model::CodeState::exhausted) && limit && *limit > 0 &&
+  if ((state == model::CodeState::active || state == model::CodeState::exhausted) && limit && *limit > 0 &&
       registered) {
     const double ratio = static_cast<double>(*registered) / static_cast<double>(*limit);
     if (ratio >= t.usage_warning) {
@@ -78,7 +83,7 @@ UnixTime code_alerts(const model::CodeRef& c, const config::Thresholds& t, UnixT
   // code_exhaustion_forecast: uses will reach the limit before the code expires, and soon (within
   // expiry_warning); its summary counts down to the forecast, then says "now".
   const auto forecast = c.exhaustion_forecast();
-  if (c.state() == model::CodeState::active && forecast && (!expires_at || *forecast < *expires_at)) {
+  if (state == model::CodeState::active && forecast && (!expires_at || *forecast < *expires_at)) {
     if (*forecast - now <= t.expiry_warning) {
       slots[2] =
           *forecast > now

@@ -169,7 +169,8 @@ Result<void> Service::start() {
     HttpResponse res;
     res.content_type = "text/plain; version=0.0.4; charset=utf-8";
     res.stream = [this, snapshot = state()](const HttpWriter& write) {
-      metrics::write_all(*snapshot, m_collectables, [&](std::string_view piece) { write(piece); });
+      metrics::write_all(
+          *snapshot, m_collectables, [&](std::string_view piece) { write(piece); }, m_clock.now());
     };
     return res;
   });

@@ -174,7 +174,8 @@ Result<void> Service::load_scope(const ScopeOutcome& o) {
 
 std::string Service::metrics_text() const {
   std::string out;
-  metrics::write_all(*state(), m_collectables, [&](std::string_view piece) { out.append(piece); });
+  metrics::write_all(
+      *state(), m_collectables, [&](std::string_view piece) { out.append(piece); }, m_clock.now());
   return out;
 }
 

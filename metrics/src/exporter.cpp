@@ -212,7 +212,7 @@ void code_family(Writer& w, const model::Snapshot& state, const char* name, cons
 
 }  // namespace
 
-void write_snapshot(const model::Snapshot& state, const Sink& sink) {
+void write_snapshot(const model::Snapshot& state, const Sink& sink, std::optional<UnixTime> now) {
   try {
     Writer w(sink);
     w.header("acmon_code_info", "Activation code known to acmon, 1 per code (from the last poll)", "gauge");
@@ -220,7 +220,7 @@ void write_snapshot(const model::Snapshot& state, const Sink& sink) {
       w.begin("acmon_code_info");
       w.labels(labels);
       w.label("name", c.name());
-      w.label("state", model::to_string(c.state()));
+      w.label("state", model::to_string(now ? c.state_at(*now) : c.state()));
       w.label("api_status", c.api_status().value_or(""));
       w.value(1);
     });
@@ -390,8 +390,8 @@ void ApiMetrics::on_retry(const std::string& product, const std::string& action)
 }
 
 void write_all(const model::Snapshot& state, const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables,
-               const Sink& sink) {
-  write_snapshot(state, sink);
+               const Sink& sink, std::optional<UnixTime> now) {
+  write_snapshot(state, sink, now);
   sink(render(collectables));
 }
 

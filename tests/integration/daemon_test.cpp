@@ -18,11 +18,13 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::int64_t k_hour = 3600;
-constexpr std::int64_t k_day = 86400;
 
-// The simulated day runs 10 days in the past, so every time acmon sends to Alertmanager lies
-// behind Alertmanager's own clock: resolved alerts are resolved there too.
-const UnixTime k_t0 = (SystemClock().now() / k_hour) * k_hour - 10 * k_day;
+// The simulated day ends where Alertmanager's own clock is, as it would for a daemon on the same
+// machine: firing alerts are sent valid until 4 minutes after acmon's now, resolved ones with the
+// moment they resolved. Alertmanager's checks come at 28h01m (firing: valid until 28h05m) and from
+// 28h03m20s (resolved then), and its clock reads about 28h04m10s through them (the test takes
+// seconds).
+const UnixTime k_t0 = SystemClock().now() - 28 * k_hour - 250;
 
 struct Receiver {  // a generic webhook receiver that keeps what it is sent
   httplib::Server server;
@@ -255,7 +257,7 @@ TEST_F(DaemonDay, AlertsFireAndResolveAtTheRightMoments) {
   sim->remove("ecs", "act-A");
   sim->patch("smc", "at-B", {{"RegisteredCount", "10"}});
   sim->patch("ecs", "act-D", {{"Disabled", true}});
-  at(28 * k_hour + 300);
+  at(28 * k_hour + 200);
   poll();
   EXPECT_TRUE(firing_in_metrics().empty()) << *firing_in_metrics().begin();
   EXPECT_TRUE(firing_in_alertmanager().empty());

@@ -134,6 +134,8 @@ TEST(Config, DaemonValues) {
   expect_error("[daemon]\nlisten = \"127.0.0.1:70000\"\n", 2, "daemon.listen", "not HOST:PORT");
   expect_error("[daemon]\nlog_level = \"verbose\"\n", 2, "daemon.log_level", "not one of trace");
   expect_error("[daemon]\nretention = \"1y\"\n", 2, "daemon.retention", "not a duration");
+  expect_error("[daemon]\nretention = \"30m\"\n", 2, "daemon.retention", "must be at least 1d");
+  expect_error("[daemon]\nretention = \"23h\"\n", 2, "daemon.retention", "must be at least 1d");
   expect_error("[daemon]\ndatabase = \"\"\n", 2, "daemon.database", "must not be empty");
 }
 

@@ -103,6 +103,28 @@ TEST(AlertRules, UsageBoundaries) {
   EXPECT_EQ(fired({unknown}), std::set<std::string>{});
 }
 
+// A code stored active or exhausted whose expiry has come since its scope's last listing (the scope
+// fails, or polls rarely) is expired now: no usage or forecast alert fires for it, and the
+// exposition says so.
+TEST(AlertRules, ACodeWhoseExpiryCameSinceItsListingIsExpired) {
+  auto used = smc("used", 3600, 99);  // 99/100: usage critical while active
+  used.code.expires_at = k_now - 10;
+  used.state = model::CodeState::active;  // as listed before its expiry
+  auto full = smc("full", 3600, 100);
+  full.code.expires_at = k_now - 10;
+  full.state = model::CodeState::exhausted;
+  EXPECT_EQ(fired({used, full}), std::set<std::string>{});
+  model::Snapshot st;
+  st.codes.emplace("k", std::make_shared<const model::CodeList>(std::vector<model::StoredCode>{used}));
+  std::string now_text;
+  metrics::write_snapshot(
+      st, [&](std::string_view p) { now_text.append(p); }, k_now);
+  EXPECT_NE(now_text.find(R"(id="used",name="n-used",state="expired")"), std::string::npos) << now_text;
+  std::string stored_text;
+  metrics::write_snapshot(st, [&](std::string_view p) { stored_text.append(p); });
+  EXPECT_NE(stored_text.find(R"(id="used",name="n-used",state="active")"), std::string::npos);
+}
+
 TEST(AlertRules, ACollectorsThresholdsOverrideTheGlobalOnes) {
   auto e = smc("e", 11 * 3600, 50);
   e.collector = "prod-ecs";

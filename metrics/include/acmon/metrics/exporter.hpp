@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,8 +26,9 @@ using Sink = std::function<void(std::string_view)>;
 // acmon_code_*, acmon_collector_* and acmon_alert_active in the text exposition format, built
 // at scrape time from the snapshot and handed to sink in pieces of about 64 KiB, so a scrape of
 // 100,000 codes never holds the whole page. (prometheus-cpp's ClientMetric model would cost a few
-// KiB per sample; these families are written directly.) Never throws.
-void write_snapshot(const model::Snapshot& snapshot, const Sink& sink);
+// KiB per sample; these families are written directly.) Never throws. With `now`, a code's state
+// label is its state then (one whose expiry has come since its scope's last listing is expired).
+void write_snapshot(const model::Snapshot& snapshot, const Sink& sink, std::optional<UnixTime> now = std::nullopt);
 
 // process_* from /proc at scrape time (prometheus-cpp has none built in).
 class ProcessCollectable final : public prometheus::Collectable {
@@ -61,6 +63,7 @@ std::string render(const std::vector<std::shared_ptr<prometheus::Collectable>>& 
 
 // The whole /metrics page: the snapshot's families, then the collectables.
 void write_all(const model::Snapshot& snapshot,
-               const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables, const Sink& sink);
+               const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables, const Sink& sink,
+               std::optional<UnixTime> now = std::nullopt);
 
 }  // namespace acmon::metrics

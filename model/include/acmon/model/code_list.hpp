@@ -125,6 +125,16 @@ class CodeRef {
     return get(CodeList::k_forecast, m_e.exhaustion_forecast);
   }
   [[nodiscard]] CodeState state() const { return m_e.state; }
+  // The state at `now`: as stored, except that a code whose expiry has come since is expired. The
+  // stored state is the one of the scope's last good listing; when the scope fails (or polls
+  // rarely), a code can expire long before the next one says so.
+  [[nodiscard]] CodeState state_at(UnixTime now) const {
+    const auto expires = expires_at();
+    if (m_e.state != CodeState::expired && m_e.state != CodeState::deleted && expires && *expires <= now) {
+      return CodeState::expired;
+    }
+    return m_e.state;
+  }
 
  private:
   [[nodiscard]] bool has(std::uint8_t bit) const { return (m_e.present & bit) != 0; }
