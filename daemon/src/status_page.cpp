@@ -161,8 +161,8 @@ void code_cell(Html& h, const Row& r) {
 }
 
 void expiring(Html& h, const model::Snapshot& snap, UnixTime now) {
-  const auto rows = top_rows(snap, [](const model::CodeRef& c) -> std::optional<double> {
-    if (c.state() != model::CodeState::active || !c.expires_at()) {
+  const auto rows = top_rows(snap, [now](const model::CodeRef& c) -> std::optional<double> {
+    if (c.state_at(now) != model::CodeState::active || !c.expires_at()) {
       return std::nullopt;
     }
     return static_cast<double>(*c.expires_at());
@@ -199,9 +199,10 @@ void expiring(Html& h, const model::Snapshot& snap, UnixTime now) {
   h.raw("</tbody></table></div></section>");
 }
 
-void most_used(Html& h, const model::Snapshot& snap) {
-  const auto rows = top_rows(snap, [](const model::CodeRef& c) -> std::optional<double> {
-    const bool counted = c.state() == model::CodeState::active || c.state() == model::CodeState::exhausted;
+void most_used(Html& h, const model::Snapshot& snap, UnixTime now) {
+  const auto rows = top_rows(snap, [now](const model::CodeRef& c) -> std::optional<double> {
+    const auto state = c.state_at(now);
+    const bool counted = state == model::CodeState::active || state == model::CodeState::exhausted;
     if (!counted || !c.limit() || *c.limit() <= 0 || !c.registered()) {
       return std::nullopt;
     }
@@ -353,7 +354,7 @@ std::string render_status_page(const StatusPageInput& in) {
   snap.for_each_code([&](const model::CodeRef& c) {
     if (!c.deleted_at()) {
       ++watched;
-      ++by_state[c.state()];
+      ++by_state[c.state_at(in.now)];
     }
   });
   std::size_t failing = 0;
@@ -392,7 +393,7 @@ std::string render_status_page(const StatusPageInput& in) {
   tile("failing", failing, "scopes failing");
   h.raw("</div><main>");
   expiring(h, snap, in.now);
-  most_used(h, snap);
+  most_used(h, snap, in.now);
   alerts(h, snap.alerts, in.now);
   collectors(h, snap.scopes, in.now);
   h.raw(
