@@ -21,9 +21,6 @@ using simdjson::dom::array;
 
 namespace {
 
-// The longest API error Code or RequestId kept, as api::check_answer keeps them.
-constexpr std::size_t k_max_code = 100;
-
 // Errors say which page; the caller knows the scope (Scope::describe()).
 Error at_page(Error e, int page) {
   if (page > 0) {
@@ -49,26 +46,6 @@ Result<std::int64_t> read_total(Item doc, const char* field) {
     }
   }
   return make_error(ErrorKind::parse, std::string("the response has no numeric ") + field);
-}
-
-// A page without its list that carries a Code is an error document answered under a success
-// status (api::check_answer already refuses Throttling* and a Code without a RequestId): the API
-// error it names, not a page that lacks fields. nullopt: no string Code.
-std::optional<Error> error_document(Item doc) {
-  std::string_view code;
-  if (doc["Code"].get(code) != simdjson::SUCCESS) {
-    return std::nullopt;
-  }
-  Error e = make_error(ErrorKind::api, "");
-  e.code = cap_text(code, k_max_code);
-  e.http_status = 200;
-  if (std::string_view s; doc["Message"].get(s) == simdjson::SUCCESS) {
-    e.message = cap_text(api::redact(std::string(s)));
-  }
-  if (std::string_view s; doc["RequestId"].get(s) == simdjson::SUCCESS) {
-    e.request_id = cap_text(s, k_max_code);
-  }
-  return e;
 }
 
 // Where each page's codes begin in the listing: (index of its first code, page number).
@@ -194,7 +171,10 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
     auto t = read_total(doc, api.total_field);
     const auto items = page_array(doc, api.items_field);
     if (!items) {
-      if (auto e = error_document(doc)) {
+      // An error document answered under a success status (api::check_answer already refuses
+      // Throttling* and a Code without a RequestId): the API error it names, not a page that lacks
+      // fields.
+      if (auto e = api::error_document(doc, 200)) {
         return at_page(*e, page);
       }
     }
@@ -263,7 +243,7 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
     const Item doc = **fetched;
     const auto items = page_array(doc, api.items_field);
     if (!items) {
-      if (auto e = error_document(doc)) {
+      if (auto e = api::error_document(doc, 200)) {  // as above
         return at_page(*e, page);
       }
       return at_page(make_error(ErrorKind::parse, std::string("the response lacks ") + api.items_field + "[]"), page);

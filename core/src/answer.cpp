@@ -77,37 +77,42 @@ Result<void> judge(const http::Response& response, simdjson::dom::parser& parser
     // Throttling is never a result, RequestId or not: taken as one, it would reach the collector
     // as a page without its list, and neither the retry nor the pacer would slow down for it.
     if (code && (code->starts_with("Throttling") || obj["RequestId"].error() == simdjson::NO_SUCH_FIELD)) {
-      const auto message = string_member(obj, "Message");
-      Error e = make_error(ErrorKind::api, message ? cap_text(redact(std::string(*message))) : std::string());
-      e.code = cap_text(*code, k_max_code);
-      e.http_status = response.status;
-      if (const auto request_id = string_member(obj, "RequestId")) {
-        e.request_id = cap_text(*request_id, k_max_code);
-      }
-      return e;
+      return *error_document(doc, response.status);
     }
     return {};
   }
-  Error e;
-  e.http_status = response.status;
-  const auto code = is_object ? string_member(obj, "Code") : std::nullopt;
-  if (code) {
-    e.kind = ErrorKind::api;
-    e.code = cap_text(*code, k_max_code);
-    if (const auto message = string_member(obj, "Message")) {
-      e.message = cap_text(redact(std::string(*message)));
+  if (parsed == simdjson::SUCCESS) {
+    if (auto e = error_document(doc, response.status)) {
+      return *e;
     }
-    if (const auto request_id = string_member(obj, "RequestId")) {
-      e.request_id = cap_text(*request_id, k_max_code);
-    }
-  } else {
-    e.kind = ErrorKind::http;
-    e.message = "HTTP " + std::to_string(response.status) + " without an API error body";
   }
+  Error e = make_error(ErrorKind::http, "HTTP " + std::to_string(response.status) + " without an API error body");
+  e.http_status = response.status;
   return e;
 }
 
 }  // namespace
+
+std::optional<Error> error_document(simdjson::dom::element doc, int status) {
+  simdjson::dom::object obj;
+  if (doc.get(obj) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  const auto code = string_member(obj, "Code");
+  if (!code) {
+    return std::nullopt;
+  }
+  Error e = make_error(ErrorKind::api, "");
+  e.code = cap_text(*code, k_max_code);
+  e.http_status = status;
+  if (const auto message = string_member(obj, "Message")) {
+    e.message = cap_text(redact(std::string(*message)));
+  }
+  if (const auto request_id = string_member(obj, "RequestId")) {
+    e.request_id = cap_text(*request_id, k_max_code);
+  }
+  return e;
+}
 
 Result<void> check_answer(const http::Response& response) {
   if (response.body.size() <= k_kept_parser_bytes) {

@@ -54,6 +54,20 @@ class StoreTest : public ::testing::Test {
     return v;
   }
 
+  // A firing code_expiring alert of code `id`, as the store takes them.
+  static AlertRecord expiring(const std::string& id) {
+    AlertRecord a;
+    a.rule = "code_expiring";
+    a.severity = "warning";
+    a.product = "smc";
+    a.account = "prod";
+    a.code_id = id;
+    a.collector = "prod-smc";
+    a.name = "n";
+    a.summary = "expires in 2d";
+    return a;
+  }
+
   // The store closed and opened again on the same file (what a restart does); false, with a
   // failure, when it does not open.
   bool reopen() {
@@ -187,17 +201,8 @@ TEST_F(StoreTest, AVersion4DatabaseKeepsItsAlertsAndTheirSummariesAsWritten) {
 // Version 6 named each receiver by its URL, secret and all; from version 7 it is keyed by the
 // SHA-256 of what version 6 stored, and what each receiver was told stays told.
 TEST_F(StoreTest, AVersion6DatabaseKeysItsReceiversByAHashOfTheirURL) {
-  AlertRecord a;
-  a.rule = "code_expiring";
-  a.severity = "warning";
-  a.product = "smc";
-  a.account = "prod";
-  a.code_id = "a";
-  a.collector = "prod-smc";
-  a.name = "n";
-  a.summary = "expires in 2d";
-  AlertRecord b = a;
-  b.code_id = "b";
+  const AlertRecord a = expiring("a");
+  const AlertRecord b = expiring("b");
   ASSERT_TRUE(store->reconcile_alerts({a, b}, 1000));
   const std::string hook = "webhook:https://oapi.dingtalk.com/robot/send?access_token=s3cret";
   const std::string am = "alertmanager:https://acmon:s3cret@am.example.com:9093";
@@ -352,17 +357,8 @@ TEST_F(StoreTest, ACheckpointLeavesNothingInTheLog) {
 // The one-day cutoff on resolutions is for receivers that never heard of the alert: one told that it
 // fired is owed its resolution however long it was unreachable.
 TEST_F(StoreTest, AResolutionIsOwedToAReceiverToldOfTheFiringHoweverLate) {
-  AlertRecord a;
-  a.rule = "code_expiring";
-  a.severity = "warning";
-  a.product = "smc";
-  a.account = "prod";
-  a.code_id = "a";
-  a.collector = "prod-smc";
-  a.name = "n";
-  a.summary = "expires in 2d";
-  AlertRecord b = a;
-  b.code_id = "b";
+  const AlertRecord a = expiring("a");
+  const AlertRecord b = expiring("b");
   ASSERT_TRUE(store->reconcile_alerts({a, b}, 1000));
   auto firing = store->pending_notifications("told", 0, 1000 - 86400);
   ASSERT_TRUE(firing) << firing.error().message;

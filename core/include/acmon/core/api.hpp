@@ -4,6 +4,7 @@
 #include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -13,6 +14,10 @@
 #include "acmon/core/result.hpp"
 #include "acmon/core/signing.hpp"
 #include "acmon/core/time.hpp"
+
+namespace simdjson::dom {
+class element;
+}  // namespace simdjson::dom
 
 namespace acmon::api {
 
@@ -78,6 +83,11 @@ void release_thread_parser();
 
 // check_answer, then the JSON document (parse_json_bounded's limits apply).
 Result<nlohmann::json> interpret(const http::Response& response);
+
+// The API error a document names when it has a string Code (its Message redacted, its RequestId
+// kept, both capped), as answered with HTTP `status`; nullopt without one (not an object, no Code).
+// check_answer reads error answers with it, and a collector a list page that lacks its list.
+std::optional<Error> error_document(simdjson::dom::element doc, int status);
 
 // Removes what an API error message must not carry into logs (a server's string-to-sign
 // echoes the request, security token included).
