@@ -1,5 +1,12 @@
 // Signing against published vectors (Alibaba's documentation and SDK tests), never against itself.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "acmon/core/crypto.hpp"
 #include "acmon/core/signing.hpp"
@@ -140,6 +147,46 @@ TEST(Crypto, KnownDigests) {
   EXPECT_EQ(acmon::crypto::base64("fo"), "Zm8=");
   EXPECT_EQ(acmon::crypto::random_hex(16).size(), 32U);
   EXPECT_NE(acmon::crypto::random_hex(16), acmon::crypto::random_hex(16));
+}
+
+// Nonces are drawn from a per-thread store of CSPRNG bytes: none repeats within a thread across
+// many refills of the store, nor between threads, nor in a child made by fork (which inherits a
+// copy of its parent's store).
+TEST(Crypto, NoncesNeverRepeat) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 5000; ++i) {  // 5000 x 16 bytes: the 4 KiB store is filled about 20 times
+    const auto n = acmon::crypto::random_hex(16);
+    ASSERT_EQ(n.size(), 32U);
+    ASSERT_TRUE(seen.insert(n).second) << "repeated nonce at " << i;
+  }
+  std::vector<std::string> other;
+  std::thread t([&] {
+    for (int i = 0; i < 1000; ++i) {
+      other.push_back(acmon::crypto::random_hex(16));
+    }
+  });
+  t.join();
+  for (const auto& n : other) {
+    ASSERT_TRUE(seen.insert(n).second) << "a nonce of another thread repeated";
+  }
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const auto n = acmon::crypto::random_hex(16);
+    const bool ok = write(fds[1], n.data(), n.size()) == static_cast<ssize_t>(n.size());
+    _exit(ok ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string from_child(32, '\0');
+  ASSERT_EQ(read(fds[0], from_child.data(), from_child.size()), 32);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_TRUE(seen.insert(from_child).second) << "the child drew its parent's next nonce";
+  EXPECT_TRUE(seen.insert(acmon::crypto::random_hex(16)).second);
 }
 
 // SipHash-2-4's published vectors (the reference implementation's vectors.h): key 00..0f, the

@@ -18,7 +18,8 @@ std::string base64(std::string_view raw);
 // else allowed (no whitespace, no `=` before the end). nullopt when the text is not that.
 std::optional<std::string> base64_decode(std::string_view text, bool url = false);
 std::string to_hex(std::string_view raw);
-// n random bytes from the OpenSSL CSPRNG, as 2n hex characters (signature nonces).
+// n random bytes from the OpenSSL CSPRNG, as 2n hex characters (signature nonces), drawn from a
+// per-thread store that the CSPRNG fills 4 KiB at a time; each byte is handed out once.
 std::string random_hex(std::size_t n);
 // n random bytes from the OpenSSL CSPRNG.
 std::string random_bytes(std::size_t n);
