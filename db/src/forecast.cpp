@@ -1,5 +1,7 @@
 // Exhaustion forecasts: each code's recent history of `registered`, read in one query, projected
 // to its limit (model/forecast.hpp).
+#include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "acmon/db/store.hpp"
@@ -11,22 +13,32 @@ namespace acmon::db {
 using detail::sqlite_error;
 using detail::Stmt;
 
-Result<void> Store::add_forecasts(std::vector<model::StoredCode>& codes, const CodeFilter& filter, UnixTime now) {
-  // The codes that can still run out: active, with a limit not yet reached. By collector and id,
-  // which is what a history row names (through its scope).
+Result<void> Store::add_forecasts(std::vector<model::StoredCode>& codes, const std::vector<std::int64_t>& scope_ids,
+                                  const CodeFilter& filter, UnixTime now) {
+  // The codes that can still run out: active, with a limit not yet reached. By scope and id, as a
+  // history row names its code: an id is unique only within its scope, and one collector lists
+  // many scopes (regions, orders, an organization's members), so the same id in two of them is two
+  // codes with a history each.
   std::unordered_map<std::string, std::size_t> candidates;
-  for (std::size_t i = 0; i < codes.size(); ++i) {
+  auto key_of = [](std::string& key, std::int64_t scope_id, std::string_view id) {
+    key = std::to_string(scope_id);
+    key += '\x1f';
+    key += id;
+  };
+  std::string key;
+  for (std::size_t i = 0; i < codes.size() && i < scope_ids.size(); ++i) {
     const auto& s = codes[i];
     const auto& c = s.code;
     if (s.state == model::CodeState::active && c.limit && *c.limit > 0 && c.registered && *c.registered < *c.limit) {
-      candidates.emplace(s.collector + '\x1f' + c.id, i);
+      key_of(key, scope_ids[i], c.id);
+      candidates.emplace(key, i);
     }
   }
   if (candidates.empty()) {
     return {};
   }
   std::string sql =
-      "SELECT s.collector, h.code_id, h.at, h.registered FROM history h JOIN scopes s ON s.id = h.scope_id "
+      "SELECT h.scope_id, h.code_id, h.at, h.registered FROM history h JOIN scopes s ON s.id = h.scope_id "
       "WHERE h.at >= ?1 AND h.registered IS NOT NULL";
   if (filter.scope) {
     sql += " AND s.collector = ?2 AND s.region = ?3 AND s.order_id = ?4 AND s.member = ?5";
@@ -44,11 +56,8 @@ Result<void> Store::add_forecasts(std::vector<model::StoredCode>& codes, const C
         .bind(5, std::string_view(filter.scope->member()));
   }
   std::unordered_map<std::size_t, std::vector<model::UsagePoint>> points;
-  std::string key;
   if (auto r = q.each([&] {
-        key = q.text(0);
-        key += '\x1f';
-        key += q.text(1);
+        key_of(key, q.i64(0), q.text_view(1));
         if (auto it = candidates.find(key); it != candidates.end()) {
           points[it->second].push_back({q.i64(2), q.i64(3)});
         }

@@ -19,7 +19,7 @@ Result<std::vector<StoredCode>> Store::codes(const CodeFilter& filter, UnixTime 
   std::string sql =
       "SELECT c.code_id, c.product, c.account, c.region, c.order_id, c.name, c.description, c.limit_count, "
       "c.registered, c.deregistered, c.created_at, c.expires_at, c.api_status, s.collector, c.first_seen, "
-      "s.last_success_at, c.deleted_at FROM codes c JOIN scopes s ON s.id = c.scope_id WHERE 1=1";
+      "s.last_success_at, c.deleted_at, c.scope_id FROM codes c JOIN scopes s ON s.id = c.scope_id WHERE 1=1";
   if (!filter.include_deleted && filter.state != CodeState::deleted) {
     sql += " AND c.deleted_at IS NULL";
   }
@@ -53,6 +53,7 @@ Result<std::vector<StoredCode>> Store::codes(const CodeFilter& filter, UnixTime 
         .bind(6, std::string_view(filter.scope->member()));
   }
   std::vector<StoredCode> out;
+  std::vector<std::int64_t> scope_ids;  // of each code in out, for the forecasts
   if (auto r = q.each([&] {
         StoredCode sc;
         Code c;
@@ -71,11 +72,12 @@ Result<std::vector<StoredCode>> Store::codes(const CodeFilter& filter, UnixTime 
           return;
         }
         out.push_back(std::move(sc));
+        scope_ids.push_back(q.i64(17));
       });
       !r) {
     return r.error();
   }
-  if (auto r = add_forecasts(out, filter, now); !r) {
+  if (auto r = add_forecasts(out, scope_ids, filter, now); !r) {
     return r.error();
   }
   return out;

@@ -839,3 +839,38 @@ TEST_F(StoreTest, OnlyOneWriterLockPerDatabase) {
   { auto released = std::move(*first); }
   EXPECT_TRUE(WriterLock::acquire(path));
 }
+
+// An id is unique only within its scope: two regions of one collector may list the same id, and
+// each is its own code with its own history. Their forecasts come each from its own history.
+TEST_F(StoreTest, TheSameIdInTwoScopesOfACollectorIsForecastFromItsOwnHistory) {
+  const Scope east{"prod-ecs", config::Product::ecs, "prod", "cn-east", ""};
+  const Scope west{"prod-ecs", config::Product::ecs, "prod", "cn-west", ""};
+  auto ecs = [](const std::string& region, std::int64_t used) {
+    Code c = code("act-1", used, 100);
+    c.product = config::Product::ecs;
+    c.region = region;
+    c.api_status = "enabled";
+    return c;
+  };
+  const UnixTime t0 = 1'000'000;
+  // East is used 10 an hour; west stays at 50 (flat: no forecast).
+  for (int h = 0; h <= 3; ++h) {
+    const UnixTime at = t0 + h * 3600;
+    ASSERT_TRUE(store->record_success(east, {ecs("cn-east", 10 + 10 * h)}, RunInfo{at - 1, at, 0.5, 1}, at));
+    ASSERT_TRUE(store->record_success(west, {ecs("cn-west", 50)}, RunInfo{at - 1, at, 0.5, 1}, at));
+  }
+  const UnixTime now = t0 + 3 * 3600 + 60;
+  auto codes = store->codes({}, now);
+  ASSERT_TRUE(codes) << codes.error().message;
+  ASSERT_EQ(codes->size(), 2U);
+  for (const auto& s : *codes) {
+    SCOPED_TRACE(s.code.region);
+    if (s.code.region == "cn-east") {
+      // 40 used, 60 to go at 10 an hour: 6 hours after the last listing.
+      ASSERT_TRUE(s.exhaustion_forecast);
+      EXPECT_EQ(*s.exhaustion_forecast, t0 + 9 * 3600);
+    } else {
+      EXPECT_FALSE(s.exhaustion_forecast) << "a flat code was forecast from another scope's history";
+    }
+  }
+}

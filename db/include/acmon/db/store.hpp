@@ -198,8 +198,10 @@ class Store {
   // Before a write: the path still names the file opened (check_file) and tx began.
   Result<void> writable(const detail::Transaction& tx) const;
   // Fills in exhaustion_forecast of the codes that can run out, from their history within
-  // model::k_forecast_window (the filter is the one they were read with).
-  Result<void> add_forecasts(std::vector<model::StoredCode>& codes, const CodeFilter& filter, UnixTime now);
+  // model::k_forecast_window (the filter is the one they were read with; scope_ids[i] is the scope
+  // of codes[i]).
+  Result<void> add_forecasts(std::vector<model::StoredCode>& codes, const std::vector<std::int64_t>& scope_ids,
+                             const CodeFilter& filter, UnixTime now);
 
   // A run whose listing is the one this Store wrote last for the scope, with the database unchanged
   // since (that run is still the scope's newest): the run alone is recorded. nullopt: not that case.
