@@ -1,4 +1,6 @@
 // Service: the notifier thread, delivering what each receiver is owed with backoff.
+#include <algorithm>
+
 #include "service_parts.hpp"
 
 namespace acmon::daemon {
@@ -48,7 +50,18 @@ void Service::notifier_loop() {
       gen = m_gen;
     }
     const std::string generator = "http://" + gen->cfg.daemon.listen + "/metrics";
+    // Alertmanager receivers first: their resends keep live alerts from resolving there, and each
+    // is one request; then the webhooks, each for its turn (k_webhook_turn). A webhook that sent
+    // something may be owed more: the next round comes at once, and ends when none sends.
+    std::vector<const config::Notify*> order;
     for (const auto& n : gen->cfg.notify) {
+      order.push_back(&n);
+    }
+    std::stable_partition(order.begin(), order.end(),
+                          [](const config::Notify* n) { return n->type == config::Notify::Type::alertmanager; });
+    bool again = false;
+    for (const config::Notify* receiver : order) {
+      const config::Notify& n = *receiver;
       const auto target = target_name(n);
       auto& [failures, next] = receivers[target];
       if (Steady::now() < next) {
@@ -60,6 +73,7 @@ void Service::notifier_loop() {
           spdlog::info("notifications to {} delivered again", target);
         }
         failures = 0;
+        again = again || (*r > 0 && n.type == config::Notify::Type::webhook);
         continue;
       }
       ++failures;
@@ -67,6 +81,10 @@ void Service::notifier_loop() {
       spdlog::warn("notifications to {} failed ({} in a row, next try in {} s): {}", target, failures,
                    std::chrono::duration_cast<std::chrono::seconds>(next - Steady::now()).count(),
                    r.error().describe());
+    }
+    if (again) {
+      std::lock_guard lock(m_notify_mutex);
+      m_notify_pending = true;
     }
   }
 }

@@ -85,7 +85,9 @@ std::string webhook_body(const db::PendingNotification& change, UnixTime now) {
 }
 
 Result<int> deliver(const config::Notify& receiver, http::Transport& transport, db::Store& store,
-                    std::mutex& store_mutex, UnixTime now, const std::string& generator_url) {
+                    std::mutex& store_mutex, UnixTime now, const std::string& generator_url,
+                    std::chrono::steady_clock::duration turn) {
+  const auto started = std::chrono::steady_clock::now();
   const std::string key = receiver_key(receiver);
   const std::string shown = target_name(receiver);
   const bool am = receiver.type == config::Notify::Type::alertmanager;
@@ -130,6 +132,9 @@ Result<int> deliver(const config::Notify& receiver, http::Transport& transport, 
     sent = *pending;
   } else {
     for (const auto& p : *pending) {
+      if (!sent.empty() && std::chrono::steady_clock::now() - started >= turn) {
+        break;  // its turn is over: the rest on the next
+      }
       if (auto r = post(receiver.url, webhook_body(p, now)); !r) {
         if (!sent.empty()) {
           std::lock_guard lock(store_mutex);

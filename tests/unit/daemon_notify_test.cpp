@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
 #include "acmon/core/crypto.hpp"
 #include "acmon/daemon/notify.hpp"
@@ -20,6 +22,7 @@ namespace {
 class Recording final : public http::Transport {
  public:
   Result<http::Response> send(const http::Request& request) override {
+    std::this_thread::sleep_for(delay);
     requests.push_back(request);
     http::Response r;
     r.status = status;
@@ -27,6 +30,7 @@ class Recording final : public http::Transport {
   }
   std::vector<http::Request> requests;
   int status = 200;
+  std::chrono::milliseconds delay{0};  // how long the receiver takes to answer
 };
 
 config::Notify receiver(config::Notify::Type type, std::string url) {
@@ -187,4 +191,48 @@ TEST_F(DeliverTest, AReceiverIsStoredByAHashOfItsURL) {
   for (const auto& n : {k_dingtalk, k_slack}) {
     EXPECT_EQ(sent(n, 1100), 0);
   }
+}
+
+// A webhook slow to answer, owed many changes, is told them over several turns: a delivery starts
+// no new request once its turn is over, marks what it sent, and the next delivery goes on from
+// there; each change is sent once, and every one in the end.
+TEST_F(DeliverTest, ASlowWebhookIsToldItsChangesOverSeveralTurns) {
+  std::vector<model::AlertRecord> firing;
+  for (int i = 0; i < 10; ++i) {
+    model::AlertRecord a;
+    a.rule = "code_expiring";
+    a.severity = "warning";
+    a.product = "smc";
+    a.account = "prod";
+    a.code_id = "at-" + std::to_string(i);
+    a.collector = "prod-smc";
+    a.name = "builds";
+    a.summary = "expires in 2d";
+    firing.push_back(a);
+  }
+  ASSERT_TRUE(store->reconcile_alerts(firing, 1000));
+  transport.delay = std::chrono::milliseconds(40);
+  const auto turn = std::chrono::milliseconds(100);
+  std::vector<int> turns;
+  for (int round = 0; round < 20; ++round) {
+    auto r = daemon::deliver(k_slack, transport, *store, store_mutex, 1000, "", turn);
+    ASSERT_TRUE(r) << r.error().describe();
+    if (*r == 0) {
+      break;
+    }
+    turns.push_back(*r);
+  }
+  ASSERT_GE(turns.size(), 2U) << "all ten changes went in one turn";
+  for (const int n : turns) {
+    EXPECT_GE(n, 1);
+    EXPECT_LE(n, 4);  // 100 ms at 40 ms a request: the third (or a fourth, late) starts before the turn is over
+  }
+  std::set<std::string> told;
+  for (const auto& req : transport.requests) {
+    const auto body = nlohmann::json::parse(req.body);
+    EXPECT_TRUE(told.insert(body["alert"]["id"].get<std::string>()).second)
+        << "told twice: " << body["alert"]["id"];
+  }
+  EXPECT_EQ(told.size(), 10U);
+  EXPECT_EQ(transport.requests.size(), 10U);
 }

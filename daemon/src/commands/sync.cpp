@@ -56,7 +56,9 @@ int cmd_sync(const std::string& path, const std::vector<std::string>& only, bool
   if (!no_notify) {
     std::mutex store_mutex;
     for (const auto& n : cfg.notify) {
-      auto r = daemon::deliver(n, transport, *store, store_mutex, clock.now(), "");
+      // One run, one delivery: each receiver is told everything it is owed before the command ends.
+      auto r = daemon::deliver(n, transport, *store, store_mutex, clock.now(), "",
+                               std::chrono::steady_clock::duration::max());
       if (!r) {
         std::cerr << "acmon: notifying " << daemon::target_name(n) << ": " << r.error().describe() << "\n";
       }

@@ -2,6 +2,7 @@
 // told lives in the store, so a restart neither loses nor repeats a resolution.
 #pragma once
 
+#include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -43,9 +44,19 @@ std::string alertmanager_body(const std::vector<db::PendingNotification>& alerts
 // The webhook body of one alert change: {"status", "alert": {...}} with the `acmon alerts --json` keys.
 std::string webhook_body(const db::PendingNotification& change, UnixTime now);
 
-// Sends what one receiver is owed, once, and marks it sent. Returns how many alerts were
-// delivered, or the error (nothing is marked then). Network I/O happens outside store_mutex.
+// A webhook is told of each change in a request of its own. One slow to answer (up to the 10 s
+// timeout a request) with many changes owed would hold the notifier for as long as they take, and
+// Alertmanager's resends with it, until Alertmanager resolved live alerts at their endsAt. So a
+// delivery to a webhook starts no new request once it has run this long: it marks what it sent,
+// and the notifier comes back for the rest after the other receivers had their turn.
+constexpr std::chrono::seconds k_webhook_turn{15};
+
+// Sends what one receiver is owed and marks it sent: Alertmanager all in one request, a webhook
+// change by change for up to `turn` (k_webhook_turn above; the changes not reached are left owed).
+// Returns how many alerts were delivered, or the error of the request that failed (what a webhook
+// was sent before it is marked; nothing else). Network I/O happens outside store_mutex.
 Result<int> deliver(const config::Notify& receiver, http::Transport& transport, db::Store& store,
-                    std::mutex& store_mutex, UnixTime now, const std::string& generator_url);
+                    std::mutex& store_mutex, UnixTime now, const std::string& generator_url,
+                    std::chrono::steady_clock::duration turn = k_webhook_turn);
 
 }  // namespace acmon::daemon
