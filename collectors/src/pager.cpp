@@ -217,6 +217,10 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
   return std::move(out);
 }
 
+// The longest NextToken taken. The cloud's are tens of bytes; one of megabytes would be sent back in
+// every request after it and, kept to find a repeat, held up to k_max_pages times.
+constexpr std::size_t k_max_token = 4096;
+
 // NextToken until it comes back empty, and only then: an empty page that still carries a token is
 // followed, not taken as the end; a token that repeats an earlier one fails the listing.
 Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, int utc_offset, bool discovered,
@@ -256,6 +260,13 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
       std::string_view s;
       if (t.get(s) != simdjson::SUCCESS) {
         return at_page(make_error(ErrorKind::parse, "NextToken is not a string"), page);
+      }
+      // Sent back with the next request and kept to find a repeat: a bounded size.
+      if (s.size() > k_max_token) {
+        return at_page(
+            make_error(ErrorKind::parse, "NextToken is " + std::to_string(s.size()) + " bytes, over the limit of " +
+                                             std::to_string(k_max_token) + "; the listing is not trusted"),
+            page);
       }
       next = s;
     }

@@ -267,3 +267,32 @@ TEST(Paging, APageWithMoreItemsThanAskedForIsRefused) {
   ASSERT_TRUE(full.has_value()) << full.error().describe();
   EXPECT_EQ(full->codes.size(), 50U);
 }
+
+TEST(Paging, ANextTokenOverItsLimitIsRefused) {
+  json items = json::array();
+  for (int i = 0; i < 60; ++i) {
+    json item = ecs_item();
+    item["ActivationId"] = "act-" + std::to_string(i);
+    items.push_back(item);
+  }
+  auto pages = [&](const std::string& token) {
+    const json first = {
+        {"RequestId", "r"}, {"NextToken", token}, {"ActivationList", json(items.begin(), items.begin() + 50)}};
+    const json second = {
+        {"RequestId", "r"}, {"NextToken", ""}, {"ActivationList", json(items.begin() + 50, items.end())}};
+    return std::vector<std::string>{first.dump(), second.dump()};
+  };
+  Rig rig;
+  Collector ecs = rig.collector(config::Product::ecs, {"cn-hangzhou"});
+  const Scope scope{"c", config::Product::ecs, "a", "cn-hangzhou", ""};
+  rig.transport.pages = pages(std::string(4097, 'x'));
+  auto e = ecs.list(scope);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().message, "page 1: NextToken is 4097 bytes, over the limit of 4096; the listing is not trusted");
+  // At the limit, a token like any other.
+  rig.transport.pages = pages(std::string(4096, 'x'));
+  rig.transport.sent = 0;
+  auto ok = ecs.list(scope);
+  ASSERT_TRUE(ok.has_value()) << ok.error().describe();
+  EXPECT_EQ(ok->codes.size(), 60U);
+}
