@@ -72,6 +72,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 90))
       ->capture_default_str();
 
+  auto* migrate = app.add_subcommand(
+      "migrate", "upgrade the database to this acmon's schema (refused while `acmon run` uses it), then exit");
+  add_config(migrate);
+
   auto* check = app.add_subcommand("check-config", "validate the configuration and the credentials' presence");
   add_config(check);
 
@@ -98,6 +102,9 @@ int main(int argc, char** argv) {
     }
     if (history->parsed()) {
       return cmd_history(config_path, id, json, since);
+    }
+    if (migrate->parsed()) {
+      return cmd_migrate(config_path);
     }
     if (create->parsed()) {
       return cmd_token_create(config_path, account, name, description, count, ttl_days);

@@ -54,9 +54,15 @@ std::vector<ScopeOutcome> Service::run_members(const std::shared_ptr<Unit>& u, b
   if (listing.error) {
     return outcomes;
   }
+  // The configuration in force now, the members alone changed in it: a reload committed since
+  // this listing began (or while it is written) is kept, never replaced by an older copy.
+  std::unique_lock config_lock(m_config_mutex);
   config::Config next;
   {
     std::lock_guard lock(m_sched_mutex);
+    if (m_cfg.find_organization(org->name) == nullptr) {
+      return outcomes;  // a reload removed the organization meanwhile
+    }
     auto it = m_cfg.members.find(org->name);
     if (it != m_cfg.members.end() && same_members(it->second, listing.members)) {
       return outcomes;
@@ -72,6 +78,7 @@ std::vector<ScopeOutcome> Service::run_members(const std::shared_ptr<Unit>& u, b
     m_cfg = std::move(next);
   }
   build_units(fresh);
+  config_lock.unlock();
   // Members that left are no longer watched: their series go, their alerts resolve.
   if (auto r = load_state(); !r) {
     spdlog::error("reading the state back: {}", r.error().message);

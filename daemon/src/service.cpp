@@ -238,6 +238,7 @@ void Service::stop() {
 
 std::string Service::reload(config::Config next) {
   std::string notes;
+  std::unique_lock config_lock(m_config_mutex);  // until the units are built (m_config_mutex)
   if (next.daemon.database != m_cfg.daemon.database) {
     notes += "daemon.database changed: takes effect after a restart; ";
     next.daemon.database = m_cfg.daemon.database;
@@ -278,6 +279,7 @@ std::string Service::reload(config::Config next) {
     m_cfg = next;
   }
   build_units(gen);
+  config_lock.unlock();
   if (auto r = load_state(); !r) {
     notes += "state not reloaded: " + r.error().message + "; ";
   }

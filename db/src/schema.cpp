@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "compare.hpp"
 #include "rows.hpp"
@@ -148,6 +150,61 @@ const char* const k_pragmas[] = {
     "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY",
 };
 
+// SQLite's process-wide settings, before its first use.
+void configure_sqlite() {
+  // SQLite counts its allocations under one process-wide mutex unless told otherwise before its
+  // first use; acmon never reads the counts. Refused (and harmless) once SQLite is in use.
+  static const bool k_no_memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  (void)k_no_memstatus;
+  // Nor does a connection's page cache start with one block of 20 pages (170 KiB of 8 KiB pages),
+  // which it would keep until closed: each page is allocated alone, so that sqlite3_db_release_memory
+  // (release_memory) gives every one of them back. Refused, like the above, once SQLite is in use.
+  static const bool k_no_bulk_pages = sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0) == SQLITE_OK;
+  (void)k_no_bulk_pages;
+}
+
+// The file: URI of a path, every byte but the unreserved ones and '/' percent-encoded (SQLite
+// reads '?', '#' and '%' in it as URI syntax).
+std::string file_uri(const std::string& path) {
+  std::error_code ec;
+  std::string abs = std::filesystem::absolute(path, ec).string();
+  if (ec) {
+    abs = path;
+  }
+  static const char* const k_hex = "0123456789ABCDEF";
+  std::string uri = "file://";
+  for (const char ch : abs) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) != 0 || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
+      uri.push_back(ch);
+    } else {
+      uri.push_back('%');
+      uri.push_back(k_hex[c >> 4]);
+      uri.push_back(k_hex[c & 15]);
+    }
+  }
+  return uri;
+}
+
+// PRAGMA user_version, read; the error keeps SQLite's extended code in `rc`.
+Result<int> read_user_version(sqlite3* db, int& rc) {
+  sqlite3_stmt* st = nullptr;
+  rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(st);
+  }
+  if (rc != SQLITE_ROW) {
+    rc = sqlite3_extended_errcode(db);
+    Error error = sqlite_error(db, "reading the schema version");
+    sqlite3_finalize(st);
+    return error;
+  }
+  const int version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  rc = SQLITE_OK;
+  return version;
+}
+
 // Prepared statements holding this much or more are finalized by release_memory: the multi-row
 // writes of batch.cpp (those of 128 rows hold 210 and 240 KiB), not the single-row ones every run
 // uses (2 to 6 KiB).
@@ -196,15 +253,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
       return make_error(ErrorKind::db, "database " + path + ": cannot create it: " + std::strerror(errno));
     }
   }
-  // SQLite counts its allocations under one process-wide mutex unless told otherwise before its
-  // first use; acmon never reads the counts. Refused (and harmless) once SQLite is in use.
-  static const bool k_no_memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
-  (void)k_no_memstatus;
-  // Nor does a connection's page cache start with one block of 20 pages (170 KiB of 8 KiB pages),
-  // which it would keep until closed: each page is allocated alone, so that sqlite3_db_release_memory
-  // (release_memory) gives every one of them back. Refused, like the above, once SQLite is in use.
-  static const bool k_no_bulk_pages = sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0) == SQLITE_OK;
-  (void)k_no_bulk_pages;
+  configure_sqlite();
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -229,6 +278,91 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
       return make_error(ErrorKind::db, "database " + path + ": " + std::strerror(errno));
     }
     store->m_identity.emplace(static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
+  }
+  return store;
+}
+
+Result<std::unique_ptr<Store>> Store::open_read_only(const std::string& path) {
+  const std::string named = "database " + path;
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> identity;
+  if (is_file_path(path)) {
+    // SQLite would say "unable to open database file" alone; the reason is worth more.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) {
+        return make_error(ErrorKind::db, named +
+                                             ": no such file (acmon makes it at its first `acmon run` or `acmon "
+                                             "sync`; a command that only reads never does)");
+      }
+      return make_error(ErrorKind::db, named + ": " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return make_error(ErrorKind::db, named + ": not a regular file");
+    }
+    identity.emplace(static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino));
+  }
+  configure_sqlite();
+  // No pragma that writes (journal_mode and page_size are in the file's header; the database is
+  // in WAL mode already if acmon made it) and no migration.
+  auto connect = [&](const std::string& name, int flags, int& rc) -> Result<std::unique_ptr<Store>> {
+    sqlite3* raw = nullptr;
+    rc = sqlite3_open_v2(name.c_str(), &raw, flags | SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    std::unique_ptr<Store> store(new Store(raw, path));
+    store->m_read_only = true;
+    store->m_identity = identity;
+    if (rc != SQLITE_OK) {
+      rc = raw != nullptr ? sqlite3_extended_errcode(raw) : rc;
+      return sqlite_error(raw, named);
+    }
+    sqlite3_busy_timeout(raw, 10000);
+    sqlite3_extended_result_codes(raw, 1);
+    auto version = read_user_version(raw, rc);
+    if (!version) {
+      return make_error(ErrorKind::db, named + ": " + version.error().message);
+    }
+    store->m_opened_version = *version;
+    if (auto r = exec(raw, "PRAGMA temp_store=MEMORY"); !r) {  // per connection: nothing written
+      return make_error(ErrorKind::db, named + ": " + r.error().message);
+    }
+    return store;
+  };
+  int rc = SQLITE_OK;
+  auto store = connect(path, 0, rc);
+  // A WAL database needs its -shm: SQLite makes it (and the -wal) when the reader may write the
+  // directory, and reads through one a writer keeps. When there is neither a -wal (no connection
+  // has the database open, or the last one closed it cleanly: the file holds every commit) nor a
+  // way to make the -shm, the file is read as it stands, without locks (immutable). A writer that
+  // starts meanwhile writes to a new -wal; the file itself changes only at a checkpoint, after that
+  // writer's first runs, not within the moment this reads.
+  const int primary = rc & 0xff;
+  if (!store && is_file_path(path) && (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN)) {
+    struct stat wal {};
+    if (::stat((path + "-wal").c_str(), &wal) != 0 && errno == ENOENT) {
+      if (auto again = connect(file_uri(path) + "?immutable=1", SQLITE_OPEN_URI, rc); again) {
+        store = std::move(again);
+      }
+    }
+  }
+  if (!store) {
+    return store.error();
+  }
+  const int version = (*store)->m_opened_version;
+  if (version > k_schema_version) {
+    return make_error(ErrorKind::db, named + ": schema version " + std::to_string(version) +
+                                         " is newer than this acmon knows (" + std::to_string(k_schema_version) +
+                                         "); refusing to touch it");
+  }
+  if (version == 0) {
+    return make_error(ErrorKind::db,
+                      named +
+                          ": no acmon schema in it (schema version 0): not a database acmon made, or one "
+                          "it never wrote to");
+  }
+  if (version < k_schema_version) {
+    return make_error(ErrorKind::db, named + ": schema version " + std::to_string(version) +
+                                         " is older than this acmon's (" + std::to_string(k_schema_version) +
+                                         "); a command that only reads does not upgrade it: the daemon does when "
+                                         "it starts, or `acmon migrate` (with the daemon stopped)");
   }
   return store;
 }
@@ -283,6 +417,7 @@ Result<void> Store::migrate_steps() {
     }
     version = static_cast<int>(v.i64(0));
   }
+  m_opened_version = version;
   if (version > k_schema_version) {
     return make_error(ErrorKind::db, "schema version " + std::to_string(version) + " is newer than this acmon knows (" +
                                          std::to_string(k_schema_version) + "); refusing to touch it");

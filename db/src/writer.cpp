@@ -181,6 +181,9 @@ Result<std::int64_t> Store::scope_id(const Scope& scope) {
 }
 
 Result<void> Store::writable(const detail::Transaction& tx) const {
+  if (m_read_only) {
+    return make_error(ErrorKind::db, "database " + m_path + " was opened read-only: nothing is written to it");
+  }
   if (auto r = check_file(); !r) {
     return r.error();
   }

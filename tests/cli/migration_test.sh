@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Today's acmon on a database of the previous schema with data in it (tests/fixtures/schema-v1.sql):
-# codes, history and alerts read it, the schema is migrated to the current version and every row
-# survives; a sync against acmon-sim continues the old history. A database of a newer schema is
-# refused with a clear message and left untouched.
+# Today's acmon on a database of each previous schema with data in it (tests/fixtures/schema-v*.sql):
+# codes, alerts and history, which only read, refuse it with a clear message and leave it as it was
+# (they never upgrade a database under an older daemon); acmon migrate upgrades it to the current
+# version, every row surviving (and is refused while a daemon holds the database); the read-only
+# commands read it then, and a sync against acmon-sim continues the old history. A database of a
+# newer schema is refused with a clear message and left untouched.
 #   migration_test.sh ACMON ACMON_SIM
 set -uo pipefail
 ACMON=$1
@@ -18,6 +20,19 @@ current=7
 db=$work/acmon.db
 C=(--config "$work/acmon.toml")
 sql() { sqlite3 -batch "$1" "$2" 2>&1; }  # prints sqlite3's error instead of an empty answer
+# refused_as_older DB VERSION CONFIG_OPTION...: codes, alerts and history refuse the database,
+# naming it and what upgrades it, and leave it as it was (its schema version and its bytes).
+refused_as_older() {
+  local file=$1 version=$2 before
+  shift 2
+  before=$(md5sum <"$file")
+  local msg="database $file: schema version $version is older than this acmon's \($current\); a command that only reads does not upgrade it: the daemon does when it starts, or .acmon migrate."
+  expect "acmon codes refuses the version $version database" 1 "$msg" -- "$ACMON" codes "$@"
+  expect "... acmon alerts too" 1 "$msg" -- "$ACMON" alerts "$@"
+  expect "... acmon history too" 1 "$msg" -- "$ACMON" history at-old-1 "$@"
+  check "... none of them changed it (same bytes, still schema version $version)" \
+    "[ \"\$(md5sum <'$file')\" = '$before' ] && [ \"\$(sql '$file' 'PRAGMA user_version')\" = $version ]"
+}
 
 printf 'mig-secret\n' >"$work/secret"
 chmod 600 "$work/secret"
@@ -33,8 +48,24 @@ if ! out=$(sqlite3 -batch "$db" <"$here/../fixtures/schema-v1.sql" 2>&1); then
 fi
 check "the fixture is a version 1 database" "[ \"\$(sql '$db' 'PRAGMA user_version')\" = 1 ]"
 
-# ---- the read-only commands on the old database ----------------------------------------------
-expect "acmon codes --json reads the version 1 database" 0 'at-old-1' -- "$ACMON" codes --json "${C[@]}"
+# ---- the read-only commands on the old database, acmon migrate -------------------------------
+refused_as_older "$db" 1 "${C[@]}"
+# A daemon holds the database (its lock, as WriterLock takes it): no upgrade under it.
+(
+  exec 9>"$db.lock"
+  flock 9
+  exec sleep 30  # the lock is this process's: it goes when the process does
+) &
+holder=$!
+wait_for 10 "! flock -n '$db.lock' true"
+expect "acmon migrate is refused while a daemon holds the database" 1 "database $db is in use by another acmon run" \
+  -- "$ACMON" migrate "${C[@]}"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+check "... still schema version 1" "[ \"\$(sql '$db' 'PRAGMA user_version')\" = 1 ]"
+expect "acmon migrate upgrades it" 0 "$db: schema version $current \(upgraded from 1\)" -- "$ACMON" migrate "${C[@]}"
+expect "... and again: already current" 0 "$db: schema version $current, already current" -- "$ACMON" migrate "${C[@]}"
+expect "acmon codes --json reads the migrated database" 0 'at-old-1' -- "$ACMON" codes --json "${C[@]}"
 got=$(json_eval 'console.log(d.map(c => [c.id, c.state, c.limit, c.registered, c.created_at, c.expires_at, c.first_seen, c.name, c.description].join("|")).join("\n"))' <<<"$out")
 want="at-old-1|active|100|7|2100-01-01T00:00:00Z|2100-04-01T00:00:00Z|2026-01-01T00:00:00Z|builds|the build farm
 at-old-2|expired|10|1|2020-01-01T00:00:00Z|2020-01-08T00:00:00Z|2026-01-01T00:00:00Z|lapsed|"
@@ -86,6 +117,8 @@ if ! out=$(sqlite3 -batch "$db2" <"$here/../fixtures/schema-v2.sql" 2>&1); then
   bad "the version 2 fixture loads: $out"
 fi
 acmon_config "$work/acmon-v2.toml" --database "$db2" --listen 127.0.0.1:0 --account mig --key-id LTAImig --secret-file "$work/secret" --smc
+refused_as_older "$db2" 2 "${C2[@]}"
+expect "acmon migrate upgrades it" 0 "schema version $current \\(upgraded from 2\\)" -- "$ACMON" migrate "${C2[@]}"
 expect "acmon alerts reads the version 2 database's firing alert" 0 'code_expiring.*at-old-2' -- "$ACMON" alerts "${C2[@]}"
 check "... migrated to version $current" "[ \"\$(sql '$db2' 'PRAGMA user_version')\" = $current ]"
 check "... every row kept (1 scope, 3 runs, 3 codes, 5 history rows, 1 alert, 1 notification)" \
@@ -103,6 +136,8 @@ if ! out=$(sqlite3 -batch "$db3" <"$here/../fixtures/schema-v3.sql" 2>&1); then
   bad "the version 3 fixture loads: $out"
 fi
 acmon_config "$work/acmon-v3.toml" --database "$db3" --listen 127.0.0.1:0 --account mig --key-id LTAImig --secret-file "$work/secret" --smc
+refused_as_older "$db3" 3 "${C3[@]}"
+expect "acmon migrate upgrades it" 0 "schema version $current \\(upgraded from 3\\)" -- "$ACMON" migrate "${C3[@]}"
 expect "acmon alerts reads the version 3 database's firing alert" 0 'code_expiring.*at-old-2' -- "$ACMON" alerts "${C3[@]}"
 check "... migrated to version $current" "[ \"\$(sql '$db3' 'PRAGMA user_version')\" = $current ]"
 check "... every row kept (2 scopes, 3 runs, 3 codes, 5 history rows, 1 alert, 1 notification, 1 member)" \
@@ -124,6 +159,8 @@ if ! out=$(sqlite3 -batch "$db4" <"$here/../fixtures/schema-v4.sql" 2>&1); then
   bad "the version 4 fixture loads: $out"
 fi
 acmon_config "$work/acmon-v4.toml" --database "$db4" --listen 127.0.0.1:0 --account mig --key-id LTAImig --secret-file "$work/secret" --smc
+refused_as_older "$db4" 4 "${C4[@]}"
+expect "acmon migrate upgrades it" 0 "schema version $current \\(upgraded from 4\\)" -- "$ACMON" migrate "${C4[@]}"
 expect "acmon alerts reads the version 4 database's firing alert, its summary as written" 0 \
   'code_expiring.*at-old-2.*expires in 5d' -- "$ACMON" alerts "${C4[@]}"
 check "... migrated to version $current" "[ \"\$(sql '$db4' 'PRAGMA user_version')\" = $current ]"
@@ -148,6 +185,8 @@ if ! out=$(sqlite3 -batch "$db5" <"$here/../fixtures/schema-v5.sql" 2>&1); then
 fi
 old_fps=$(sql "$db5" 'SELECT group_concat(fingerprint) FROM (SELECT fingerprint FROM codes ORDER BY code_id)')
 acmon_config "$work/acmon-v5.toml" --database "$db5" --listen 127.0.0.1:0 --account mig --key-id LTAImig --secret-file "$work/secret" --smc
+refused_as_older "$db5" 5 "${C5[@]}"
+expect "acmon migrate upgrades it" 0 "schema version $current \\(upgraded from 5\\)" -- "$ACMON" migrate "${C5[@]}"
 expect "acmon alerts reads the version 5 database's firing alert, its span counted" 0 \
   'code_expiring.*at-old-2.*expires in [0-9]+d' -- "$ACMON" alerts "${C5[@]}"
 check "... migrated to version $current" "[ \"\$(sql '$db5' 'PRAGMA user_version')\" = $current ]"
@@ -176,6 +215,8 @@ want_keys=$(sql "$db6" 'SELECT DISTINCT target FROM notifications' | while IFS= 
   printf '%s' "$t" | sha256sum | cut -d' ' -f1
 done | sort | paste -sd,)
 acmon_config "$work/acmon-v6.toml" --database "$db6" --listen 127.0.0.1:0 --account mig --key-id LTAImig --secret-file "$work/secret" --smc
+refused_as_older "$db6" 6 "${C6[@]}"
+expect "acmon migrate upgrades it" 0 "schema version $current \\(upgraded from 6\\)" -- "$ACMON" migrate "${C6[@]}"
 expect "acmon alerts reads the version 6 database's firing alert" 0 'code_expiring.*at-old-2' -- "$ACMON" alerts "${C6[@]}"
 check "... migrated to version $current" "[ \"\$(sql '$db6' 'PRAGMA user_version')\" = $current ]"
 check "... every receiver keyed by the SHA-256 of its stored URL ($want_keys)" \
@@ -199,6 +240,7 @@ expect "acmon codes refuses a database of schema $newer" 1 "$msg" -- "$ACMON" co
 expect "acmon alerts refuses it" 1 "$msg" -- "$ACMON" alerts "${C[@]}"
 expect "acmon history refuses it" 1 "$msg" -- "$ACMON" history at-old-1 "${C[@]}"
 expect "acmon sync refuses it" 1 "$msg" -- "$ACMON" sync --no-notify "${C[@]}"
+expect "acmon migrate refuses it" 1 "$msg" -- "$ACMON" migrate "${C[@]}"
 expect "acmon run refuses it" 1 "$msg" -- timeout -k 2 20 "$ACMON" run "${C[@]}"
 check "... and nothing touched it (still schema $newer, same rows)" \
   "[ \"\$(sql '$db' 'PRAGMA user_version')\" = $newer ] && [ \"\$(sql '$db' '.dump' | md5sum)\" = '$before' ]"

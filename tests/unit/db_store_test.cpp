@@ -764,6 +764,92 @@ TEST_F(StoreTest, AReaderSeesCommittedStateWhileAWriterWorks) {
   ASSERT_EQ(sqlite3_exec(store->handle(), "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
 }
 
+// Item: the read-only open (acmon codes, alerts, history) never makes a database: a path naming no
+// file is an error naming it, and nothing is there afterwards.
+TEST_F(StoreTest, AReadOnlyOpenNeverMakesTheFile) {
+  for (const auto& missing : {dir / "typo.db", dir / "no" / "such" / "dir.db"}) {
+    auto s = Store::open_read_only(missing.string());
+    ASSERT_FALSE(s) << missing;
+    EXPECT_NE(s.error().message.find("database " + missing.string() + ": no such file"), std::string::npos)
+        << s.error().message;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      EXPECT_FALSE(fs::exists(missing.string() + suffix)) << missing << suffix;
+    }
+  }
+  EXPECT_FALSE(fs::exists(dir / "no"));
+}
+
+// Item: a read-only Store reads beside a writer (WAL): not blocked by its open transaction, and it
+// sees each commit; it writes nothing itself, and its write methods refuse.
+TEST_F(StoreTest, AReadOnlyStoreReadsBesideAWriterAndWritesNothing) {
+  ASSERT_TRUE(sync({code("a")}, 2000));
+  auto reader = Store::open_read_only(path);
+  ASSERT_TRUE(reader) << reader.error().message;
+  EXPECT_TRUE((*reader)->read_only());
+  ASSERT_EQ(sqlite3_exec(store->handle(), "BEGIN IMMEDIATE; UPDATE codes SET name='x'", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  auto codes = (*reader)->codes({}, 2000);
+  ASSERT_TRUE(codes) << codes.error().message;
+  ASSERT_EQ(codes->size(), 1U);
+  EXPECT_EQ((*codes)[0].code.name, "n-a");
+  ASSERT_EQ(sqlite3_exec(store->handle(), "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_TRUE(sync({code("a"), code("b")}, 3000));
+  codes = (*reader)->codes({}, 3000);
+  ASSERT_TRUE(codes) << codes.error().message;
+  EXPECT_EQ(codes->size(), 2U);
+  auto history = (*reader)->history("b", std::nullopt);
+  ASSERT_TRUE(history) << history.error().message;
+  EXPECT_EQ(history->size(), 1U);
+  ASSERT_TRUE((*reader)->alerts(true));
+  ASSERT_TRUE((*reader)->members());
+
+  const auto runs = count("SELECT count(*) FROM runs");
+  auto failed = (*reader)->record_failure(scope, "boom", RunInfo{4000, 4000, 0.1, 0});
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().message.find("opened read-only"), std::string::npos) << failed.error().message;
+  EXPECT_FALSE((*reader)->record_success(scope, {code("c")}, RunInfo{4000, 4000, 0.1, 1}, 4000));
+  EXPECT_FALSE((*reader)->reconcile_alerts({expiring("a")}, 4000));
+  EXPECT_FALSE((*reader)->store_members("org", {}, 4000));
+  EXPECT_FALSE((*reader)->prune(10000));
+  EXPECT_EQ(count("SELECT count(*) FROM runs"), runs);
+  EXPECT_EQ(count("SELECT count(*) FROM alerts"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM codes"), 2);
+}
+
+// Item: a read-only open takes the schema as it finds it: an older one is refused (the daemon or
+// `acmon migrate` upgrades it), a newer one too, and neither is changed; at the current version,
+// nothing the read-write open would add (the fingerprint key) is written.
+TEST_F(StoreTest, AReadOnlyOpenRefusesAnotherSchemaAndChangesNothing) {
+  ASSERT_TRUE(sync({code("a")}, 2000));
+  auto user_version = [&]() { return count("PRAGMA user_version"); };
+  ASSERT_EQ(sqlite3_exec(store->handle(), "PRAGMA user_version=6", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto older = Store::open_read_only(path);
+  ASSERT_FALSE(older);
+  EXPECT_NE(older.error().message.find("database " + path + ": schema version 6 is older than this acmon's (" +
+                                       std::to_string(k_schema_version) + ")"),
+            std::string::npos)
+      << older.error().message;
+  EXPECT_NE(older.error().message.find("acmon migrate"), std::string::npos) << older.error().message;
+  EXPECT_EQ(user_version(), 6);
+
+  ASSERT_EQ(sqlite3_exec(store->handle(), "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto newer = Store::open_read_only(path);
+  ASSERT_FALSE(newer);
+  EXPECT_NE(newer.error().message.find("schema version 99 is newer than this acmon knows"), std::string::npos)
+      << newer.error().message;
+  EXPECT_EQ(user_version(), 99);
+
+  const std::string set = "PRAGMA user_version=" + std::to_string(k_schema_version) + "; DELETE FROM meta";
+  ASSERT_EQ(sqlite3_exec(store->handle(), set.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  auto current = Store::open_read_only(path);
+  ASSERT_TRUE(current) << current.error().message;
+  EXPECT_EQ((*current)->opened_schema_version(), k_schema_version);
+  auto codes = (*current)->codes({}, 2000);
+  ASSERT_TRUE(codes) << codes.error().message;
+  EXPECT_EQ(codes->size(), 1U);
+  EXPECT_EQ(count("SELECT count(*) FROM meta"), 0);
+}
+
 // Item: the database holds who uses which code: it is created 0600, and so are its -wal and
 // -shm files (SQLite gives them the database's mode), whatever the umask.
 TEST_F(StoreTest, TheDatabaseAndItsWalFilesAreCreatedOwnerOnly) {

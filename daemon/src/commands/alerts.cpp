@@ -6,7 +6,7 @@ namespace acmon::cli {
 
 int cmd_alerts(const std::string& path, bool json, bool all) {
   const auto cfg = load_config(path);
-  auto store = open_store(cfg);
+  auto store = open_store_read_only(cfg);
   auto alerts = store->alerts(all);
   if (!alerts) {
     throw Failure{k_exit_failed, alerts.error().message};

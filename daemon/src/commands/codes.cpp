@@ -23,7 +23,7 @@ int cmd_codes(const std::string& path, bool json, const std::string& product, co
     f.account = account;
   }
   auto cfg = load_config(path);
-  auto store = open_store(cfg);
+  auto store = open_store_read_only(cfg);
   SystemClock clock;
   auto codes = store->codes(f, clock.now());
   if (!codes) {

@@ -36,6 +36,9 @@ struct Failure {
 // The configuration at path; a ConfigError becomes Failure{k_exit_config}.
 config::Config load_config(const std::string& path);
 std::unique_ptr<db::Store> open_store(const config::Config& cfg);
+// For the commands that only read (codes, alerts, history): db::Store::open_read_only, which never
+// creates, migrates or writes the database; an error names the file and the setting that chose it.
+std::unique_ptr<db::Store> open_store_read_only(const config::Config& cfg);
 // Under systemd (JOURNAL_STREAM is set) logs go to the journal with their priority; on a
 // terminal they are coloured lines on stderr.
 void setup_logging(const std::string& level);
@@ -51,6 +54,7 @@ int cmd_check_config(const std::string& path);
 int cmd_sync(const std::string& path, const std::vector<std::string>& only, bool no_notify);
 int cmd_alerts(const std::string& path, bool json, bool all);
 int cmd_run(const std::string& path);
+int cmd_migrate(const std::string& path);
 int cmd_codes(const std::string& path, bool json, const std::string& product, const std::string& account,
               const std::string& state, bool all = false);
 int cmd_history(const std::string& path, const std::string& id, bool json, const std::string& since);

@@ -19,6 +19,14 @@ std::unique_ptr<db::Store> open_store(const config::Config& cfg) {
   return std::move(*s);
 }
 
+std::unique_ptr<db::Store> open_store_read_only(const config::Config& cfg) {
+  auto s = db::Store::open_read_only(cfg.daemon.database);
+  if (!s) {
+    throw Failure{k_exit_failed, s.error().message + " (daemon.database in " + cfg.path + ")"};
+  }
+  return std::move(*s);
+}
+
 void setup_logging(const std::string& level) {
   std::shared_ptr<spdlog::logger> logger;
   if (std::getenv("JOURNAL_STREAM") != nullptr) {  // NOLINT(concurrency-mt-unsafe): before any thread

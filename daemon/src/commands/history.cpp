@@ -15,7 +15,7 @@ int cmd_history(const std::string& path, const std::string& id, bool json, const
     from = clock.now() - *d;
   }
   const auto cfg = load_config(path);
-  auto store = open_store(cfg);
+  auto store = open_store_read_only(cfg);
   auto h = store->history(id, from);
   if (!h) {
     throw Failure{k_exit_failed, h.error().message};

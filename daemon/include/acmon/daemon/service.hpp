@@ -132,6 +132,7 @@ class Service {
   void note_database(const Result<void>& r, DbEvent event);
 
   // Lock order where threads meet (holding one, a thread takes only those to its right):
+  //   m_config_mutex -> m_sched_mutex
   //   m_eval_mutex -> m_store_mutex -> m_state_mutex
   //   m_eval_mutex -> m_sched_mutex -> the WorkerPool's queue mutex
   //   m_status_mutex -> m_state_mutex
@@ -139,7 +140,13 @@ class Service {
   // m_sched_mutex is never held while calling out (API, database, evaluation): a run copies what it
   // needs under it (the collector, which owns its credentials; the scope) and then lets go, so a
   // reload may replace a unit's generation at any moment without touching a run in flight.
-  config::Config m_cfg;  // the main thread's (start, reload); written under m_sched_mutex
+  // Whoever makes the configuration in force anew (reload; run_members when the members changed)
+  // holds it from reading m_cfg until the units are built from what it made: each starts from what
+  // the one before put in force, so neither undoes the other (a member listing writing back a copy
+  // taken before a reload, or a reload the members as they were before a listing). Never held while
+  // calling out (API, database, evaluation).
+  std::mutex m_config_mutex;
+  config::Config m_cfg;  // written under m_config_mutex and m_sched_mutex; read under either
   std::shared_ptr<Generation> m_gen;
   std::unique_ptr<db::Store> m_store;
   std::mutex m_store_mutex;

@@ -88,6 +88,15 @@ class Store {
   // Opens (creating when absent, mode 0600; SQLite gives its -wal and -shm files the same mode)
   // and migrates the database. Errors name the file.
   static Result<std::unique_ptr<Store>> open(const std::string& path);
+  // Opens an existing database for reading only (SQLITE_OPEN_READONLY): what `acmon codes`,
+  // `alerts` and `history` read with. It never creates the file, never migrates it and writes
+  // nothing (no pragma that persists, no fingerprint key): a missing file is an error naming it,
+  // and so is a schema other than k_schema_version, newer (this acmon cannot read it) or older (the
+  // daemon, or `acmon migrate`, upgrades it first; a reader must not upgrade a database under an
+  // older daemon that writes it). The write methods refuse. It needs only read permission on the
+  // file and its -wal and -shm: while a writer has the database open they exist; when none has
+  // (no -wal) and the reader may not create the -shm beside it, the file is read as immutable.
+  static Result<std::unique_ptr<Store>> open_read_only(const std::string& path);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -161,6 +170,9 @@ class Store {
   Result<void> checkpoint();
 
   [[nodiscard]] const std::string& path() const { return m_path; }
+  // The schema version the file had when it was opened (before open() migrated it).
+  [[nodiscard]] int opened_schema_version() const { return m_opened_version; }
+  [[nodiscard]] bool read_only() const { return m_read_only; }
   sqlite3* handle() { return m_db; }
 
   // Gives back what the connection holds between uses: the page cache's pages, and the prepared
@@ -222,6 +234,8 @@ class Store {
   std::unique_ptr<detail::Hashes> m_hashes;  // made once the schema is current (migrate)
   std::unordered_map<std::int64_t, Written> m_written;
   int m_wal_pages = 0;  // frames in the write-ahead log after the last commit
+  int m_opened_version = 0;
+  bool m_read_only = false;
   std::string m_path;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> m_identity;  // device, inode; none: in memory
 };
