@@ -115,16 +115,21 @@ Result<Listing> Collector::list(const Scope& scope, int* pages_read, const std::
   if (known == nullptr) {
     return list(scope, pages_read, MissingLive(), 0);
   }
-  // A pass lists an id once (the pager refuses a repeat), so the known codes it lacks are the
-  // known ones less those it holds.
   return list(
       scope, pages_read,
-      [known](const std::vector<model::Code>& listed) -> Result<std::size_t> {
-        std::size_t held = 0;
+      [known](const std::vector<model::Code>& listed) -> Result<std::vector<std::string>> {
+        std::unordered_set<std::string_view> held;
+        held.reserve(listed.size());
         for (const auto& c : listed) {
-          held += known->count(c.id);
+          held.insert(c.id);
         }
-        return known->size() - held;
+        std::vector<std::string> lacking;
+        for (const auto& id : *known) {
+          if (held.count(id) == 0) {
+            lacking.push_back(id);
+          }
+        }
+        return lacking;
       },
       known->size());
 }
@@ -132,7 +137,7 @@ Result<Listing> Collector::list(const Scope& scope, int* pages_read, const std::
 Result<Listing> Collector::list(const Scope& scope, int* pages_read, const MissingLive& missing_live,
                                 std::size_t expected) {
   int pages = 0;
-  std::optional<std::vector<std::string>> previous;  // the ids of the last complete pass, sorted
+  std::optional<Listing> previous;  // the last complete pass, when it lacked live codes
   Result<Listing> result = make_error(ErrorKind::usage, "no pass was made");
   for (int pass = 1; pass <= k_max_passes; ++pass) {
     detail::Pass work;
@@ -152,38 +157,50 @@ Result<Listing> Collector::list(const Scope& scope, int* pages_read, const Missi
       result = make_error(ErrorKind::db, "the stored codes could not be read: " + lacking.error().message);
       break;
     }
-    const std::size_t missing = *lacking;
-    if (missing == 0) {
+    if (lacking->empty()) {
       break;
     }
     if (work.unsupported) {
       // "No such API here" says nothing about codes the store holds as live in this region: they
-      // were listed there before, so the answer is doubtful, and two passes agreeing on it would
+      // were listed there before, so the answer is doubtful, and two passes lacking them would
       // mark every one of them deleted. The run fails instead.
       Error e = *work.unsupported;
-      e.message = "region " + scope.region + " answered " + e.code + " on page 1 while " + std::to_string(missing) +
-                  " live code(s) are stored for it: not taken as an empty listing" +
+      e.message = "region " + scope.region + " answered " + e.code + " on page 1 while " +
+                  std::to_string(lacking->size()) + " live code(s) are stored for it: not taken as an empty listing" +
                   (e.message.empty() ? std::string() : " (" + e.message + ")");
       result = std::move(e);
       break;
     }
-    std::vector<std::string> ids;
-    ids.reserve(result->codes.size());
-    for (const auto& c : result->codes) {
-      ids.push_back(c.id);
+    if (!previous) {
+      // One pass alone cannot tell a deleted code from a shifted one (a deletion and an addition
+      // between two pages move a live code past the reader): the scope is listed again.
+      previous = std::move(*result);
+      // The error stands only if no later pass is complete.
+      result =
+          make_error(ErrorKind::parse,
+                     std::to_string(lacking->size()) + " known code(s) missing from the only complete listing of " +
+                         std::to_string(pass) + " passes: no code is marked deleted by one listing alone");
+      continue;
     }
-    std::sort(ids.begin(), ids.end());
-    // A code this pass lacks is gone only if the pass agrees with the one before it: a deletion
-    // and an addition between two pages shift a live code out of a PageNumber listing unseen.
-    if (previous && *previous == ids) {
-      break;
+    // Two consecutive complete passes: a live code is gone only when both lack it. One that only
+    // this pass lacks is kept live with its record from the pass before (it is judged again by the
+    // next run); one that only the previous pass lacked is in this pass. The codes carried are
+    // absent from this pass, so each id is still listed once.
+    const std::unordered_set<std::string_view> doubtful(lacking->begin(), lacking->end());
+    std::size_t kept = 0;
+    for (auto& c : previous->codes) {
+      if (doubtful.count(c.id) != 0) {
+        result->codes.push_back(std::move(c));
+        ++kept;
+      }
     }
-    previous = std::move(ids);
-    result = make_error(ErrorKind::parse, std::to_string(missing) +
-                                              " known code(s) missing, and the list changed "
-                                              "between " +
-                                              std::to_string(pass) +
-                                              " complete listings: no code is marked deleted until two agree");
+    if (kept != 0) {
+      spdlog::info(
+          "{}: {} live code(s) missing from the second of two complete listings only: kept until two "
+          "consecutive listings lack them",
+          scope.describe(), kept);
+    }
+    break;
   }
   if (pages_read != nullptr) {
     *pages_read = pages;

@@ -64,8 +64,8 @@ ScopeOutcome sync_scope(collectors::Collector& collector, const model::Scope& sc
   db::RunInfo run;
   run.started_at = clock.now();
   int pages = 0;
-  // The codes the store holds as live: the listing confirms any that it lacks before they are
-  // written as deleted.
+  // The codes the store holds as live: one that a listing lacks is written as deleted only when
+  // two consecutive complete passes of it lack it (Collector::list).
   std::size_t expected = 0;
   {
     std::lock_guard lock(store_mutex);

@@ -454,13 +454,13 @@ Result<std::size_t> Store::scope_codes(const Scope& scope) {
   return static_cast<std::size_t>(*found ? std::max<std::int64_t>((*found)->codes, 0) : 0);
 }
 
-Result<std::size_t> Store::live_missing(const Scope& scope, const std::vector<Code>& listed) {
+Result<std::vector<std::string>> Store::live_missing(const Scope& scope, const std::vector<Code>& listed) {
   auto found = find_scope(scope);
   if (!found) {
     return found.error();
   }
   if (!*found) {
-    return std::size_t{0};  // never stored: nothing is live
+    return std::vector<std::string>();  // never stored: nothing is live
   }
   const std::int64_t sid = (*found)->id;
   // The listing's ids digest only when this Store wrote the scope before: nothing to compare else.
@@ -476,7 +476,7 @@ Result<std::size_t> Store::live_missing(const Scope& scope, const std::vector<Co
       return ours.error();
     }
     if (*ours) {
-      return std::size_t{0};
+      return std::vector<std::string>();
     }
   }
   std::unordered_set<std::string_view> ids;
@@ -484,10 +484,15 @@ Result<std::size_t> Store::live_missing(const Scope& scope, const std::vector<Co
   for (const auto& c : listed) {
     ids.insert(c.id);
   }
-  std::size_t missing = 0;
+  std::vector<std::string> missing;
   Stmt& live = m_stmts->get("SELECT code_id FROM codes WHERE scope_id=?1 AND deleted_at IS NULL");
   live.bind(1, sid);
-  if (auto r = live.each([&] { missing += ids.count(live.text_view(0)) == 0 ? 1 : 0; }); !r) {
+  if (auto r = live.each([&] {
+        if (const auto id = live.text_view(0); ids.count(id) == 0) {
+          missing.emplace_back(id);
+        }
+      });
+      !r) {
     return r.error();
   }
   return missing;

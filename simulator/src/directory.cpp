@@ -1,7 +1,10 @@
 // The simulator's Resource Directory (ResourceManager, Version 2020-03-31): GetResourceDirectory and
 // ListAccounts, answered to the management account only, and a control route that replaces the
 // members (a member joins or leaves while acmon runs). Members are accounts of the "accounts" data
-// (their roles, with the trust of the management account, are what AssumeRole checks).
+// (their roles, with the trust of the management account, are what AssumeRole checks). A fault of
+// kind change on ListAccounts makes members join or leave between two pages of a listing.
+#include <algorithm>
+
 #include "sim_impl.hpp"
 
 namespace acmon::sim {
@@ -22,28 +25,44 @@ void Simulator::Impl::load_directory(const json& data) {
   set_members_locked(d.value("members", json::array()));
 }
 
+json Simulator::Impl::member_item_locked(const json& m) const {
+  const std::string id = m.at("account_id").get<std::string>();
+  if (!config::valid_account_id(id)) {
+    throw std::invalid_argument("a member's account_id is 16 digits");
+  }
+  return {{"AccountId", id},
+          {"DisplayName", m.value("display_name", id)},
+          {"Status", m.value("status", "CreateSuccess")},
+          {"Type", m.value("type", "ResourceAccount")},
+          {"JoinMethod", m.value("join_method", "created")},
+          {"FolderId", m.value("folder_id", "fd-root")},
+          {"ResourceDirectoryId", directory.id},
+          {"ResourceDirectoryPath", directory.id + "/" + m.value("folder_id", "fd-root") + "/" + id},
+          {"JoinTime", "2024-01-01T00:00:00Z"},
+          {"ModifyTime", "2024-01-01T00:00:00Z"}};
+}
+
 void Simulator::Impl::set_members_locked(const json& members) {
   if (!members.is_array()) {
     throw std::invalid_argument("resource_directory.members must be a JSON array");
   }
   std::vector<json> next;
   for (const auto& m : members) {
-    const std::string id = m.at("account_id").get<std::string>();
-    if (!config::valid_account_id(id)) {
-      throw std::invalid_argument("a member's account_id is 16 digits");
-    }
-    next.push_back({{"AccountId", id},
-                    {"DisplayName", m.value("display_name", id)},
-                    {"Status", m.value("status", "CreateSuccess")},
-                    {"Type", m.value("type", "ResourceAccount")},
-                    {"JoinMethod", m.value("join_method", "created")},
-                    {"FolderId", m.value("folder_id", "fd-root")},
-                    {"ResourceDirectoryId", directory.id},
-                    {"ResourceDirectoryPath", directory.id + "/" + m.value("folder_id", "fd-root") + "/" + id},
-                    {"JoinTime", "2024-01-01T00:00:00Z"},
-                    {"ModifyTime", "2024-01-01T00:00:00Z"}});
+    next.push_back(member_item_locked(m));
   }
   directory.members = std::move(next);
+}
+
+void Simulator::Impl::change_members(const FaultSpec& spec) {
+  std::lock_guard lock(directory_mutex);
+  auto& list = directory.members;
+  for (const auto& id : spec.remove) {
+    list.erase(std::remove_if(list.begin(), list.end(), [&](const json& m) { return m["AccountId"] == id; }),
+               list.end());
+  }
+  for (const auto& m : spec.add) {
+    list.push_back(member_item_locked(m));  // a member joins at the end, as a new account does
+  }
 }
 
 Reply Simulator::Impl::directory_call(const std::string& action, const std::string& account, const Params& p,

@@ -218,6 +218,10 @@ const std::string& Simulator::Impl::gzip_bomb() {
 }
 
 void Simulator::Impl::apply_change(const std::string& product, const FaultSpec& spec) {
+  if (product == "resourcemanager") {
+    change_members(spec);
+    return;
+  }
   for (const auto& id : spec.remove) {
     remove(product, id);
   }

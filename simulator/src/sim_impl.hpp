@@ -231,6 +231,11 @@ struct Simulator::Impl {
   Directory directory;
   void load_directory(const json& data);
   void set_members_locked(const json& members);
+  // One member in ListAccounts' shape, from the control route's ({account_id, display_name?, ...}).
+  json member_item_locked(const json& member) const;
+  // A change fault on ListAccounts: spec.remove are account ids, spec.add members as the control
+  // route takes them.
+  void change_members(const FaultSpec& spec);
   Reply directory_call(const std::string& action, const std::string& account,
                        const std::map<std::string, std::string>& p, const std::string& rid);
   void directory_routes();

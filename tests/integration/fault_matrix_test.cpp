@@ -320,7 +320,17 @@ TEST_F(FaultMatrix, EveryProductFaultAndPage) {
             }
             extra = fault.spec.value("add", json::array());
           }
-          const ScopeView want = truth(q.name, records, gone, extra);
+          ScopeView want = truth(q.name, records, gone, extra);
+          // A code deleted between pages after its page was read is in the first complete pass and
+          // lacked by the second only: it is kept (as it was) until two consecutive passes lack it,
+          // in the next run. So for a deletion on page 2 or 3 that shifts a live code past the
+          // reader without moving the total (an addition with it, or ecs, whose NextToken listing
+          // has no total to check), rather than failing the pass.
+          const bool kept_one_run = q.name == std::string(p.name) && fault.changes && fault.spec.contains("remove") &&
+                                    page > 1 && (fault.spec.contains("add") || p.product == config::Product::ecs);
+          if (kept_one_run) {
+            want.codes[code_id(q.name, k_deleted)] = before.at(q.name).codes.at(code_id(q.name, k_deleted));
+          }
           const auto outcome = std::find_if(outcomes.begin(), outcomes.end(),
                                             [&](const auto& o) { return o.scope.collector == q.name; });
           ASSERT_NE(outcome, outcomes.end());
@@ -334,6 +344,15 @@ TEST_F(FaultMatrix, EveryProductFaultAndPage) {
             EXPECT_EQ(not_forecasts(firing), 1) << q.name;
             for (const auto& a : firing) {
               EXPECT_NE(a.find(code_id(q.name, k_changed)), std::string::npos) << q.name << ": " << a;
+            }
+            if (kept_one_run) {
+              // The next run's two passes both lack it: now it is deleted.
+              sim->set_faults(json::array());
+              for (const auto& o : sync(**store, cfg)) {
+                EXPECT_TRUE(o.ok) << o.scope.collector << ": " << o.error;
+              }
+              want.codes.erase(code_id(q.name, k_deleted));
+              EXPECT_EQ(view(**store).at(q.name).codes, want.codes) << q.name << ", the run after";
             }
             continue;
           }
@@ -362,4 +381,62 @@ TEST_F(FaultMatrix, EveryProductFaultAndPage) {
     }
   }
   EXPECT_EQ(cells, 3 * 15 * 3);
+}
+
+// An account whose codes keep changing while it is listed (others add and remove codes faster than
+// a pass is read) never gives two identical passes. Its run is still written, after two complete
+// passes: a live code is written deleted only when both lack it, and one that a shift hid from one
+// pass stays live, as stored.
+TEST_F(FaultMatrix, AListThatKeepsChangingIsWrittenAfterTwoCompleteListings) {
+  const UnixTime now = clock.now();
+  start(data(now));
+  const auto cfg = config();
+  auto store = db::Store::open((dir / "churn.db").string());
+  ASSERT_TRUE(store) << store.error().describe();
+  for (const auto& o : sync(**store, cfg)) {
+    ASSERT_TRUE(o.ok) << o.error;
+  }
+  const auto before = view(**store).at("smc");
+  ASSERT_EQ(before.codes.size(), static_cast<std::size_t>(k_codes));
+
+  ASSERT_TRUE(sim->remove("smc", code_id("smc", 7)));  // deleted for good: no pass lists it
+  // Pass 1 reads requests 0-2 (119 codes). Before pass 2, at-600 comes; between its pages 1 and
+  // 2, at-3 goes and at-601 comes, so at-51 shifts onto the page already read and pass 2 lacks
+  // it. A code comes before every later pass too: no two passes are ever the same. (The faults
+  // are listed last first: each then counts every request until it fires.)
+  auto change = [&](int after, const std::vector<std::string>& remove, int add) {
+    return json{{"kind", "change"}, {"action", "ListAccessTokens"},
+                {"after", after},   {"times", 1},
+                {"remove", remove}, {"add", json::array({record("smc", add, now, false)})}};
+  };
+  sim->set_faults(
+      json::array({change(9, {}, 603), change(6, {}, 602), change(4, {code_id("smc", 3)}, 601), change(3, {}, 600)}));
+  const auto outcomes = sync(**store, cfg);
+  for (const auto& o : outcomes) {
+    ASSERT_TRUE(o.ok) << o.scope.collector << ": " << o.error;
+  }
+  const auto smc =
+      std::find_if(outcomes.begin(), outcomes.end(), [](const auto& o) { return o.scope.collector == "smc"; });
+  ASSERT_NE(smc, outcomes.end());
+  EXPECT_EQ(smc->pages, 6);  // two passes of three pages
+  EXPECT_EQ(smc->written.deleted, 1);
+  EXPECT_EQ(smc->written.created, 2);
+  // at-7, lacked by both passes, is deleted; at-51, lacked by the second only, stays as stored, as
+  // does at-3, read by the second pass before it went; the new codes are written.
+  auto want = before.codes;
+  want.erase(code_id("smc", 7));
+  want[code_id("smc", 600)] = "1";
+  want[code_id("smc", 601)] = "1";
+  EXPECT_EQ(view(**store).at("smc").codes, want);
+
+  // The next run, the list still again: at-3 is lacked by both of its passes and is deleted now.
+  sim->set_faults(json::array());
+  for (const auto& o : sync(**store, cfg)) {
+    ASSERT_TRUE(o.ok) << o.scope.collector << ": " << o.error;
+    if (o.scope.collector == "smc") {
+      EXPECT_EQ(o.written.deleted, 1);
+    }
+  }
+  want.erase(code_id("smc", 3));
+  EXPECT_EQ(view(**store).at("smc").codes, want);
 }

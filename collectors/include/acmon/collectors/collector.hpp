@@ -27,7 +27,7 @@ struct Listing {
 
 // Pages are bounded: a listing never asks for more than this many pages.
 constexpr int k_max_pages = 10000;
-// Passes over a scope's pages in one listing (re-reads of a list that moved, confirmations).
+// Passes over a scope's pages in one listing (re-reads of a list that moved, a confirmation).
 constexpr int k_max_passes = 4;
 
 // Parsers of one API item into a Code; errors name the field. Numbers and booleans may come
@@ -58,16 +58,19 @@ class Collector {
   // One complete listing of one scope, or an error — never a partial list.
   // - A list that visibly moves while it is paged (a changed total, an id on two pages) is read
   //   again from the first page, up to k_max_passes passes.
-  // - missing: how many of the codes the store holds as live for this scope a complete pass lacks
-  //   (Store::live_missing). When a pass lacks any, the listing is repeated until two consecutive
-  //   passes agree (or one lacks none), so a code is missing from the result only when acmon is
-  //   sure it is gone. expected: how many codes the scope had, to size the listing.
+  // - missing: the ids of the codes the store holds as live for this scope that a complete pass
+  //   lacks (Store::live_missing). When the first complete pass lacks any, the scope is listed
+  //   again, and a live code is missing from the result only when two consecutive complete passes
+  //   both lack it: the result is the second pass plus, with their record from the first, the live
+  //   codes only the second lacks (kept live; the next run judges them again). So a list that keeps
+  //   changing (codes added and removed meanwhile) still gives a listing after two complete passes.
+  //   expected: how many codes the scope had, to size the listing.
   // - known: the same check against the live ids themselves.
   // - A region found by discovery whose first page answers RegionId.ApiNotSupported is an empty,
   //   complete listing while missing finds no live code stored for the scope; with live codes
   //   stored, or on any later page, that answer is an error.
   // pages_read, when given, receives the number of pages requested in all passes, on failure too.
-  using MissingLive = std::function<Result<std::size_t>(const std::vector<model::Code>& listed)>;
+  using MissingLive = std::function<Result<std::vector<std::string>>(const std::vector<model::Code>& listed)>;
   [[nodiscard]] Result<Listing> list(const model::Scope& scope, int* pages_read, const MissingLive& missing,
                                      std::size_t expected);
   [[nodiscard]] Result<Listing> list(const model::Scope& scope, int* pages_read = nullptr,

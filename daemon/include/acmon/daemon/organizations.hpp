@@ -26,6 +26,8 @@ struct MemberListing {
 };
 
 // Lists the members and stores them (under store_mutex); on failure reads the previous ones back.
+// A listing that lacks a stored member is made again at once: a member leaves only when two
+// consecutive listings lack it, and one lacked by the second only stays as stored.
 MemberListing list_members(const config::Organization& org, api::Client& client, CredentialProvider& management,
                            db::Store& store, std::mutex& store_mutex, const Clock& clock, api::Pacer* pacer = nullptr);
 

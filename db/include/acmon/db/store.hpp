@@ -116,11 +116,11 @@ class Store {
   // by organization name: what `acmon codes` and `acmon alerts` watch, and the display names.
   Result<void> store_members(const std::string& organization, const std::vector<config::Member>& members, UnixTime now);
   Result<std::map<std::string, std::vector<config::Member>>> members();
-  // How many of a scope's codes that are not deleted a complete listing lacks: what a new listing
+  // The ids of a scope's codes that are not deleted and that a complete listing lacks: what a new listing
   // must account for before any is written as deleted. Nothing is read when the listing has the ids of the one this
   // Store last wrote for the scope, in the same order, and no other writer has run the scope since: those are the live
   // ones.
-  Result<std::size_t> live_missing(const model::Scope& scope, const std::vector<model::Code>& listed);
+  Result<std::vector<std::string>> live_missing(const model::Scope& scope, const std::vector<model::Code>& listed);
   // How many codes the scope's last successful listing held (0 for a scope never listed).
   Result<std::size_t> scope_codes(const model::Scope& scope);
   // Deletes history and runs older than before; returns rows removed.
