@@ -230,8 +230,7 @@ TEST_F(DeliverTest, ASlowWebhookIsToldItsChangesOverSeveralTurns) {
   std::set<std::string> told;
   for (const auto& req : transport.requests) {
     const auto body = nlohmann::json::parse(req.body);
-    EXPECT_TRUE(told.insert(body["alert"]["id"].get<std::string>()).second)
-        << "told twice: " << body["alert"]["id"];
+    EXPECT_TRUE(told.insert(body["alert"]["id"].get<std::string>()).second) << "told twice: " << body["alert"]["id"];
   }
   EXPECT_EQ(told.size(), 10U);
   EXPECT_EQ(transport.requests.size(), 10U);
