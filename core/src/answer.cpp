@@ -74,9 +74,10 @@ Result<void> judge(const http::Response& response, simdjson::dom::parser& parser
     }
     const auto code = string_member(obj, "Code");
     // Some gateways answer 200 with an error document; without a RequestId it cannot be a result.
-    // Throttling is never a result, RequestId or not: taken as one, it would reach the collector
-    // as a page without its list, and neither the retry nor the pacer would slow down for it.
-    if (code && (code->starts_with("Throttling") || obj["RequestId"].error() == simdjson::NO_SUCH_FIELD)) {
+    // A transient Code (throttling, a service unavailable, an internal error) is never a result,
+    // RequestId or not: taken as one, it would reach the collector as a page without its list and
+    // fail the run, where the retry (and for throttling the pacer) would have seen it through.
+    if (code && (is_transient_code(*code) || obj["RequestId"].error() == simdjson::NO_SUCH_FIELD)) {
       return *error_document(doc, response.status);
     }
     return {};

@@ -14,15 +14,18 @@ void RealSleeper::sleep(std::chrono::milliseconds d) {
   std::this_thread::sleep_for(d);
 }
 
+bool is_transient_code(std::string_view code) {
+  // A used nonce means a request went out twice; the next attempt carries a fresh one.
+  return code.starts_with("Throttling") || code == "ServiceUnavailable" || code == "InternalError" ||
+         code == "SignatureNonceUsed";
+}
+
 bool is_retryable(const Error& e) {
   switch (e.kind) {
     case ErrorKind::network:
     case ErrorKind::timeout: return true;
     case ErrorKind::api:
-    case ErrorKind::http:
-      // A used nonce means a request went out twice; the next attempt carries a fresh one.
-      return e.http_status >= 500 || e.code.rfind("Throttling", 0) == 0 || e.code == "ServiceUnavailable" ||
-             e.code == "SignatureNonceUsed";
+    case ErrorKind::http: return e.http_status >= 500 || is_transient_code(e.code);
     case ErrorKind::parse:
       // A success status with a body that is not a JSON object (empty, cut short by a proxy):
       // a transport fault in all but name. A body refused for its size has no status and stays final.

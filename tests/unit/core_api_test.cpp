@@ -95,6 +95,13 @@ TEST(Interpret, AThrottlingCodeUnderASuccessStatusIsAnError) {
   EXPECT_EQ(r.error().request_id, "RID-7");
   EXPECT_EQ(r.error().http_status, 200);
   EXPECT_TRUE(api::is_retryable(r.error()));
+  // So are the other transient codes: retried, never a page without its list.
+  for (const char* code : {"ServiceUnavailable", "InternalError"}) {
+    auto e = api::interpret(answer(200, std::string(R"({"RequestId":"RID-8","Code":")") + code + R"("})"));
+    ASSERT_FALSE(e) << code;
+    EXPECT_EQ(e.error().code, code);
+    EXPECT_TRUE(api::is_retryable(e.error())) << code;
+  }
   // A result that carries a Code naming success stays a result.
   for (const char* code : {"200", "Success", "OK"}) {
     auto ok =
@@ -123,6 +130,9 @@ TEST(Retryable, ThrottlingServerErrorsAndTransportOnly) {
   EXPECT_FALSE(api::is_retryable(api_err(404, "InvalidAccessKeyId.NotFound")));
   EXPECT_FALSE(api::is_retryable(make_error(ErrorKind::parse, "body over the cap")));
   EXPECT_TRUE(api::is_retryable(api_err(400, "SignatureNonceUsed")));
+  EXPECT_TRUE(api::is_retryable(api_err(200, "ServiceUnavailable")));
+  EXPECT_TRUE(api::is_retryable(api_err(200, "InternalError")));
+  EXPECT_FALSE(api::is_retryable(api_err(200, "InvalidParam.PageSize")));
   Error cut = make_error(ErrorKind::parse, "not JSON");
   cut.http_status = 200;
   EXPECT_TRUE(api::is_retryable(cut));
@@ -162,6 +172,20 @@ TEST(Client, RetriesWithGrowingCappedJitteredBackoffAndResignsEachAttempt) {
   EXPECT_EQ(nonces.size(), 4U);
   EXPECT_EQ(obs.codes, (std::vector<std::string>{"Throttling.User", "ServiceUnavailable", "network", "200"}));
   EXPECT_EQ(obs.retries, 3);
+}
+
+TEST(Client, RetriesATransientErrorAnsweredUnderASuccessStatus) {
+  ReplayTransport t;
+  t.answers.emplace_back(answer(200, R"({"RequestId":"1","Code":"ServiceUnavailable","Message":"busy"})"));
+  t.answers.emplace_back(answer(200, R"({"RequestId":"2","AccessTokens":[]})"));
+  acmon::testing::RecordingSleeper s;
+  ManualClock clock(1700000000);
+  api::Client client(t, clock, s);
+  acmon::testing::FixedCredentials p{"id", "top-secret-value"};
+  auto r = client.call(list_call(), p);
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(t.seen.size(), 2U);
+  EXPECT_EQ(s.delays.size(), 1U);
 }
 
 TEST(Client, DoesNotRetryOtherClientErrors) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 
 #include "acmon/core/config.hpp"
 #include "acmon/core/credentials.hpp"
@@ -68,7 +69,11 @@ class Observer {
   virtual void on_retry(const std::string& product, const std::string& action) = 0;
 };
 
-// True for throttling, 5xx, transport failures (a dropped connection included), a used nonce and a
+// An API error Code that says "try again", whatever the status it came with: Throttling*,
+// ServiceUnavailable, InternalError, SignatureNonceUsed (a request that went out twice).
+bool is_transient_code(std::string_view code);
+
+// True for a transient Code (above), 5xx, transport failures (a dropped connection included) and a
 // success status whose body is not JSON; false for every other error (other 4xx above all).
 bool is_retryable(const Error& e);
 
