@@ -65,6 +65,9 @@ if [ "$(id -u)" = 0 ]; then
   chmod 640 "$db"
   chmod 755 "$ro"
   as_reader() { setpriv --reuid="$nobody" --regid="$nobody" --clear-groups -- "$@"; }
+  # The build may live where nobody cannot reach (a clone in root's home): nobody runs a copy.
+  install -m 755 "$ACMON" "$work/acmon-reader"
+  reader="$work/acmon-reader"
   # Permission bits bite for nobody: it may read the file (by its group) and not write it or the folder.
   check "nobody may read the database and write neither it nor its folder" \
     "as_reader test -r '$db' && ! as_reader test -w '$db' && ! as_reader test -w '$ro'"
@@ -72,12 +75,13 @@ else
   chmod 440 "$db"
   chmod 555 "$ro"
   as_reader() { "$@"; }
+  reader=$ACMON
 fi
 before=$(fingerprint "$db")
 
-expect "acmon codes lists it with read permission only" 0 'at-old-1' -- as_reader "$ACMON" codes --json --config "$work/ro.toml"
-expect "acmon alerts too" 0 'code_expiring.*at-old-2' -- as_reader "$ACMON" alerts --config "$work/ro.toml"
-expect "acmon history too" 0 'used' -- as_reader "$ACMON" history at-old-1 --config "$work/ro.toml"
+expect "acmon codes lists it with read permission only" 0 'at-old-1' -- as_reader "$reader" codes --json --config "$work/ro.toml"
+expect "acmon alerts too" 0 'code_expiring.*at-old-2' -- as_reader "$reader" alerts --config "$work/ro.toml"
+expect "acmon history too" 0 'used' -- as_reader "$reader" history at-old-1 --config "$work/ro.toml"
 check "... the file unchanged (bytes and modification time), nothing made beside it" \
   "[ \"\$(fingerprint '$db')\" = '$before' ] && [ \"\$(ls '$ro')\" = acmon.db ]"
 
@@ -94,8 +98,8 @@ check "the writer committed, its change in the -wal, the -wal and -shm readable 
   "[ -s '$db-wal' ] && as_reader test -r '$db-shm' && [ \"\$(fingerprint '$db')\" = '$before' ]"
 [ "$(id -u)" = 0 ] || chmod a-w "$ro" "$db"
 expect "acmon codes beside the writer shows its committed change" 0 '"name": *"renamed"' \
-  -- as_reader "$ACMON" codes --json --config "$work/ro.toml"
-expect "acmon history beside the writer" 0 'created' -- as_reader "$ACMON" history at-old-1 --config "$work/ro.toml"
+  -- as_reader "$reader" codes --json --config "$work/ro.toml"
+expect "acmon history beside the writer" 0 'created' -- as_reader "$reader" history at-old-1 --config "$work/ro.toml"
 exec 3>&-
 wait "$writer_pid"
 writer_pid=""
