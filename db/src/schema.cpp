@@ -150,6 +150,12 @@ const char* const k_pragmas[] = {
     "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY",
 };
 
+// Why a database of a later acmon is left alone.
+Error newer_schema(int version) {
+  return make_error(ErrorKind::db, "schema version " + std::to_string(version) + " is newer than this acmon knows (" +
+                                       std::to_string(k_schema_version) + "); refusing to touch it");
+}
+
 // SQLite's process-wide settings, before its first use.
 void configure_sqlite() {
   // SQLite counts its allocations under one process-wide mutex unless told otherwise before its
@@ -348,9 +354,7 @@ Result<std::unique_ptr<Store>> Store::open_read_only(const std::string& path) {
   }
   const int version = (*store)->m_opened_version;
   if (version > k_schema_version) {
-    return make_error(ErrorKind::db, named + ": schema version " + std::to_string(version) +
-                                         " is newer than this acmon knows (" + std::to_string(k_schema_version) +
-                                         "); refusing to touch it");
+    return make_error(ErrorKind::db, named + ": " + newer_schema(version).message);
   }
   if (version == 0) {
     return make_error(ErrorKind::db,
@@ -419,8 +423,7 @@ Result<void> Store::migrate_steps() {
   }
   m_opened_version = version;
   if (version > k_schema_version) {
-    return make_error(ErrorKind::db, "schema version " + std::to_string(version) + " is newer than this acmon knows (" +
-                                         std::to_string(k_schema_version) + "); refusing to touch it");
+    return newer_schema(version);
   }
   for (int next = version + 1; next <= k_schema_version; ++next) {
     if (auto r = exec(m_db, k_migrations[next - 1]); !r) {

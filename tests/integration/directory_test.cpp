@@ -15,7 +15,7 @@ constexpr const char* k_mgmt = "1000000000000001";
 class DirectoryTest : public SimTest {
  protected:
   // The management account listed itself, then n members: every third one still being created.
-  void start_directory(int n) {
+  void start_members(int n) {
     nlohmann::json members = nlohmann::json::array();
     members.push_back({{"account_id", k_mgmt}, {"display_name", "Management"}, {"status", "CreateSuccess"}});
     for (int i = 1; i <= n; ++i) {
@@ -26,13 +26,7 @@ class DirectoryTest : public SimTest {
                          {"status", i % 3 == 0 ? "CreateVerifying" : (i % 3 == 1 ? "CreateSuccess" : "InviteSuccess")},
                          {"folder_id", "fd-" + std::to_string(i % 2)}});
     }
-    start({{"accounts",
-            {{{"account_id", k_mgmt}, {"access_key_id", "AKMGMT"}, {"access_key_secret", "mgmt-secret"}},
-             {{"access_key_id", "AKID"}, {"access_key_secret", "sim-secret"}}}},
-           {"resource_directory", {{"management", k_mgmt}, {"members", members}}}});
-    org.name = "corp";
-    org.account = "mgmt";
-    org.endpoint = sim->base_url();
+    org = start_directory(members, k_mgmt);
   }
 
   config::Organization org;
@@ -42,7 +36,7 @@ class DirectoryTest : public SimTest {
 }  // namespace
 
 TEST_F(DirectoryTest, ListsEveryPageAndOnlyUsableMembers) {
-  start_directory(150);  // 151 accounts: two pages of 100
+  start_members(150);  // 151 accounts: two pages of 100
   auto d = collectors::list_directory(org, *client, mgmt);
   ASSERT_TRUE(d) << d.error().describe();
   EXPECT_EQ(d->pages, 3);  // GetResourceDirectory and two pages
@@ -61,7 +55,7 @@ TEST_F(DirectoryTest, ListsEveryPageAndOnlyUsableMembers) {
 }
 
 TEST_F(DirectoryTest, WithoutTheManagementAccount) {
-  start_directory(2);
+  start_members(2);
   org.include_management = false;
   auto d = collectors::list_directory(org, *client, mgmt);
   ASSERT_TRUE(d) << d.error().describe();
@@ -72,7 +66,7 @@ TEST_F(DirectoryTest, WithoutTheManagementAccount) {
 }
 
 TEST_F(DirectoryTest, OnlyTheManagementAccountMayList) {
-  start_directory(2);
+  start_members(2);
   auto d = collectors::list_directory(org, *client, provider);
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().code, "EntityNotExists.ResourceDirectory");
@@ -80,7 +74,7 @@ TEST_F(DirectoryTest, OnlyTheManagementAccountMayList) {
 }
 
 TEST_F(DirectoryTest, AnIncompleteListingIsAnError) {
-  start_directory(150);
+  start_members(150);
   // A second page that fails, a total that changes, a total never reached, an empty page early:
   // each is an error, never the members read so far.
   for (const auto& fault :

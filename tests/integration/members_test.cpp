@@ -40,13 +40,7 @@ class MembersTest : public SimTest {
     for (int i = 1; i <= 150; ++i) {
       members.push_back(member(i));
     }
-    start({{"accounts",
-            {{{"account_id", k_mgmt}, {"access_key_id", "AKMGMT"}, {"access_key_secret", "mgmt-secret"}},
-             {{"access_key_id", "AKID"}, {"access_key_secret", "sim-secret"}}}},
-           {"resource_directory", {{"management", k_mgmt}, {"members", members}}}});
-    org.name = "corp";
-    org.account = "mgmt";
-    org.endpoint = sim->base_url();
+    org = start_directory(members, k_mgmt);
     auto s = db::Store::open(path.string());
     ASSERT_TRUE(s) << s.error().describe();
     store = std::move(*s);

@@ -41,6 +41,22 @@ class SimTest : public ::testing::Test {
     client = std::make_unique<api::Client>(*transport_ptr, clock, sleeper, policy);
   }
 
+  // The simulator with a Resource Directory: the management account `management` (AccessKey
+  // AKMGMT, mgmt-secret), whose directory holds `members` (the management account listed among
+  // them as the caller gives it), and the AKID account. Returns the organization "corp" that reads
+  // it through the configured account "mgmt".
+  config::Organization start_directory(const nlohmann::json& members, const std::string& management) {
+    start({{"accounts",
+            {{{"account_id", management}, {"access_key_id", "AKMGMT"}, {"access_key_secret", "mgmt-secret"}},
+             {{"access_key_id", "AKID"}, {"access_key_secret", "sim-secret"}}}},
+           {"resource_directory", {{"management", management}, {"members", members}}}});
+    config::Organization org;
+    org.name = "corp";
+    org.account = "mgmt";
+    org.endpoint = sim->base_url();
+    return org;
+  }
+
   api::Call call(const std::string& action, signing::Params params = {},
                  config::SignatureVersion v = config::SignatureVersion::v3) {
     static const std::map<std::string, config::Product> k{{"ListAccessTokens", config::Product::smc},
