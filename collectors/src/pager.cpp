@@ -48,8 +48,14 @@ Result<std::int64_t> read_total(Item doc, const char* field) {
   return make_error(ErrorKind::parse, std::string("the response has no numeric ") + field);
 }
 
-// Where each page's codes begin in the listing: (index of its first code, page number).
-using PageStarts = std::vector<std::pair<std::size_t, int>>;
+// What a pass keeps beside its codes to judge them: where each page's codes begin (index of its
+// first code, page number), each code's id hash (refuse_repeats), and each page's digest (the sum
+// of its ids' hashes, whatever their order) with its index in starts.
+struct Seen {
+  std::vector<std::pair<std::size_t, int>> starts;
+  std::vector<std::uint64_t> hashes;
+  std::unordered_multimap<std::uint64_t, std::size_t> pages;
+};
 
 // The most codes a pass reserves room for before it has read them: a total from the answer is
 // only a hint, and a hostile one must not make acmon allocate for a billion codes.
@@ -59,25 +65,66 @@ void reserve(Listing& out, std::int64_t expected) {
   out.codes.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(expected, 0, k_max_reserve)));
 }
 
+// Whether the page starting at codes[a] holds the same ids as the one at codes[b], n each.
+bool same_ids(const std::vector<model::Code>& codes, std::size_t a, std::size_t b, std::size_t n) {
+  std::vector<std::string_view> x;
+  std::vector<std::string_view> y;
+  for (std::size_t i = 0; i < n; ++i) {
+    x.emplace_back(codes[a + i].id);
+    y.emplace_back(codes[b + i].id);
+  }
+  std::sort(x.begin(), x.end());
+  std::sort(y.begin(), y.end());
+  return x == y;
+}
+
 // Parses a page's items into the listing. A page never holds more items than the page size asked
 // for: one that does is not the page that was asked for (its items are not trusted to be the
-// listing's), and a hostile one could make the listing as large as it likes.
-Result<void> take_items(const ProductApi& api, const model::Scope& scope, int utc_offset, array items, Listing& out,
-                        PageStarts& starts, int page) {
+// listing's), and a hostile one could make the listing as large as it likes. A page that holds
+// the very ids of an earlier one (a cloud that ignores PageNumber, or hands out new tokens for the
+// same page) fails the pass at once, as the repeat would at the end, rather than after every page
+// up to k_max_pages.
+Result<void> take_items(const ProductApi& api, const model::Scope& scope, int utc_offset, array items, Pass& pass,
+                        Seen& seen, int page) {
+  Listing& out = pass.listing;
   if (const std::size_t n = items.size(); n > static_cast<std::size_t>(api.page_size)) {
     return at_page(
         make_error(ErrorKind::parse, std::to_string(n) + " items, more than the " + std::to_string(api.page_size) +
                                          " asked for by " + api.size_param + "; the listing is not trusted"),
         page);
   }
-  starts.emplace_back(out.codes.size(), page);
+  const std::size_t first = out.codes.size();
+  seen.starts.emplace_back(first, page);
+  std::uint64_t digest = 0;
   for (const Item item : items) {
     auto c = api.parse(item, scope, utc_offset);
     if (!c) {
       return at_page(c.error(), page);
     }
+    const std::uint64_t h = std::hash<std::string>{}(c->id);
+    seen.hashes.push_back(h);
+    digest += h;
     out.codes.push_back(std::move(*c));
   }
+  const std::size_t n = out.codes.size() - first;
+  if (n == 0) {
+    return {};
+  }
+  const auto [from, to] = seen.pages.equal_range(digest);
+  for (auto it = from; it != to; ++it) {
+    const auto [earlier_first, earlier_page] = seen.starts[it->second];
+    const std::size_t earlier_end =
+        it->second + 1 < seen.starts.size() ? seen.starts[it->second + 1].first : out.codes.size();
+    if (earlier_end - earlier_first == n && same_ids(out.codes, earlier_first, first, n)) {
+      pass.changed = true;
+      return at_page(make_error(ErrorKind::parse, "the same " + std::to_string(n) + " codes as page " +
+                                                      std::to_string(earlier_page) +
+                                                      ": the list changed while it was read, or the pages are not "
+                                                      "what was asked for; the listing is not trusted"),
+                     page);
+    }
+  }
+  seen.pages.emplace(digest, seen.starts.size() - 1);
   return {};
 }
 
@@ -86,7 +133,9 @@ Result<void> take_items(const ProductApi& api, const model::Scope& scope, int ut
 // of 100,000 ids would be 100,000 nodes): each id in listing order goes in, compared whole only
 // where the hashes agree, so the first id found already there is the earliest second listing.
 // The error names its page.
-Result<void> refuse_repeats(const Listing& out, const PageStarts& starts, Pass& pass) {
+Result<void> refuse_repeats(const Seen& seen, Pass& pass) {
+  const Listing& out = pass.listing;
+  const auto& starts = seen.starts;
   struct Slot {
     std::uint32_t position = 0;  // 1 + the index in out.codes; 0: empty
     std::uint32_t hash_high = 0;
@@ -100,7 +149,7 @@ Result<void> refuse_repeats(const Listing& out, const PageStarts& starts, Pass& 
   std::optional<std::size_t> repeat;
   for (std::size_t i = 0; i < out.codes.size() && !repeat; ++i) {
     const std::string& id = out.codes[i].id;
-    const std::uint64_t h = std::hash<std::string>{}(id);
+    const std::uint64_t h = seen.hashes[i];  // std::hash of id, taken as the page was read
     const auto high = static_cast<std::uint32_t>(h >> 32);
     for (std::size_t at = h & mask;; at = (at + 1) & mask) {
       Slot& slot = table[at];
@@ -157,7 +206,7 @@ Result<std::optional<Item>> fetch_page(const ProductApi& api, bool discovered, i
 Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope, int utc_offset, bool discovered,
                                const FetchPage& fetch, Pass& pass, simdjson::dom::parser& parser) {
   Listing& out = pass.listing;
-  PageStarts starts;
+  Seen seen;
   std::optional<std::int64_t> total;
   for (int page = 1; page <= k_max_pages; ++page) {
     signing::Params params = api.scope_params(scope);
@@ -194,17 +243,26 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
           page);
     }
     if (!total) {
+      // More codes than the pages acmon reads at most could hold: fail now, not after k_max_pages
+      // requests (and again for each pass).
+      if (*t > static_cast<std::int64_t>(k_max_pages) * api.page_size) {
+        return at_page(
+            make_error(ErrorKind::parse, std::string(api.total_field) + " " + std::to_string(*t) +
+                                             " would take more than " + std::to_string(k_max_pages) + " pages of " +
+                                             std::to_string(api.page_size) + "; the listing is not trusted"),
+            page);
+      }
       reserve(out, *t);
     }
     total = *t;
-    if (auto r = take_items(api, scope, utc_offset, *items, out, starts, page); !r) {
+    if (auto r = take_items(api, scope, utc_offset, *items, pass, seen, page); !r) {
       return r.error();
     }
     if (static_cast<std::int64_t>(out.codes.size()) >= *total || items->size() == 0) {
       break;
     }
   }
-  if (auto r = refuse_repeats(out, starts, pass); !r) {
+  if (auto r = refuse_repeats(seen, pass); !r) {
     return r.error();
   }
   if (static_cast<std::int64_t>(out.codes.size()) != total.value_or(0)) {
@@ -227,7 +285,7 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
                               const FetchPage& fetch, Pass& pass, simdjson::dom::parser& parser,
                               std::int64_t expected) {
   Listing& out = pass.listing;
-  PageStarts starts;
+  Seen seen;
   reserve(out, expected);
   std::unordered_set<std::string> tokens;
   std::string token;
@@ -252,7 +310,7 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
       }
       return at_page(make_error(ErrorKind::parse, std::string("the response lacks ") + api.items_field + "[]"), page);
     }
-    if (auto r = take_items(api, scope, utc_offset, *items, out, starts, page); !r) {
+    if (auto r = take_items(api, scope, utc_offset, *items, pass, seen, page); !r) {
       return r.error();
     }
     std::string next;
@@ -279,7 +337,7 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
     }
     token = std::move(next);
   }
-  if (auto r = refuse_repeats(out, starts, pass); !r) {
+  if (auto r = refuse_repeats(seen, pass); !r) {
     return r.error();
   }
   return std::move(out);

@@ -234,6 +234,73 @@ TEST(Paging, AnIdOnTwoPagesIsRefusedNamingThePageAndTheId) {
   EXPECT_EQ(pages, 2);
 }
 
+TEST(Paging, APageRepeatedWholeFailsAtOnce) {
+  // A cloud that answers the first page whatever PageNumber says, under a total of 1,000: the
+  // second page already shows it. Read to the total, it took 20 pages a pass.
+  Rig rig;
+  rig.transport.pages = {smc_page(0, 50, 1000).dump()};
+  Collector smc = rig.collector(config::Product::smc);
+  const Scope scope{"c", config::Product::smc, "a", "", ""};
+  int pages = 0;
+  auto r = smc.list(scope, &pages);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message,
+            "page 2: the same 50 codes as page 1: the list changed while it was read, or the pages are not what was "
+            "asked for; the listing is not trusted");
+  EXPECT_EQ(pages, 8) << "two pages a pass, 4 passes";
+  // New tokens for the same items, in another order: the same page.
+  json items = json::array();
+  for (int i = 0; i < 50; ++i) {
+    json item = ecs_item();
+    item["ActivationId"] = "act-" + std::to_string(i);
+    items.push_back(item);
+  }
+  json reversed = json::array();
+  for (auto it = items.rbegin(); it != items.rend(); ++it) {
+    reversed.push_back(*it);
+  }
+  rig.transport.pages.clear();
+  for (int i = 1; i <= 30; ++i) {
+    rig.transport.pages.push_back(json{
+        {"RequestId", "r"},
+        {"NextToken", i < 30 ? "t" + std::to_string(i) : ""},
+        {"ActivationList",
+         i % 2 ? items : reversed}}.dump());
+  }
+  rig.transport.sent = 0;
+  Collector ecs = rig.collector(config::Product::ecs, {"cn-hangzhou"});
+  auto e = ecs.list(Scope{"c", config::Product::ecs, "a", "cn-hangzhou", ""}, &pages);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().message.substr(0, 35), "page 2: the same 50 codes as page 1");
+  EXPECT_EQ(pages, 8);
+  // Pages that share some codes but not all are not the same page: the repeat is found whole at
+  // the end, as before.
+  rig.transport.pages = {smc_page(0, 50, 100).dump(), smc_page(1, 51, 100).dump()};
+  rig.transport.sent = 0;
+  auto shifted = smc.list(scope, &pages);
+  ASSERT_FALSE(shifted.has_value());
+  EXPECT_NE(shifted.error().message.find("appeared on two pages"), std::string::npos) << shifted.error().message;
+}
+
+TEST(Paging, ATotalBeyondThePagesReadAtMostFailsOnTheFirstPage) {
+  Rig rig;
+  rig.transport.pages = {smc_page(0, 50, 10000 * 50 + 1).dump()};
+  Collector smc = rig.collector(config::Product::smc);
+  const Scope scope{"c", config::Product::smc, "a", "", ""};
+  int pages = 0;
+  auto r = smc.list(scope, &pages);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().message,
+            "page 1: TotalCount 500001 would take more than 10000 pages of 50; the listing is not trusted");
+  EXPECT_EQ(pages, 1) << "one request, and no second pass";
+  // At the limit the listing is read (here the second page repeats the first and ends it).
+  rig.transport.pages = {smc_page(0, 50, 10000 * 50).dump()};
+  rig.transport.sent = 0;
+  auto at = smc.list(scope, &pages);
+  ASSERT_FALSE(at.has_value());
+  EXPECT_EQ(at.error().message.substr(0, 35), "page 2: the same 50 codes as page 1");
+}
+
 TEST(Paging, APageWithMoreItemsThanAskedForIsRefused) {
   // PageSize=50 was asked for: a page of 51 is not that page, even when the total agrees.
   Rig rig;
