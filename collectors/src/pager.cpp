@@ -2,6 +2,7 @@
 // with pass.changed set; Collector::list decides whether to read it again.
 #include "pager.hpp"
 
+#include "acmon/collectors/id_table.hpp"
 #include "acmon/core/api.hpp"
 #include "acmon/core/text.hpp"
 
@@ -48,44 +49,22 @@ Result<std::int64_t> read_total(Item doc, const char* field) {
   return make_error(ErrorKind::parse, std::string("the response has no numeric ") + field);
 }
 
-// What a pass keeps beside its codes to judge them: where each page's codes begin (index of its
-// first code, page number), each code's id hash (refuse_repeats), and each page's digest (the sum
-// of its ids' hashes, whatever their order) with its index in starts.
-struct Seen {
-  std::vector<std::pair<std::size_t, int>> starts;
-  std::vector<std::uint64_t> hashes;
-  std::unordered_multimap<std::uint64_t, std::size_t> pages;
-};
-
 // The most codes a pass reserves room for before it has read them: a total from the answer is
 // only a hint, and a hostile one must not make acmon allocate for a billion codes.
 constexpr std::int64_t k_max_reserve = 200000;
 
-void reserve(Listing& out, std::int64_t expected) {
-  out.codes.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(expected, 0, k_max_reserve)));
-}
-
-// Whether the page starting at codes[a] holds the same ids as the one at codes[b], n each.
-bool same_ids(const std::vector<model::Code>& codes, std::size_t a, std::size_t b, std::size_t n) {
-  std::vector<std::string_view> x;
-  std::vector<std::string_view> y;
-  for (std::size_t i = 0; i < n; ++i) {
-    x.emplace_back(codes[a + i].id);
-    y.emplace_back(codes[b + i].id);
-  }
-  std::sort(x.begin(), x.end());
-  std::sort(y.begin(), y.end());
-  return x == y;
+std::size_t room_for(std::int64_t expected) {
+  return static_cast<std::size_t>(std::clamp<std::int64_t>(expected, 0, k_max_reserve));
 }
 
 // Parses a page's items into the listing. A page never holds more items than the page size asked
 // for: one that does is not the page that was asked for (its items are not trusted to be the
-// listing's), and a hostile one could make the listing as large as it likes. A page that holds
-// the very ids of an earlier one (a cloud that ignores PageNumber, or hands out new tokens for the
-// same page) fails the pass at once, as the repeat would at the end, rather than after every page
-// up to k_max_pages.
+// listing's), and a hostile one could make the listing as large as it likes. An id already listed
+// on an earlier page (or this one) fails the pass at once: the list shifted while it was read, or
+// the cloud answered a page again (one that ignores PageNumber, or hands out new tokens for the
+// same page), and reading on to the end could take up to k_max_pages requests.
 Result<void> take_items(const ProductApi& api, const model::Scope& scope, int utc_offset, array items, Pass& pass,
-                        Seen& seen, int page) {
+                        IdTable& ids, int page) {
   Listing& out = pass.listing;
   if (const std::size_t n = items.size(); n > static_cast<std::size_t>(api.page_size)) {
     return at_page(
@@ -93,85 +72,28 @@ Result<void> take_items(const ProductApi& api, const model::Scope& scope, int ut
                                          " asked for by " + api.size_param + "; the listing is not trusted"),
         page);
   }
-  const std::size_t first = out.codes.size();
-  seen.starts.emplace_back(first, page);
-  std::uint64_t digest = 0;
   for (const Item item : items) {
     auto c = api.parse(item, scope, utc_offset);
     if (!c) {
       return at_page(c.error(), page);
     }
-    const std::uint64_t h = std::hash<std::string>{}(c->id);
-    seen.hashes.push_back(h);
-    digest += h;
     out.codes.push_back(std::move(*c));
-  }
-  const std::size_t n = out.codes.size() - first;
-  if (n == 0) {
-    return {};
-  }
-  const auto [from, to] = seen.pages.equal_range(digest);
-  for (auto it = from; it != to; ++it) {
-    const auto [earlier_first, earlier_page] = seen.starts[it->second];
-    const std::size_t earlier_end =
-        it->second + 1 < seen.starts.size() ? seen.starts[it->second + 1].first : out.codes.size();
-    if (earlier_end - earlier_first == n && same_ids(out.codes, earlier_first, first, n)) {
-      pass.changed = true;
-      return at_page(make_error(ErrorKind::parse, "the same " + std::to_string(n) + " codes as page " +
-                                                      std::to_string(earlier_page) +
-                                                      ": the list changed while it was read, or the pages are not "
-                                                      "what was asked for; the listing is not trusted"),
-                     page);
+    switch (ids.add(out.codes, out.codes.size() - 1)) {
+      case IdTable::Found::added: break;
+      case IdTable::Found::repeat:
+        pass.changed = true;
+        return at_page(make_error(ErrorKind::parse, "code " + out.codes.back().id +
+                                                        " appeared on two pages: the list changed while it was "
+                                                        "read; the listing is not trusted"),
+                       page);
+      case IdTable::Found::flood:
+        return at_page(make_error(ErrorKind::parse,
+                                  "the ids collide in the table that finds repeats far more than any listing's "
+                                  "could; the listing is not trusted"),
+                       page);
     }
   }
-  seen.pages.emplace(digest, seen.starts.size() - 1);
   return {};
-}
-
-// Refuses a listing that holds an id twice: the list shifted while it was read. One open-addressing
-// table of (position, upper half of the id's hash), twice the listing's size and flat (a hash set
-// of 100,000 ids would be 100,000 nodes): each id in listing order goes in, compared whole only
-// where the hashes agree, so the first id found already there is the earliest second listing.
-// The error names its page.
-Result<void> refuse_repeats(const Seen& seen, Pass& pass) {
-  const Listing& out = pass.listing;
-  const auto& starts = seen.starts;
-  struct Slot {
-    std::uint32_t position = 0;  // 1 + the index in out.codes; 0: empty
-    std::uint32_t hash_high = 0;
-  };
-  std::size_t size = 16;
-  while (size < 2 * out.codes.size()) {
-    size *= 2;
-  }
-  std::vector<Slot> table(size);
-  const std::size_t mask = size - 1;
-  std::optional<std::size_t> repeat;
-  for (std::size_t i = 0; i < out.codes.size() && !repeat; ++i) {
-    const std::string& id = out.codes[i].id;
-    const std::uint64_t h = seen.hashes[i];  // std::hash of id, taken as the page was read
-    const auto high = static_cast<std::uint32_t>(h >> 32);
-    for (std::size_t at = h & mask;; at = (at + 1) & mask) {
-      Slot& slot = table[at];
-      if (slot.position == 0) {
-        slot = {static_cast<std::uint32_t>(i + 1), high};
-        break;
-      }
-      if (slot.hash_high == high && out.codes[slot.position - 1].id == id) {
-        repeat = i;
-        break;
-      }
-    }
-  }
-  if (!repeat) {
-    return {};
-  }
-  pass.changed = true;
-  const auto page = std::prev(std::upper_bound(starts.begin(), starts.end(), std::pair{*repeat, INT_MAX}))->second;
-  return at_page(make_error(ErrorKind::parse, "code " + out.codes[*repeat].id +
-                                                  " appeared on two pages: the list changed while it was read; "
-                                                  "the listing is not trusted"),
-                 page);
 }
 
 // A first page that says the discovered region has no such API. Only the first page can say so:
@@ -206,7 +128,7 @@ Result<std::optional<Item>> fetch_page(const ProductApi& api, bool discovered, i
 Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope, int utc_offset, bool discovered,
                                const FetchPage& fetch, Pass& pass, simdjson::dom::parser& parser) {
   Listing& out = pass.listing;
-  Seen seen;
+  IdTable ids;
   std::optional<std::int64_t> total;
   for (int page = 1; page <= k_max_pages; ++page) {
     signing::Params params = api.scope_params(scope);
@@ -244,7 +166,7 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
     }
     if (!total) {
       // More codes than the pages acmon reads at most could hold: fail now, not after k_max_pages
-      // requests (and again for each pass).
+      // requests.
       if (*t > static_cast<std::int64_t>(k_max_pages) * api.page_size) {
         return at_page(
             make_error(ErrorKind::parse, std::string(api.total_field) + " " + std::to_string(*t) +
@@ -252,18 +174,16 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
                                              std::to_string(api.page_size) + "; the listing is not trusted"),
             page);
       }
-      reserve(out, *t);
+      out.codes.reserve(room_for(*t));
+      ids = IdTable(room_for(*t));
     }
     total = *t;
-    if (auto r = take_items(api, scope, utc_offset, *items, pass, seen, page); !r) {
+    if (auto r = take_items(api, scope, utc_offset, *items, pass, ids, page); !r) {
       return r.error();
     }
     if (static_cast<std::int64_t>(out.codes.size()) >= *total || items->size() == 0) {
       break;
     }
-  }
-  if (auto r = refuse_repeats(seen, pass); !r) {
-    return r.error();
   }
   if (static_cast<std::int64_t>(out.codes.size()) != total.value_or(0)) {
     pass.changed = true;
@@ -285,8 +205,8 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
                               const FetchPage& fetch, Pass& pass, simdjson::dom::parser& parser,
                               std::int64_t expected) {
   Listing& out = pass.listing;
-  Seen seen;
-  reserve(out, expected);
+  out.codes.reserve(room_for(expected));
+  IdTable ids(room_for(expected));
   std::unordered_set<std::string> tokens;
   std::string token;
   for (int page = 1;; ++page) {
@@ -310,7 +230,7 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
       }
       return at_page(make_error(ErrorKind::parse, std::string("the response lacks ") + api.items_field + "[]"), page);
     }
-    if (auto r = take_items(api, scope, utc_offset, *items, pass, seen, page); !r) {
+    if (auto r = take_items(api, scope, utc_offset, *items, pass, ids, page); !r) {
       return r.error();
     }
     std::string next;
@@ -336,9 +256,6 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
                      page);
     }
     token = std::move(next);
-  }
-  if (auto r = refuse_repeats(seen, pass); !r) {
-    return r.error();
   }
   return std::move(out);
 }

@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "acmon/collectors/collector.hpp"
+#include "acmon/collectors/id_table.hpp"
 #include "doubles.hpp"
 
 using namespace acmon;
@@ -234,7 +235,7 @@ TEST(Paging, AnIdOnTwoPagesIsRefusedNamingThePageAndTheId) {
   EXPECT_EQ(pages, 2);
 }
 
-TEST(Paging, APageRepeatedWholeFailsAtOnce) {
+TEST(Paging, AnIdListedAgainFailsThePassOnItsPage) {
   // A cloud that answers the first page whatever PageNumber says, under a total of 1,000: the
   // second page already shows it. Read to the total, it took 20 pages a pass.
   Rig rig;
@@ -245,10 +246,9 @@ TEST(Paging, APageRepeatedWholeFailsAtOnce) {
   auto r = smc.list(scope, &pages);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message,
-            "page 2: the same 50 codes as page 1: the list changed while it was read, or the pages are not what was "
-            "asked for; the listing is not trusted");
+            "page 2: code at-0 appeared on two pages: the list changed while it was read; the listing is not trusted");
   EXPECT_EQ(pages, 8) << "two pages a pass, 4 passes";
-  // New tokens for the same items, in another order: the same page.
+  // New tokens for the same items, in another order: read to the last token, it took 30 pages.
   json items = json::array();
   for (int i = 0; i < 50; ++i) {
     json item = ecs_item();
@@ -271,15 +271,16 @@ TEST(Paging, APageRepeatedWholeFailsAtOnce) {
   Collector ecs = rig.collector(config::Product::ecs, {"cn-hangzhou"});
   auto e = ecs.list(Scope{"c", config::Product::ecs, "a", "cn-hangzhou", ""}, &pages);
   ASSERT_FALSE(e.has_value());
-  EXPECT_EQ(e.error().message.substr(0, 35), "page 2: the same 50 codes as page 1");
+  EXPECT_EQ(e.error().message.substr(0, 36), "page 2: code act-49 appeared on two ");
   EXPECT_EQ(pages, 8);
-  // Pages that share some codes but not all are not the same page: the repeat is found whole at
-  // the end, as before.
-  rig.transport.pages = {smc_page(0, 50, 100).dump(), smc_page(1, 51, 100).dump()};
+  // An id twice on one page.
+  json twice = smc_page(0, 50, 50);
+  twice["AccessTokens"][30]["AccessTokenId"] = "at-7";
+  rig.transport.pages = {twice.dump()};
   rig.transport.sent = 0;
-  auto shifted = smc.list(scope, &pages);
-  ASSERT_FALSE(shifted.has_value());
-  EXPECT_NE(shifted.error().message.find("appeared on two pages"), std::string::npos) << shifted.error().message;
+  auto same_page = smc.list(scope, &pages);
+  ASSERT_FALSE(same_page.has_value());
+  EXPECT_EQ(same_page.error().message.substr(0, 34), "page 1: code at-7 appeared on two ");
 }
 
 TEST(Paging, ATotalBeyondThePagesReadAtMostFailsOnTheFirstPage) {
@@ -298,7 +299,52 @@ TEST(Paging, ATotalBeyondThePagesReadAtMostFailsOnTheFirstPage) {
   rig.transport.sent = 0;
   auto at = smc.list(scope, &pages);
   ASSERT_FALSE(at.has_value());
-  EXPECT_EQ(at.error().message.substr(0, 35), "page 2: the same 50 codes as page 1");
+  EXPECT_EQ(at.error().message.substr(0, 34), "page 2: code at-0 appeared on two ");
+}
+
+TEST(IdTableTest, FindsEveryRepeatAcrossGrowth) {
+  std::vector<model::Code> codes;
+  IdTable table;  // room for none at first: it grows as ids come
+  for (int i = 0; i < 20000; ++i) {
+    model::Code c;
+    c.id = "id-" + std::to_string(i);
+    codes.push_back(c);
+    ASSERT_EQ(table.add(codes, codes.size() - 1), IdTable::Found::added) << i;
+  }
+  for (const int i : {0, 9999, 19999}) {
+    model::Code c;
+    c.id = "id-" + std::to_string(i);
+    codes.push_back(c);
+    EXPECT_EQ(table.add(codes, codes.size() - 1), IdTable::Found::repeat) << i;
+  }
+}
+
+TEST(IdTableTest, IdsMadeToCollideAreRefusedNotComparedWithEachOther) {
+  // Every id hashes alike: each new one would be compared with all before it (50 million
+  // comparisons for 10,000 ids). The table gives up after a bounded number of probes.
+  std::vector<model::Code> codes;
+  IdTable table(0, [](std::string_view) -> std::uint64_t { return 42; });
+  std::size_t added = 0;
+  IdTable::Found last = IdTable::Found::added;
+  for (int i = 0; i < 10000 && last == IdTable::Found::added; ++i) {
+    model::Code c;
+    c.id = "id-" + std::to_string(i);
+    codes.push_back(c);
+    last = table.add(codes, codes.size() - 1);
+    added += last == IdTable::Found::added ? 1 : 0;
+  }
+  EXPECT_EQ(last, IdTable::Found::flood);
+  EXPECT_LT(added, 200U) << "refused within a few hundred ids";
+  EXPECT_GT(added, 50U) << "a full page of ids sharing a hash is still taken";
+  // The same table with an honest hash takes all 10,000.
+  std::vector<model::Code> honest;
+  IdTable fine;
+  for (int i = 0; i < 10000; ++i) {
+    model::Code c;
+    c.id = "id-" + std::to_string(i);
+    honest.push_back(c);
+    ASSERT_EQ(fine.add(honest, honest.size() - 1), IdTable::Found::added) << i;
+  }
 }
 
 TEST(Paging, APageWithMoreItemsThanAskedForIsRefused) {
