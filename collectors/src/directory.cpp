@@ -138,6 +138,14 @@ Result<Directory> list_directory(const config::Organization& org, api::Client& c
                    make_error(ErrorKind::parse, "TotalCount changed from " + std::to_string(total) + " to " +
                                                     std::to_string(*count) + " while the accounts were listed"));
     }
+    // More accounts than the pages read at most could hold: fail now, not after k_max_pages
+    // requests.
+    if (total < 0 && *count > static_cast<std::int64_t>(k_max_pages) * k_page_size) {
+      return named(org, where,
+                   make_error(ErrorKind::parse, "TotalCount " + std::to_string(*count) + " would take more than " +
+                                                    std::to_string(k_max_pages) + " pages of " +
+                                                    std::to_string(k_page_size) + ": the listing is not trusted"));
+    }
     total = *count;
     std::optional<simdjson::dom::array> items;
     if (Item accounts; (*doc)["Accounts"].get(accounts) == simdjson::SUCCESS && accounts.is_object()) {
@@ -145,6 +153,13 @@ Result<Directory> list_directory(const config::Organization& org, api::Client& c
     }
     if (!items) {
       return named(org, where, make_error(ErrorKind::parse, "the answer has no Accounts.Account[]"));
+    }
+    // Not the page asked for, and a hostile one could make the listing as large as it likes.
+    if (items->size() > static_cast<std::size_t>(k_page_size)) {
+      return named(org, where,
+                   make_error(ErrorKind::parse, std::to_string(items->size()) + " accounts, more than the " +
+                                                    std::to_string(k_page_size) +
+                                                    " asked for by PageSize: the listing is not trusted"));
     }
     for (const Item item : *items) {
       auto m = read_member(item);

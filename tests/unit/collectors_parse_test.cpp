@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "acmon/collectors/collector.hpp"
+#include "acmon/collectors/directory.hpp"
 #include "acmon/collectors/id_table.hpp"
 #include "doubles.hpp"
 
@@ -300,6 +301,45 @@ TEST(Paging, ATotalBeyondThePagesReadAtMostFailsOnTheFirstPage) {
   auto at = smc.list(scope, &pages);
   ASSERT_FALSE(at.has_value());
   EXPECT_EQ(at.error().message.substr(0, 34), "page 2: code at-0 appeared on two ");
+}
+
+TEST(Paging, AnAccountListingBeyondItsLimitsFailsOnTheFirstPage) {
+  // ListAccounts pages of 100: a total beyond 10,000 such pages, or a page of more than 100.
+  const json directory = {{"RequestId", "r"}, {"ResourceDirectory", {{"MasterAccountId", "1000000000000001"}}}};
+  auto accounts = [](int n, std::int64_t total) {
+    json list = json::array();
+    for (int i = 0; i < n; ++i) {
+      list.push_back({{"AccountId", std::to_string(2000000000000000 + i)},
+                      {"DisplayName", "m" + std::to_string(i)},
+                      {"Status", "CreateSuccess"},
+                      {"FolderId", "fd-1"}});
+    }
+    return json{{"RequestId", "r"}, {"TotalCount", total}, {"Accounts", {{"Account", list}}}};
+  };
+  Rig rig;
+  config::Organization org;
+  org.name = "acme";
+  org.account = "a";
+  rig.transport.pages = {directory.dump(), accounts(100, 1000001).dump()};
+  auto big = list_directory(org, rig.client, rig.creds);
+  ASSERT_FALSE(big.has_value());
+  EXPECT_EQ(big.error().message,
+            "organization acme: ListAccounts page 1: TotalCount 1000001 would take more than 10000 pages of 100: "
+            "the listing is not trusted");
+  EXPECT_EQ(rig.transport.sent, 2U);
+  rig.transport.pages = {directory.dump(), accounts(101, 101).dump()};
+  rig.transport.sent = 0;
+  auto wide = list_directory(org, rig.client, rig.creds);
+  ASSERT_FALSE(wide.has_value());
+  EXPECT_EQ(wide.error().message,
+            "organization acme: ListAccounts page 1: 101 accounts, more than the 100 asked for by PageSize: the "
+            "listing is not trusted");
+  // Within both limits, the members are listed.
+  rig.transport.pages = {directory.dump(), accounts(100, 100).dump()};
+  rig.transport.sent = 0;
+  auto ok = list_directory(org, rig.client, rig.creds);
+  ASSERT_TRUE(ok.has_value()) << ok.error().describe();
+  EXPECT_EQ(ok->members.size(), 101U) << "100 listed and the management account";
 }
 
 TEST(IdTableTest, FindsEveryRepeatAcrossGrowth) {
