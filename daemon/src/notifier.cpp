@@ -1,6 +1,4 @@
 // Service: the notifier thread, delivering what each receiver is owed with backoff.
-#include <algorithm>
-
 #include "service_parts.hpp"
 
 namespace acmon::daemon {
@@ -50,15 +48,10 @@ void Service::notifier_loop() {
       gen = m_gen;
     }
     const std::string generator = "http://" + gen->cfg.daemon.listen + "/metrics";
-    // Alertmanager receivers first: their resends keep live alerts from resolving there, and each
-    // is one request; then the webhooks, each for its turn (k_webhook_turn). A webhook that sent
-    // something may be owed more: the next round comes at once, and ends when none sends.
-    std::vector<const config::Notify*> order;
-    for (const auto& n : gen->cfg.notify) {
-      order.push_back(&n);
-    }
-    std::stable_partition(order.begin(), order.end(),
-                          [](const config::Notify* n) { return n->type == config::Notify::Type::alertmanager; });
+    // Alertmanager receivers first, and again after each webhook's turn (round_order): their
+    // resends keep live alerts from resolving there. A webhook that sent something may be owed
+    // more: the next round comes at once, and ends when none sends.
+    const auto order = round_order(gen->cfg.notify);
     bool again = false;
     for (const config::Notify* receiver : order) {
       const config::Notify& n = *receiver;

@@ -152,4 +152,21 @@ Result<int> deliver(const config::Notify& receiver, http::Transport& transport, 
   return static_cast<int>(sent.size());
 }
 
+std::vector<const config::Notify*> round_order(const std::vector<config::Notify>& receivers) {
+  std::vector<const config::Notify*> alertmanagers;
+  for (const auto& n : receivers) {
+    if (n.type == config::Notify::Type::alertmanager) {
+      alertmanagers.push_back(&n);
+    }
+  }
+  std::vector<const config::Notify*> order = alertmanagers;
+  for (const auto& n : receivers) {
+    if (n.type != config::Notify::Type::alertmanager) {
+      order.push_back(&n);
+      order.insert(order.end(), alertmanagers.begin(), alertmanagers.end());
+    }
+  }
+  return order;
+}
+
 }  // namespace acmon::daemon

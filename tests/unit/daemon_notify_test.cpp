@@ -235,3 +235,47 @@ TEST_F(DeliverTest, ASlowWebhookIsToldItsChangesOverSeveralTurns) {
   EXPECT_EQ(told.size(), 10U);
   EXPECT_EQ(transport.requests.size(), 10U);
 }
+
+TEST(RoundOrder, AlertmanagerIsServedFirstAndAfterEveryWebhook) {
+  // k_basic is an Alertmanager behind basic authentication; k_slack and k_dingtalk are webhooks.
+  const std::vector<config::Notify> receivers{k_slack, k_am, k_dingtalk, k_basic};
+  const auto order = daemon::round_order(receivers);
+  std::vector<std::string> urls;
+  for (const config::Notify* n : order) {
+    urls.push_back(n->url);
+  }
+  const std::vector<std::string> want{k_am.url,    k_basic.url,    k_slack.url, k_am.url,
+                                      k_basic.url, k_dingtalk.url, k_am.url,    k_basic.url};
+  EXPECT_EQ(urls, want);
+  // Webhooks alone keep their order; Alertmanager alone is served once.
+  EXPECT_EQ(daemon::round_order({k_slack, k_dingtalk}).size(), 2U);
+  EXPECT_EQ(daemon::round_order({k_am}).size(), 1U);
+}
+
+TEST_F(DeliverTest, AlertmanagerServedAgainWithNothingDueSendsNothing) {
+  // round_order serves Alertmanager after every webhook: between its resends that costs a look at
+  // the store, not a request.
+  model::AlertRecord a;
+  a.rule = "code_expiring";
+  a.severity = "warning";
+  a.product = "smc";
+  a.account = "prod";
+  a.code_id = "at-1";
+  a.collector = "prod-smc";
+  a.name = "builds";
+  a.summary = "expires in 2d";
+  ASSERT_TRUE(store->reconcile_alerts({a}, 1000));
+  auto first = daemon::deliver(k_am, transport, *store, store_mutex, 1000, "");
+  ASSERT_TRUE(first) << first.error().describe();
+  EXPECT_EQ(*first, 1);
+  for (const UnixTime now : {UnixTime{1001}, UnixTime{1030}, UnixTime{1000 + daemon::k_alertmanager_resend - 2}}) {
+    auto again = daemon::deliver(k_am, transport, *store, store_mutex, now, "");
+    ASSERT_TRUE(again) << again.error().describe();
+    EXPECT_EQ(*again, 0) << now;
+  }
+  EXPECT_EQ(transport.requests.size(), 1U);
+  auto resend = daemon::deliver(k_am, transport, *store, store_mutex, 1000 + daemon::k_alertmanager_resend, "");
+  ASSERT_TRUE(resend) << resend.error().describe();
+  EXPECT_EQ(*resend, 1);
+  EXPECT_EQ(transport.requests.size(), 2U);
+}

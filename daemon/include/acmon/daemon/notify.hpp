@@ -51,6 +51,13 @@ std::string webhook_body(const db::PendingNotification& change, UnixTime now);
 // and the notifier comes back for the rest after the other receivers had their turn.
 constexpr std::chrono::seconds k_webhook_turn{15};
 
+// The receivers in the order one notifier round serves them: every Alertmanager receiver, then
+// each webhook followed by every Alertmanager receiver again. A round with many slow webhooks lasts
+// up to a turn each; Alertmanager is served between them (its delivery sends nothing until a resend
+// is due or an alert changed), so no number of webhooks holds its resends back for longer than one
+// turn, and its live alerts never reach their endsAt.
+std::vector<const config::Notify*> round_order(const std::vector<config::Notify>& receivers);
+
 // Sends what one receiver is owed and marks it sent: Alertmanager all in one request, a webhook
 // change by change for up to `turn` (k_webhook_turn above; the changes not reached are left owed).
 // Returns how many alerts were delivered, or the error of the request that failed (what a webhook
