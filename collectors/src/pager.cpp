@@ -199,8 +199,13 @@ Result<Listing> by_page_number(const ProductApi& api, const model::Scope& scope,
 // every request after it and, kept to find a repeat, held up to k_max_pages times.
 constexpr std::size_t k_max_token = 4096;
 
+// Empty pages in a row that still carry a token, at most. The cloud may answer one (a page whose
+// items were all filtered out); one answering nothing but would be followed to k_max_pages.
+constexpr int k_max_empty_pages = 10;
+
 // NextToken until it comes back empty, and only then: an empty page that still carries a token is
-// followed, not taken as the end; a token that repeats an earlier one fails the listing.
+// followed, not taken as the end (up to k_max_empty_pages in a row); a token that repeats an
+// earlier one fails the listing.
 Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, int utc_offset, bool discovered,
                               const FetchPage& fetch, Pass& pass, simdjson::dom::parser& parser,
                               std::int64_t expected) {
@@ -209,6 +214,7 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
   IdTable ids(room_for(expected));
   std::unordered_set<std::string> tokens;
   std::string token;
+  int empty_in_a_row = 0;
   for (int page = 1;; ++page) {
     if (page > k_max_pages) {
       return at_page(make_error(ErrorKind::parse, "more than " + std::to_string(k_max_pages) + " pages; giving up"), 0);
@@ -250,6 +256,13 @@ Result<Listing> by_next_token(const ProductApi& api, const model::Scope& scope, 
     }
     if (next.empty()) {
       break;
+    }
+    empty_in_a_row = items->size() == 0 ? empty_in_a_row + 1 : 0;
+    if (empty_in_a_row > k_max_empty_pages) {
+      return at_page(make_error(ErrorKind::parse, std::to_string(empty_in_a_row) +
+                                                      " empty pages in a row, each with a NextToken; the listing "
+                                                      "is not trusted"),
+                     page);
     }
     if (!tokens.insert(next).second) {
       return at_page(make_error(ErrorKind::parse, "NextToken repeated an earlier one; the listing is not trusted"),

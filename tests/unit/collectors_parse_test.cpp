@@ -342,6 +342,39 @@ TEST(Paging, AnAccountListingBeyondItsLimitsFailsOnTheFirstPage) {
   EXPECT_EQ(ok->members.size(), 101U) << "100 listed and the management account";
 }
 
+TEST(Paging, EmptyPagesWithTokensAreFollowedTenInARow) {
+  json items = json::array();
+  for (int i = 0; i < 3; ++i) {
+    json item = ecs_item();
+    item["ActivationId"] = "act-" + std::to_string(i);
+    items.push_back(item);
+  }
+  // `empty` empty pages, each with a fresh token, then the codes and no token.
+  auto pages = [&](int empty) {
+    std::vector<std::string> out;
+    for (int i = 1; i <= empty; ++i) {
+      out.push_back(
+          json{{"RequestId", "r"}, {"NextToken", "t" + std::to_string(i)}, {"ActivationList", json::array()}}.dump());
+    }
+    out.push_back(json{{"RequestId", "r"}, {"NextToken", ""}, {"ActivationList", items}}.dump());
+    return out;
+  };
+  Rig rig;
+  Collector ecs = rig.collector(config::Product::ecs, {"cn-hangzhou"});
+  const Scope scope{"c", config::Product::ecs, "a", "cn-hangzhou", ""};
+  rig.transport.pages = pages(10);
+  auto ok = ecs.list(scope);
+  ASSERT_TRUE(ok.has_value()) << ok.error().describe();
+  EXPECT_EQ(ok->codes.size(), 3U);
+  rig.transport.pages = pages(200);
+  rig.transport.sent = 0;
+  int read = 0;
+  auto e = ecs.list(scope, &read);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().message, "page 11: 11 empty pages in a row, each with a NextToken; the listing is not trusted");
+  EXPECT_EQ(read, 11);
+}
+
 TEST(IdTableTest, FindsEveryRepeatAcrossGrowth) {
   std::vector<model::Code> codes;
   IdTable table;  // room for none at first: it grows as ids come
