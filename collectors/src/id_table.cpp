@@ -59,6 +59,7 @@ IdTable::Found IdTable::add(const std::vector<model::Code>& codes, std::size_t i
       return Found::added;
     }
     if (slot.hash_high == high && codes[slot.position - 1].id == id) {
+      m_earlier = slot.position - 1;
       return Found::repeat;
     }
     if (++m_probes > k_probes_per_id * m_added + k_probes_slack) {

@@ -72,6 +72,7 @@ Result<void> take_items(const ProductApi& api, const model::Scope& scope, int ut
                                          " asked for by " + api.size_param + "; the listing is not trusted"),
         page);
   }
+  const std::size_t first = out.codes.size();
   for (const Item item : items) {
     auto c = api.parse(item, scope, utc_offset);
     if (!c) {
@@ -83,8 +84,10 @@ Result<void> take_items(const ProductApi& api, const model::Scope& scope, int ut
       case IdTable::Found::repeat:
         pass.changed = true;
         return at_page(make_error(ErrorKind::parse, "code " + out.codes.back().id +
-                                                        " appeared on two pages: the list changed while it was "
-                                                        "read; the listing is not trusted"),
+                                                        (ids.earlier() >= first ? " appeared twice on the page"
+                                                                                : " appeared on two pages") +
+                                                        ": the list changed while it was read; the listing is "
+                                                        "not trusted"),
                        page);
       case IdTable::Found::flood:
         return at_page(make_error(ErrorKind::parse,

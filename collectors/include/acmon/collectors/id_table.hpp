@@ -28,6 +28,8 @@ class IdTable {
   // repeat: an earlier code has that id (nothing added). flood: too many probes so far; the table
   // is not to be used again.
   Found add(const std::vector<model::Code>& codes, std::size_t i);
+  // After add() found a repeat: the index of the earlier code with that id.
+  [[nodiscard]] std::size_t earlier() const { return m_earlier; }
 
  private:
   struct Slot {
@@ -40,6 +42,7 @@ class IdTable {
   std::vector<Slot> m_slots;
   std::size_t m_added = 0;
   std::size_t m_probes = 0;
+  std::size_t m_earlier = 0;
 };
 
 }  // namespace acmon::collectors
