@@ -241,6 +241,7 @@ TEST(RoundOrder, AlertmanagerIsServedFirstAndAfterEveryWebhook) {
   const std::vector<config::Notify> receivers{k_slack, k_am, k_dingtalk, k_basic};
   const auto order = daemon::round_order(receivers);
   std::vector<std::string> urls;
+  urls.reserve(order.size());
   for (const config::Notify* n : order) {
     urls.push_back(n->url);
   }
