@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The daemon's footprint for 1,000 and 100,000 codes: peak memory through the first sync, /metrics
 # scrape time and size (plain and gzip), resident memory and how much of it is the daemon's alone
-# (USS, PSS), idle CPU; then each figure beside its target (issue #11) with PASS or MISS. Beside the
-# RSS figure, the floor under it: what LIBRARY_FLOOR (the same shared libraries, loaded and set up by
+# (USS, PSS), idle CPU; then each figure beside its target (issue #11) with PASS or MISS. Under the
+# verdicts, the floor under the RSS figure: what LIBRARY_FLOOR (the same shared libraries, loaded and set up by
 # a process that does nothing else) holds.
 #   daemon_bench.sh ACMON ACMON_SIM LIBRARY_FLOOR [CODES...]
 # Scrape times are medians of several scrapes with the range beside them: other work on the machine
@@ -109,11 +109,14 @@ for n in "${sizes[@]}"; do
   fi
   if [ "$n" = 1000 ]; then
     verdict "RSS with 1,000 codes (anonymous: $anon MiB)" "$rss MiB" "<= 16 MiB" "$(le "$rss" 16)"
-    floor_out=$("$FLOOR")
-    floor_kib() { awk -v k="$1" '$1 == k {printf "%.1f", $2 / 1024}' <<<"$floor_out"; }
-    floor_note="  (the same shared libraries loaded and set up by a process that does nothing else: $(floor_kib VmRSS) MiB,
+    if floor_out=$("$FLOOR"); then
+      floor_kib() { awk -v k="$1" '$1 == k {printf "%.1f", $2 / 1024}' <<<"$floor_out"; }
+      floor_note="  (the same shared libraries loaded and set up by a process that does nothing else: $(floor_kib VmRSS) MiB,
    of it $(floor_kib RssFile) MiB their files' pages; the daemon with 1,000 codes: $rss MiB,
    of it $rss_file MiB files' pages, its own binary among them)"
+    else
+      floor_note="  ($FLOOR failed: no floor for the RSS figure)"
+    fi
   fi
   verdict "idle CPU, $n codes (one core, ${idle_seconds} s)" "$idle %" "~0 (<= 0.1 %)" "$(le "$idle" 0.1)"
 done

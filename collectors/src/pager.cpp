@@ -60,9 +60,10 @@ std::size_t room_for(std::int64_t expected) {
 // Parses a page's items into the listing. A page never holds more items than the page size asked
 // for: one that does is not the page that was asked for (its items are not trusted to be the
 // listing's), and a hostile one could make the listing as large as it likes. An id already listed
-// on an earlier page (or this one) fails the pass at once: the list shifted while it was read, or
-// the cloud answered a page again (one that ignores PageNumber, or hands out new tokens for the
-// same page), and reading on to the end could take up to k_max_pages requests.
+// on an earlier page fails the pass at once: the list shifted while it was read, or the cloud
+// answered a page again (one that ignores PageNumber, or hands out new tokens for the same page),
+// and reading on to the end could take up to k_max_pages requests. An id twice on one page fails
+// the listing: no movement explains that.
 Result<void> take_items(const ProductApi& api, const model::Scope& scope, int utc_offset, array items, Pass& pass,
                         IdTable& ids, int page) {
   Listing& out = pass.listing;
@@ -82,12 +83,16 @@ Result<void> take_items(const ProductApi& api, const model::Scope& scope, int ut
     switch (ids.add(out.codes, out.codes.size() - 1)) {
       case IdTable::Found::added: break;
       case IdTable::Found::repeat:
+        if (ids.earlier() >= first) {
+          // Not something a list that moves between pages can do: the page itself is wrong.
+          return at_page(make_error(ErrorKind::parse, "code " + out.codes.back().id +
+                                                          " appears twice on the page; the listing is not trusted"),
+                         page);
+        }
         pass.changed = true;
         return at_page(make_error(ErrorKind::parse, "code " + out.codes.back().id +
-                                                        (ids.earlier() >= first ? " appeared twice on the page"
-                                                                                : " appeared on two pages") +
-                                                        ": the list changed while it was read; the listing is "
-                                                        "not trusted"),
+                                                        " appeared on two pages: the list changed while it was "
+                                                        "read; the listing is not trusted"),
                        page);
       case IdTable::Found::flood:
         return at_page(make_error(ErrorKind::parse,

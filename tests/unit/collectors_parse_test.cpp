@@ -281,9 +281,8 @@ TEST(Paging, AnIdListedAgainFailsThePassOnItsPage) {
   rig.transport.sent = 0;
   auto same_page = smc.list(scope, &pages);
   ASSERT_FALSE(same_page.has_value());
-  EXPECT_EQ(same_page.error().message,
-            "page 1: code at-7 appeared twice on the page: the list changed while it was read; the listing is not "
-            "trusted");
+  EXPECT_EQ(same_page.error().message, "page 1: code at-7 appears twice on the page; the listing is not trusted");
+  EXPECT_EQ(pages, 1) << "not a list that moved: not read again";
 }
 
 TEST(Paging, ATotalBeyondThePagesReadAtMostFailsOnTheFirstPage) {
@@ -412,7 +411,7 @@ TEST(IdTableTest, IdsMadeToCollideAreRefusedNotComparedWithEachOther) {
   EXPECT_EQ(last, IdTable::Found::flood);
   EXPECT_LT(added, 200U) << "refused within a few hundred ids";
   EXPECT_GT(added, 50U) << "a full page of ids sharing a hash is still taken";
-  // The same table with an honest hash takes all 10,000.
+  // A table with the honest hash takes all 10,000.
   std::vector<model::Code> honest;
   IdTable fine;
   for (int i = 0; i < 10000; ++i) {

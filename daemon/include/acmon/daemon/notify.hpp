@@ -55,7 +55,8 @@ constexpr std::chrono::seconds k_webhook_turn{15};
 // each webhook followed by every Alertmanager receiver again. A round with many slow webhooks lasts
 // up to a turn each; Alertmanager is served between them (its delivery sends nothing until a resend
 // is due or an alert changed), so no number of webhooks holds its resends back for longer than one
-// turn, and its live alerts never reach their endsAt.
+// turn and the request running when it ends (about 25 s), and its live alerts never reach their
+// endsAt.
 std::vector<const config::Notify*> round_order(const std::vector<config::Notify>& receivers);
 
 // Sends what one receiver is owed and marks it sent: Alertmanager all in one request, a webhook
