@@ -191,6 +191,25 @@ json smc_page(int from, int to, int total) {
   return {{"RequestId", "r"}, {"TotalCount", total}, {"AccessTokens", items}};
 }
 
+// n ECS activations, act-0 to act-(n-1).
+json ecs_items(int n) {
+  json items = json::array();
+  for (int i = 0; i < n; ++i) {
+    json item = ecs_item();
+    item["ActivationId"] = "act-" + std::to_string(i);
+    items.push_back(item);
+  }
+  return items;
+}
+
+// Appends a code with id "id-i" to codes and adds it to table.
+IdTable::Found add_id(IdTable& table, std::vector<model::Code>& codes, int i) {
+  model::Code c;
+  c.id = "id-" + std::to_string(i);
+  codes.push_back(c);
+  return table.add(codes, codes.size() - 1);
+}
+
 }  // namespace
 
 TEST(ParseLimits, DiscoveredRegionsThatAreNotRegionIdsAreSkipped) {
@@ -250,12 +269,7 @@ TEST(Paging, AnIdListedAgainFailsThePassOnItsPage) {
             "page 2: code at-0 appeared on two pages: the list changed while it was read; the listing is not trusted");
   EXPECT_EQ(pages, 8) << "two pages a pass, 4 passes";
   // New tokens for the same items, in another order: read to the last token, it took 30 pages.
-  json items = json::array();
-  for (int i = 0; i < 50; ++i) {
-    json item = ecs_item();
-    item["ActivationId"] = "act-" + std::to_string(i);
-    items.push_back(item);
-  }
+  const json items = ecs_items(50);
   json reversed = json::array();
   for (auto it = items.rbegin(); it != items.rend(); ++it) {
     reversed.push_back(*it);
@@ -344,12 +358,7 @@ TEST(Paging, AnAccountListingBeyondItsLimitsFailsOnTheFirstPage) {
 }
 
 TEST(Paging, EmptyPagesWithTokensAreFollowedTenInARow) {
-  json items = json::array();
-  for (int i = 0; i < 3; ++i) {
-    json item = ecs_item();
-    item["ActivationId"] = "act-" + std::to_string(i);
-    items.push_back(item);
-  }
+  const json items = ecs_items(3);
   // `empty` empty pages, each with a fresh token, then the codes and no token.
   auto pages = [&](int empty) {
     std::vector<std::string> out;
@@ -380,16 +389,10 @@ TEST(IdTableTest, FindsEveryRepeatAcrossGrowth) {
   std::vector<model::Code> codes;
   IdTable table;  // room for none at first: it grows as ids come
   for (int i = 0; i < 20000; ++i) {
-    model::Code c;
-    c.id = "id-" + std::to_string(i);
-    codes.push_back(c);
-    ASSERT_EQ(table.add(codes, codes.size() - 1), IdTable::Found::added) << i;
+    ASSERT_EQ(add_id(table, codes, i), IdTable::Found::added) << i;
   }
   for (const int i : {0, 9999, 19999}) {
-    model::Code c;
-    c.id = "id-" + std::to_string(i);
-    codes.push_back(c);
-    EXPECT_EQ(table.add(codes, codes.size() - 1), IdTable::Found::repeat) << i;
+    EXPECT_EQ(add_id(table, codes, i), IdTable::Found::repeat) << i;
     EXPECT_EQ(table.earlier(), static_cast<std::size_t>(i));
   }
 }
@@ -402,10 +405,7 @@ TEST(IdTableTest, IdsMadeToCollideAreRefusedNotComparedWithEachOther) {
   std::size_t added = 0;
   IdTable::Found last = IdTable::Found::added;
   for (int i = 0; i < 10000 && last == IdTable::Found::added; ++i) {
-    model::Code c;
-    c.id = "id-" + std::to_string(i);
-    codes.push_back(c);
-    last = table.add(codes, codes.size() - 1);
+    last = add_id(table, codes, i);
     added += last == IdTable::Found::added ? 1 : 0;
   }
   EXPECT_EQ(last, IdTable::Found::flood);
@@ -415,10 +415,7 @@ TEST(IdTableTest, IdsMadeToCollideAreRefusedNotComparedWithEachOther) {
   std::vector<model::Code> honest;
   IdTable fine;
   for (int i = 0; i < 10000; ++i) {
-    model::Code c;
-    c.id = "id-" + std::to_string(i);
-    honest.push_back(c);
-    ASSERT_EQ(fine.add(honest, honest.size() - 1), IdTable::Found::added) << i;
+    ASSERT_EQ(add_id(fine, honest, i), IdTable::Found::added) << i;
   }
 }
 
@@ -431,12 +428,7 @@ TEST(Paging, APageWithMoreItemsThanAskedForIsRefused) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message, "page 1: 51 items, more than the 50 asked for by PageSize; the listing is not trusted");
   // MaxResults=50 with NextToken: the second page carries 60.
-  json items = json::array();
-  for (int i = 0; i < 110; ++i) {
-    json item = ecs_item();
-    item["ActivationId"] = "act-" + std::to_string(i);
-    items.push_back(item);
-  }
+  const json items = ecs_items(110);
   const json first = {
       {"RequestId", "r"}, {"NextToken", "t1"}, {"ActivationList", json(items.begin(), items.begin() + 50)}};
   const json second = {
@@ -457,12 +449,7 @@ TEST(Paging, APageWithMoreItemsThanAskedForIsRefused) {
 }
 
 TEST(Paging, ANextTokenOverItsLimitIsRefused) {
-  json items = json::array();
-  for (int i = 0; i < 60; ++i) {
-    json item = ecs_item();
-    item["ActivationId"] = "act-" + std::to_string(i);
-    items.push_back(item);
-  }
+  const json items = ecs_items(60);
   auto pages = [&](const std::string& token) {
     const json first = {
         {"RequestId", "r"}, {"NextToken", token}, {"ActivationList", json(items.begin(), items.begin() + 50)}};
